@@ -1,0 +1,34 @@
+// Builds the three runnable single files in host/dist/ (tunlockd.js, tunlock.js, tunlock-host.js).
+// Each is one self-contained ES module with its dependencies inlined, so it runs with nothing but `node`.
+import { build } from 'esbuild';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const out = join(here, 'dist');
+const entries = {
+  tunlockd: 'src/daemon/main.ts',
+  tunlock: 'src/cli/main.ts',
+  'tunlock-host': 'src/native-host/main.ts',
+};
+
+mkdirSync(out, { recursive: true });
+// The files are ES modules; this marker makes Node treat them so wherever host/dist is copied.
+writeFileSync(join(out, 'package.json'), '{ "type": "module" }\n');
+await Promise.all(
+  Object.entries(entries).map(([name, entry]) =>
+    build({
+      entryPoints: [join(here, entry)],
+      outfile: join(out, `${name}.js`),
+      bundle: true,
+      platform: 'node',
+      target: 'node20',
+      format: 'esm',
+      banner: { js: '#!/usr/bin/env node' },
+      legalComments: 'none',
+      logLevel: 'warning',
+    }),
+  ),
+);
+console.log(`built ${Object.keys(entries).map((n) => `host/dist/${n}.js`).join(', ')}`);

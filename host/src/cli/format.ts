@@ -1,0 +1,30 @@
+// Human-readable output of the CLI. JSON output (--json) is the Status object itself: stable, documented in
+// docs/protocol.md.
+import type { Status } from '../protocol/schema.js';
+
+const STATE_TEXT: Record<Status['state'], string> = {
+  off: 'Off — the network lock is not active',
+  standby: 'Standby — VPN disconnected on purpose; the lock re-engages when a tunnel comes up',
+  protected: 'Protected — locked, traffic leaves only through the tunnel',
+  blocking: 'Blocking — locked and no tunnel is up: nothing leaves this computer',
+  exception: 'Portal exception — locked, with a short hole for a captive-portal login',
+};
+
+export function formatStatus(s: Status): string {
+  const lines = [`State:    ${STATE_TEXT[s.state]}`, `Mode:     ${s.mode}`, `LAN:      ${s.lan}`];
+  if (s.tunnels.length === 0) lines.push('Tunnels:  none configured (tunlock tunnel add IF --endpoint ADDR:PORT/udp)');
+  for (const t of s.tunnels) {
+    const eps = [...t.endpoints, ...t.learned.map((e) => `${e} (learned)`)];
+    lines.push(`Tunnel:   ${t.iface} ${t.up ? 'up' : 'down'}${eps.length ? ` → ${eps.join(', ')}` : ''}`);
+  }
+  if (s.captive) {
+    lines.push(`Portal:   open on ${s.captive.iface} for uid ${s.captive.uid}, closes in ${s.captive.secondsLeft} s`);
+  }
+  for (const b of s.bindings) {
+    lines.push(`Bound:    ${b.target.kind} ${b.target.name} (${b.blockedPackets} packets blocked)`);
+  }
+  lines.push(`Blocked:  ${s.blockedPackets} packets`);
+  if (s.tamper.count) lines.push(`Tamper:   ${s.tamper.count} re-asserts, last: ${s.tamper.last}`);
+  if (s.error) lines.push(`ERROR:    ${s.error.message}${s.error.hint ? `\n          → ${s.error.hint}` : ''}`);
+  return lines.join('\n');
+}

@@ -1,0 +1,536 @@
+// tunlockd's core: owns the settings, the observed tunnel links and the firewall. Every change goes through
+// one serial queue, is applied to the kernel in one batch, verified, and only then saved and announced; a
+// failed apply leaves the previous rules and settings in force (nothing half-applied). Fails closed: when the
+// saved state cannot be read, the block stays and the error is reported until the user chooses a setting.
+import type { Firewall } from '../firewall/firewall.js';
+import { FirewallError, sameShape } from '../firewall/firewall.js';
+import type { BoundAccount, CaptiveHole, Policy } from '../firewall/policy.js';
+import { BLOCK_COUNTERS, bindingCounter, captiveSecondsLeft, expectedShape, renderApplyBatch } from '../firewall/nft-rules.js';
+import { formatEndpoint, parseEndpoint, sameEndpoint } from '../net/values.js';
+import type { Endpoint } from '../net/values.js';
+import type { BindTarget, ErrorBody, Event, Request, Status } from '../protocol/schema.js';
+import { PROTOCOL_VERSION, ProtocolError, versionMismatch } from '../protocol/schema.js';
+import { groupId, userId } from './accounts.js';
+import type { LockConfig } from './lock-machine.js';
+import { isLocked, lockState, policyFor } from './lock-machine.js';
+import { isLinkUp, LinkWatcher } from './link-watch.js';
+import { physicalDefaultRoute, resolvConfNameservers } from './network-info.js';
+import type { SavedState, StateStore } from './state-store.js';
+import { StateError, defaultState } from './state-store.js';
+import { learnWireGuardEndpoints } from './wireguard.js';
+
+export type Log = (message: string) => void;
+
+export interface Client {
+  uid: number;
+  pid: number;
+}
+
+export interface DaemonDeps {
+  firewall: Firewall;
+  store: StateStore;
+  log: Log;
+  now?: () => number;
+  /** re-verify the kernel table this often even without monitor events (ms) */
+  verifyIntervalMs?: number;
+  resolvConf?: string;
+}
+
+const MAX_TUNNELS = 64;
+const MAX_ENDPOINTS_PER_TUNNEL = 64;
+
+export class Daemon {
+  private saved: SavedState = defaultState();
+  private stateError: ErrorBody | null = null;
+  private applyError: ErrorBody | null = null;
+  private tunnelsUp = new Set<string>();
+  private queue: Promise<unknown> = Promise.resolve();
+  private applied: Policy | null = null;
+  private blockedBase = 0;
+  private bindingBase = new Map<string, number>();
+  private lastCounters: Record<string, number> = {};
+  private tamper = { count: 0, last: null as string | null };
+  private verifiedAt: number | null = null;
+  private verifyPending = false;
+  private captiveTimer: NodeJS.Timeout | null = null;
+  private verifyTimer: NodeJS.Timeout | null = null;
+  private links = new LinkWatcher();
+  private listeners = new Set<(e: Event) => void>();
+  private lastStatusJson = '';
+  private stopped = false;
+  private readonly now: () => number;
+
+  constructor(private readonly deps: DaemonDeps) {
+    this.now = deps.now ?? Date.now;
+  }
+
+  /** Loads state and enforces it in the kernel. Call before accepting any client. */
+  async start(): Promise<void> {
+    try {
+      this.saved = this.deps.store.load() ?? defaultState();
+    } catch (e) {
+      if (!(e instanceof StateError)) throw e;
+      await this.failClosedOnUnreadableState(e);
+    }
+    this.refreshLinks();
+    if (!this.stateError) await this.enforce('start');
+    this.links.start(
+      () => this.onLinkEvent(),
+      (why) => this.onWatcherExit('link', why),
+    );
+    this.deps.firewall.watch(
+      () => this.scheduleVerify(),
+      (why) => this.onWatcherExit('nft', why),
+    );
+    this.verifyTimer = setInterval(() => this.scheduleVerify(), this.deps.verifyIntervalMs ?? 5000);
+    this.verifyTimer.unref();
+    this.armCaptiveTimer();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    this.links.close();
+    this.deps.firewall.close();
+    if (this.captiveTimer) clearTimeout(this.captiveTimer);
+    if (this.verifyTimer) clearInterval(this.verifyTimer);
+  }
+
+  onEvent(listener: (e: Event) => void): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  // ── fail closed ────────────────────────────────────────────────────────────────────────────────────
+
+  private async failClosedOnUnreadableState(e: StateError): Promise<void> {
+    this.stateError = {
+      code: 'state_unreadable',
+      message: `${e.message}; the network stays blocked`,
+      hint: `choose a setting (tunlock lock on|always|off) to start from a clean state, or repair ${this.deps.store.file}`,
+    };
+    this.deps.log(`state unreadable: ${e.message}`);
+    // Keep whatever lock the kernel holds; if it holds none, install a block with nothing allowed out.
+    const existing = await this.deps.firewall.read().catch(() => null);
+    this.saved = { ...defaultState(), config: { ...defaultState().config, mode: 'always', allowLan: false } };
+    if (existing) {
+      this.deps.log('state unreadable: keeping the rules already in the kernel');
+      return;
+    }
+    await this.deps.firewall.apply(this.policy(), this.now());
+    this.deps.log('state unreadable: installed a full block');
+  }
+
+  // ── the serial queue: one change at a time, in order ─────────────────────────────────────────────────
+
+  private serial<T>(task: () => Promise<T>): Promise<T> {
+    const run = this.queue.then(task, task);
+    this.queue = run.catch(() => undefined);
+    return run;
+  }
+
+  private observations() {
+    return { tunnelsUp: this.tunnelsUp, captive: this.saved.captive, now: this.now() };
+  }
+
+  private policy(config: LockConfig = this.saved.config, captive = this.saved.captive, bindings = this.saved.bindings): Policy {
+    return policyFor(config, { tunnelsUp: this.tunnelsUp, captive, now: this.now() }, this.resolveBindings(bindings));
+  }
+
+  private resolveBindings(targets: BindTarget[]): BoundAccount[] {
+    const out: BoundAccount[] = [];
+    for (const t of targets) {
+      if (t.kind === 'user') {
+        const uid = userId(t.name);
+        if (uid !== null) out.push({ kind: 'user', uid });
+      } else if (t.kind === 'group') {
+        const gid = groupId(t.name);
+        if (gid !== null) out.push({ kind: 'group', gid });
+      } else {
+        out.push({ kind: 'cgroup', path: `tunlock/${t.name}` });
+      }
+    }
+    return out;
+  }
+
+  /** Applies the policy for `next` to the kernel; on success adopts and saves it. On failure nothing changes. */
+  private async commit(next: SavedState, why: string): Promise<void> {
+    const before = this.saved;
+    const policy = this.policy(next.config, next.captive, next.bindings);
+    await this.applyPolicy(policy, why);
+    try {
+      this.deps.store.save(next);
+    } catch (e) {
+      // Roll the kernel back so rules and saved settings never disagree.
+      await this.applyPolicy(this.policy(before.config, before.captive, before.bindings), `rollback of ${why}`).catch(
+        (rollback: Error) => this.deps.log(`rollback failed: ${rollback.message}`),
+      );
+      throw new ProtocolError('internal', `cannot save settings: ${(e as Error).message}`, 'check the state directory');
+    }
+    this.saved = next;
+    this.stateError = null;
+    this.armCaptiveTimer();
+    this.announce();
+  }
+
+  private async applyPolicy(policy: Policy, why: string): Promise<void> {
+    await this.collectCounters();
+    const started = this.now();
+    try {
+      const observed = await this.deps.firewall.apply(policy, this.now());
+      this.applied = policy;
+      this.applyError = null;
+      this.verifiedAt = this.now();
+      this.lastCounters = observed?.counters ?? {};
+      this.deps.log(`applied (${why}): ${policy.lock ? 'locked' : 'unlocked'}, ${policy.bindings.length} bindings, ${this.now() - started} ms`);
+    } catch (e) {
+      const message = e instanceof Error ? e.message : String(e);
+      this.applyError = {
+        code: 'firewall_failed',
+        message: `could not apply the rules (${why}): ${message}`,
+        hint: (e instanceof FirewallError && e.hint) || 'the previous rules stay in force; run `tunlock doctor`',
+      };
+      this.deps.log(this.applyError.message);
+      this.announce();
+      throw new ProtocolError('firewall_failed', this.applyError.message, this.applyError.hint);
+    }
+  }
+
+  /** Counters restart at zero when the table is replaced: fold the current values into the running totals. */
+  private async collectCounters(): Promise<void> {
+    const observed = await this.deps.firewall.read().catch(() => null);
+    if (!observed) return;
+    this.foldCounters(observed.counters);
+  }
+
+  private foldCounters(counters: Record<string, number>): void {
+    for (const name of BLOCK_COUNTERS) this.blockedBase += counters[name] ?? 0;
+    this.applied?.bindings.forEach((b, i) => {
+      const key = bindingKey(b);
+      this.bindingBase.set(key, (this.bindingBase.get(key) ?? 0) + (counters[bindingCounter(i)] ?? 0));
+    });
+    this.lastCounters = {};
+  }
+
+  private async enforce(why: string): Promise<void> {
+    await this.applyPolicy(this.policy(), why);
+    this.announce();
+  }
+
+  // ── live observations: tunnel links, tampering, captive expiry ───────────────────────────────────────
+
+  private refreshLinks(): { cameUp: string[]; changed: boolean } {
+    const next = new Set(this.saved.config.tunnels.map((t) => t.iface).filter((i) => isLinkUp(i)));
+    const cameUp = [...next].filter((i) => !this.tunnelsUp.has(i));
+    const changed = cameUp.length > 0 || [...this.tunnelsUp].some((i) => !next.has(i));
+    this.tunnelsUp = next;
+    return { cameUp, changed };
+  }
+
+  private onLinkEvent(): void {
+    void this.serial(async () => {
+      const { cameUp, changed } = this.refreshLinks();
+      if (!changed) return;
+      this.deps.log(`tunnels up: [${[...this.tunnelsUp].join(', ')}]`);
+      if (cameUp.length) await this.onTunnelsUp(cameUp);
+      await this.enforceIfPolicyChanged('link change');
+    }).catch((e: Error) => this.deps.log(`link change: ${e.message}`));
+  }
+
+  /** A tunnel came up: the deliberate disconnect is over, the captive hole closes, endpoints are learned. */
+  private async onTunnelsUp(ifaces: string[]): Promise<void> {
+    let next: SavedState = { ...this.saved, config: { ...this.saved.config, deliberateDisconnect: false }, captive: null };
+    for (const iface of ifaces) {
+      const learned = await learnWireGuardEndpoints(iface);
+      next = withLearned(next, iface, learned);
+    }
+    if (JSON.stringify(next) !== JSON.stringify(this.saved)) await this.commit(next, 'tunnel up');
+  }
+
+  private async enforceIfPolicyChanged(why: string): Promise<void> {
+    const policy = this.policy();
+    if (this.applied && JSON.stringify(policy) === JSON.stringify(this.applied)) {
+      this.announce();
+      return;
+    }
+    await this.enforce(why);
+  }
+
+  private scheduleVerify(): void {
+    if (this.verifyPending || this.stopped || this.stateError) return;
+    this.verifyPending = true;
+    void this.serial(async () => {
+      this.verifyPending = false;
+      await this.verify();
+    }).catch((e: Error) => this.deps.log(`verify: ${e.message}`));
+  }
+
+  /** Reads the kernel table; if it is not what we applied, someone tampered: re-assert at once. */
+  private async verify(): Promise<void> {
+    if (!this.applied) return;
+    const observed = await this.deps.firewall.read().catch((e: Error) => {
+      this.deps.log(`verify read failed: ${e.message}`);
+      return undefined;
+    });
+    if (observed === undefined) return;
+    const want = expectedShape(this.applied, this.now());
+    if (sameShape(want, observed?.shape ?? null)) {
+      this.verifiedAt = this.now();
+      if (observed) this.lastCounters = observed.counters;
+      return;
+    }
+    const detail = observed ? 'table inet tunlock was modified by another program' : 'table inet tunlock was removed by another program';
+    this.tamper = { count: this.tamper.count + 1, last: `${new Date(this.now()).toISOString()} ${detail}` };
+    this.deps.log(`tamper: ${detail}; re-applying`);
+    if (observed) this.foldCounters(observed.counters);
+    else this.lastCounters = {};
+    await this.applyPolicy(this.policy(), 'tamper');
+    this.emit({ event: 'tamper', detail, at: this.now() });
+    this.announce();
+  }
+
+  private armCaptiveTimer(): void {
+    if (this.captiveTimer) clearTimeout(this.captiveTimer);
+    this.captiveTimer = null;
+    const hole = this.saved.captive;
+    if (!hole) return;
+    // The kernel closes the hole by itself (set element timeout); this timer only updates our state.
+    this.captiveTimer = setTimeout(() => {
+      void this.serial(async () => {
+        if (this.saved.captive !== hole) return;
+        this.deps.log('captive exception expired');
+        await this.commit({ ...this.saved, captive: null }, 'captive expired');
+      }).catch((e: Error) => this.deps.log(`captive expiry: ${e.message}`));
+    }, Math.max(0, hole.expiresAt - this.now()) + 50);
+    this.captiveTimer.unref();
+  }
+
+  private onWatcherExit(which: 'link' | 'nft', why: string): void {
+    if (this.stopped) return;
+    this.deps.log(`${which} watcher stopped: ${why}; restarting`);
+    setTimeout(() => {
+      if (this.stopped) return;
+      if (which === 'link') this.links.start(() => this.onLinkEvent(), (w) => this.onWatcherExit('link', w));
+      else this.deps.firewall.watch(() => this.scheduleVerify(), (w) => this.onWatcherExit('nft', w));
+      this.onLinkEvent();
+      this.scheduleVerify();
+    }, 200).unref();
+  }
+
+  // ── status and events ───────────────────────────────────────────────────────────────────────────────
+
+  status(): Status {
+    const config = this.saved.config;
+    const obs = this.observations();
+    const state = this.stateError ? 'blocking' : lockState(config, obs);
+    const live = BLOCK_COUNTERS.reduce((n, c) => n + (this.lastCounters[c] ?? 0), 0);
+    const resolved = this.applied?.bindings ?? [];
+    const hole = state === 'exception' ? this.saved.captive : null;
+    return {
+      mode: config.mode,
+      state,
+      lan: config.allowLan ? 'allow' : 'block',
+      tunnels: config.tunnels.map((t) => ({
+        iface: t.iface,
+        up: this.tunnelsUp.has(t.iface),
+        endpoints: t.endpoints.map(formatEndpoint),
+        learned: t.learned.map(formatEndpoint),
+      })),
+      captive: hole && {
+        uid: hole.uid,
+        iface: hole.iface,
+        resolvers: hole.resolvers.map((r) => r.text),
+        expiresAt: hole.expiresAt,
+        secondsLeft: captiveSecondsLeft(hole, obs.now),
+      },
+      bindings: this.saved.bindings.map((target) => {
+        const account = this.resolveBindings([target])[0];
+        const index = account ? resolved.findIndex((b) => bindingKey(b) === bindingKey(account)) : -1;
+        const key = account ? bindingKey(account) : '';
+        return {
+          target,
+          id: account && account.kind !== 'cgroup' ? (account.kind === 'user' ? account.uid : account.gid) : null,
+          blockedPackets: (this.bindingBase.get(key) ?? 0) + (index >= 0 ? (this.lastCounters[bindingCounter(index)] ?? 0) : 0),
+        };
+      }),
+      blockedPackets: this.blockedBase + live,
+      tamper: { ...this.tamper },
+      error: this.stateError ?? this.applyError,
+      verifiedAt: this.verifiedAt,
+    };
+  }
+
+  private emit(e: Event): void {
+    for (const l of this.listeners) l(e);
+  }
+
+  /** Pushes a status event when anything a client shows has changed. */
+  private announce(): void {
+    const status = this.status();
+    const { verifiedAt: _v, blockedPackets: _b, ...shown } = status;
+    const json = JSON.stringify(shown);
+    if (json === this.lastStatusJson) return;
+    this.lastStatusJson = json;
+    this.emit({ event: 'status', status });
+  }
+
+  /** The rules the early-boot unit loads with plain `nft -f` (no Node at that point): the lock with no tunnel up. */
+  bootRules(): string {
+    const policy = policyFor(this.saved.config, { tunnelsUp: new Set(), captive: null, now: this.now() }, this.resolveBindings(this.saved.bindings));
+    return renderApplyBatch(policy, this.now());
+  }
+
+  // ── requests ────────────────────────────────────────────────────────────────────────────────────────
+
+  /** Handles one validated request from an authenticated client. Throws ProtocolError for the client. */
+  handle(req: Request, client: Client): Promise<Status | { version: number; server: 'tunlockd' } | Record<string, never>> {
+    switch (req.type) {
+      case 'hello':
+        if (req.version !== PROTOCOL_VERSION) throw versionMismatch('tunlockd', PROTOCOL_VERSION, req.client, req.version);
+        return Promise.resolve({ version: PROTOCOL_VERSION, server: 'tunlockd' as const });
+      case 'status':
+      case 'subscribe':
+        return Promise.resolve(this.status());
+      default:
+        return this.serial(async () => {
+          await this.mutate(req, client);
+          this.writeBootRules();
+          return this.status();
+        });
+    }
+  }
+
+  private writeBootRules(): void {
+    try {
+      this.deps.store.writeAtomically('boot.nft', this.bootRules(), 0o600);
+    } catch (e) {
+      this.deps.log(`cannot write boot rules: ${(e as Error).message}`);
+    }
+  }
+
+  private async mutate(req: Exclude<Request, { type: 'hello' | 'status' | 'subscribe' }>, client: Client): Promise<void> {
+    const s = this.saved;
+    const c = s.config;
+    if (this.stateError && req.type !== 'setMode' && req.type !== 'reset') {
+      throw new ProtocolError('state_unreadable', this.stateError.message, this.stateError.hint);
+    }
+    switch (req.type) {
+      case 'setMode': {
+        const base = this.stateError ? defaultState() : s;
+        const captive = req.mode === 'off' ? null : base.captive;
+        return this.commit({ ...base, captive, config: { ...base.config, mode: req.mode, deliberateDisconnect: false } }, `lock ${req.mode}`);
+      }
+      case 'setLan':
+        return this.commit({ ...s, config: { ...c, allowLan: req.allow } }, `lan ${req.allow ? 'allow' : 'block'}`);
+      case 'tunnelAdd': {
+        const endpoints = req.endpoints.map(parseEndpoint);
+        const existing = c.tunnels.find((t) => t.iface === req.iface);
+        if (!existing && c.tunnels.length >= MAX_TUNNELS) throw new ProtocolError('invalid_value', `at most ${MAX_TUNNELS} tunnels`);
+        const merged = existing ? mergeEndpoints(existing.endpoints, endpoints) : mergeEndpoints([], endpoints);
+        if (merged.length > MAX_ENDPOINTS_PER_TUNNEL) throw new ProtocolError('invalid_value', `at most ${MAX_ENDPOINTS_PER_TUNNEL} endpoints per tunnel`);
+        const tunnel = { iface: req.iface, endpoints: merged, learned: existing?.learned ?? [] };
+        this.tunnelsUp = new Set([...this.tunnelsUp, ...(isLinkUp(req.iface) ? [req.iface] : [])]);
+        const learned = this.tunnelsUp.has(req.iface) ? await learnWireGuardEndpoints(req.iface) : [];
+        const tunnels = existing ? c.tunnels.map((t) => (t.iface === req.iface ? tunnel : t)) : [...c.tunnels, tunnel];
+        return this.commit(withLearned({ ...s, config: { ...c, tunnels } }, req.iface, learned), `tunnel add ${req.iface}`);
+      }
+      case 'tunnelRemove': {
+        if (!c.tunnels.some((t) => t.iface === req.iface)) throw notFound(req.iface);
+        this.tunnelsUp.delete(req.iface);
+        return this.commit({ ...s, config: { ...c, tunnels: c.tunnels.filter((t) => t.iface !== req.iface) } }, `tunnel remove ${req.iface}`);
+      }
+      case 'tunnelUp': {
+        // VPN hooks know only the interface name: an unknown tunnel is added, its endpoints learned.
+        const known = c.tunnels.some((t) => t.iface === req.iface);
+        const tunnels = known ? c.tunnels : [...c.tunnels, { iface: req.iface, endpoints: [], learned: [] }];
+        if (!known && c.tunnels.length >= MAX_TUNNELS) throw new ProtocolError('invalid_value', `at most ${MAX_TUNNELS} tunnels`);
+        let next: SavedState = { ...s, captive: null, config: { ...c, tunnels, deliberateDisconnect: false } };
+        next = withLearned(next, req.iface, await learnWireGuardEndpoints(req.iface));
+        this.refreshLinksFor(next);
+        return this.commit(next, `tunnel up ${req.iface}`);
+      }
+      case 'tunnelDown': {
+        if (!c.tunnels.some((t) => t.iface === req.iface)) throw notFound(req.iface);
+        // Only a deliberate disconnect releases an `on` lock; `always` ignores it (lockState decides).
+        if (!req.intentional) return;
+        return this.commit({ ...s, config: { ...c, deliberateDisconnect: true } }, `tunnel down ${req.iface} (intentional)`);
+      }
+      case 'captiveOpen':
+      case 'captiveExtend':
+        return this.openCaptive(req.seconds, req.type === 'captiveExtend', client);
+      case 'captiveClose':
+        if (!s.captive) return;
+        return this.commit({ ...s, captive: null }, 'captive close');
+      case 'bindAdd': {
+        if (s.bindings.some((b) => sameTarget(b, req.target))) return;
+        if (this.resolveBindings([req.target]).length === 0) {
+          throw new ProtocolError('not_found', `no ${req.target.kind} named ${JSON.stringify(req.target.name)}`, 'check the name (getent passwd / getent group)');
+        }
+        return this.commit({ ...s, bindings: [...s.bindings, req.target] }, `bind ${req.target.kind} ${req.target.name}`);
+      }
+      case 'bindRemove': {
+        if (!s.bindings.some((b) => sameTarget(b, req.target))) throw new ProtocolError('not_found', `${req.target.kind} ${req.target.name} is not bound`);
+        return this.commit({ ...s, bindings: s.bindings.filter((b) => !sameTarget(b, req.target)) }, `unbind ${req.target.name}`);
+      }
+      case 'reset': {
+        await this.collectCounters();
+        await this.deps.firewall.reset();
+        this.applied = this.policy(defaultState().config, null, []);
+        this.stateError = null;
+        this.applyError = null;
+        this.deps.store.save(defaultState());
+        this.saved = defaultState();
+        this.armCaptiveTimer();
+        this.deps.log('reset: removed table inet tunlock and the saved settings');
+        this.announce();
+        return;
+      }
+    }
+  }
+
+  private refreshLinksFor(next: SavedState): void {
+    for (const t of next.config.tunnels) if (isLinkUp(t.iface)) this.tunnelsUp.add(t.iface);
+  }
+
+  private async openCaptive(seconds: number, extend: boolean, client: Client): Promise<void> {
+    const s = this.saved;
+    const state = lockState(s.config, this.observations());
+    if (extend) {
+      if (!s.captive || state !== 'exception') throw new ProtocolError('conflict', 'no captive exception is open', 'open one with `tunlock captive open`');
+      const expiresAt = Math.min(s.captive.expiresAt + seconds * 1000, this.now() + 600_000);
+      return this.commit({ ...s, captive: { ...s.captive, expiresAt } }, `captive extend ${seconds}s`);
+    }
+    if (!isLocked(state)) throw new ProtocolError('conflict', 'the lock is off: nothing blocks the portal', 'open the portal page directly');
+    if (state === 'protected') throw new ProtocolError('conflict', 'the tunnel is up: a captive exception is not needed');
+    const tunnels = s.config.tunnels.map((t) => t.iface);
+    const route = await physicalDefaultRoute(tunnels);
+    if (!route) throw new ProtocolError('not_found', 'no default route outside the tunnel: not connected to a network', 'connect to the Wi-Fi or cable first');
+    const resolvers = resolvConfNameservers(this.deps.resolvConf);
+    if (resolvers.length === 0 && route.gateway) resolvers.push(route.gateway);
+    const hole: CaptiveHole = { iface: route.iface, uid: client.uid, resolvers: resolvers.slice(0, 8), expiresAt: this.now() + seconds * 1000 };
+    return this.commit({ ...s, captive: hole }, `captive open ${seconds}s on ${route.iface} for uid ${client.uid}`);
+  }
+}
+
+function notFound(iface: string): ProtocolError {
+  return new ProtocolError('not_found', `no tunnel ${iface}`, `add it first: tunlock tunnel add ${iface} --endpoint ADDR:PORT/udp`);
+}
+
+function mergeEndpoints(existing: Endpoint[], added: Endpoint[]): Endpoint[] {
+  const out = [...existing];
+  for (const e of added) if (!out.some((o) => sameEndpoint(o, e))) out.push(e);
+  return out;
+}
+
+function withLearned(state: SavedState, iface: string, learned: Endpoint[]): SavedState {
+  if (learned.length === 0) return state;
+  const tunnels = state.config.tunnels.map((t) => (t.iface === iface ? { ...t, learned: mergeEndpoints(t.learned, learned) } : t));
+  return { ...state, config: { ...state.config, tunnels } };
+}
+
+function sameTarget(a: BindTarget, b: BindTarget): boolean {
+  return a.kind === b.kind && a.name === b.name;
+}
+
+function bindingKey(b: BoundAccount): string {
+  return b.kind === 'user' ? `u${b.uid}` : b.kind === 'group' ? `g${b.gid}` : `c${b.path}`;
+}

@@ -1,0 +1,43 @@
+// Tunnel link state, live. `ip monitor link` streams the kernel's netlink link events (no polling); on each
+// event we re-read the few interfaces we care about from sysfs, which is cheap and synchronous.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { parseIfname } from '../net/values.js';
+
+const IFF_UP = 0x1;
+
+/** An interface counts as up when it exists, is administratively up and its operstate is up or unknown (tun). */
+export function isLinkUp(iface: string, sysClassNet = '/sys/class/net'): boolean {
+  const dir = `${sysClassNet}/${parseIfname(iface)}`;
+  try {
+    const flags = parseInt(readFileSync(`${dir}/flags`, 'utf8').trim(), 16);
+    const oper = readFileSync(`${dir}/operstate`, 'utf8').trim();
+    return (flags & IFF_UP) !== 0 && (oper === 'up' || oper === 'unknown');
+  } catch {
+    return false;
+  }
+}
+
+export class LinkWatcher {
+  private child: ChildProcess | null = null;
+  private closed = false;
+
+  /** Calls onEvent for every link event; onExit if the monitor dies (the daemon then restarts it). */
+  start(onEvent: () => void, onExit: (why: string) => void): void {
+    const child = spawn('ip', ['-o', 'monitor', 'link'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.child = child;
+    createInterface({ input: child.stdout! }).on('line', onEvent);
+    child.on('error', (e) => onExit(`ip monitor failed: ${e.message}`));
+    child.on('exit', (code, signal) => {
+      if (!this.closed && this.child === child) onExit(`ip monitor exited (${signal ?? code})`);
+    });
+  }
+
+  close(): void {
+    this.closed = true;
+    this.child?.kill('SIGTERM');
+    this.child = null;
+  }
+}

@@ -1,0 +1,66 @@
+// tunlockd: the root daemon, the only tunlock process that touches the firewall. Runs in the foreground
+// (systemd supervises it), logs to stderr. Enforces the saved policy before it accepts any client.
+import { parseArgs } from 'node:util';
+import { NftBackend } from '../firewall/nft-backend.js';
+import { Daemon } from './daemon.js';
+import { listen } from './server.js';
+import { StateStore } from './state-store.js';
+
+export const DEFAULT_SOCKET = '/run/tunlock/tunlockd.sock';
+export const DEFAULT_STATE_DIR = '/var/lib/tunlock';
+
+const USAGE = `usage: tunlockd [--socket PATH] [--state-dir DIR] [--resolv-conf PATH]
+  --socket PATH       unix socket for clients (default ${DEFAULT_SOCKET})
+  --state-dir DIR     saved settings and early-boot rules (default ${DEFAULT_STATE_DIR})
+  --resolv-conf PATH  where this network's resolvers are listed (default /etc/resolv.conf)`;
+
+function log(message: string): void {
+  process.stderr.write(`tunlockd: ${message}\n`);
+}
+
+async function main(): Promise<void> {
+  let values;
+  try {
+    ({ values } = parseArgs({
+      options: {
+        socket: { type: 'string', default: DEFAULT_SOCKET },
+        'state-dir': { type: 'string', default: DEFAULT_STATE_DIR },
+        'resolv-conf': { type: 'string' },
+        help: { type: 'boolean' },
+      },
+      strict: true,
+    }));
+  } catch (e) {
+    process.stderr.write(`tunlockd: ${(e as Error).message}\n${USAGE}\n`);
+    process.exit(2);
+  }
+  if (values.help) {
+    process.stdout.write(`${USAGE}\n`);
+    return;
+  }
+  if (process.getuid?.() !== 0) {
+    process.stderr.write('tunlockd: must run as root (it manages the kernel firewall)\n');
+    process.exit(1);
+  }
+  const store = new StateStore(values['state-dir']);
+  const firewall = new NftBackend();
+  const daemon = new Daemon({ firewall, store, log, ...(values['resolv-conf'] ? { resolvConf: values['resolv-conf'] } : {}) });
+  await daemon.start();
+  const server = await listen({ socketPath: values.socket, daemon, log });
+  log(`listening on ${values.socket} (state in ${values['state-dir']})`);
+  const shutdown = (signal: string) => {
+    // The rules stay in the kernel: stopping the daemon never unlocks.
+    log(`${signal}: exiting; firewall rules stay in place`);
+    daemon.stop();
+    server.close();
+    process.exit(0);
+  };
+  process.on('SIGTERM', () => shutdown('SIGTERM'));
+  process.on('SIGINT', () => shutdown('SIGINT'));
+}
+
+main().catch((e: Error) => {
+  // Startup failed (e.g. nft missing): whatever rules the kernel holds stay; say why and exit non-zero.
+  log(`fatal: ${e.message}`);
+  process.exit(1);
+});

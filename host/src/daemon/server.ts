@@ -1,0 +1,165 @@
+// The daemon's unix socket. Every connection: peer credentials first (who), authorisation (root or group
+// `tunlock`), then framed requests validated against the protocol schemas. A client that sends garbage is
+// answered once and disconnected; a client that does not read its events is dropped, so no client can
+// stall the daemon or the others.
+import { chmodSync, chownSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
+import { createServer } from 'node:net';
+import type { Server, Socket } from 'node:net';
+import { dirname } from 'node:path';
+import { FrameDecoder, encodeFrame } from '../protocol/framing.js';
+import type { ErrorBody, Event, Response } from '../protocol/schema.js';
+import { MAX_MESSAGE_TO_BROWSER_BYTES, MAX_REQUEST_BYTES, ProtocolError, parseRequest } from '../protocol/schema.js';
+import { groupId, isAllowedUid } from './accounts.js';
+import type { Client, Daemon, Log } from './daemon.js';
+import { peerCred } from './peer-cred.js';
+
+export const SOCKET_GROUP = 'tunlock';
+const MAX_CLIENTS = 64;
+/** A client with this much unread output is too slow: it is disconnected rather than buffered forever. */
+const MAX_PENDING_OUTPUT = 4 * 1024 * 1024;
+const HELLO_TIMEOUT_MS = 10_000;
+
+export interface ServerOptions {
+  socketPath: string;
+  daemon: Daemon;
+  log: Log;
+  /** who may connect besides root */
+  group?: string;
+  /** override of peer-credential lookup (unit tests only) */
+  credentials?: (socket: Socket) => Promise<Client>;
+}
+
+function idOf(value: unknown): number | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const id = (value as { id?: unknown }).id;
+  return typeof id === 'number' && Number.isInteger(id) && id >= 0 && id < 2 ** 31 ? id : null;
+}
+
+function errorBody(e: unknown): ErrorBody {
+  if (e instanceof ProtocolError) return e.toBody();
+  return { code: 'internal', message: e instanceof Error ? e.message : String(e) };
+}
+
+export function listen(opts: ServerOptions): Promise<Server> {
+  const group = opts.group ?? SOCKET_GROUP;
+  const credentials = opts.credentials ?? peerCred;
+  const clients = new Set<Socket>();
+
+  const server = createServer({ pauseOnConnect: true }, (socket) => {
+    if (clients.size >= MAX_CLIENTS) {
+      opts.log('refused a client: too many connections');
+      socket.destroy();
+      return;
+    }
+    clients.add(socket);
+    socket.on('close', () => clients.delete(socket));
+    socket.on('error', () => socket.destroy());
+    credentials(socket).then(
+      (client) => serve(socket, client),
+      (e: Error) => {
+        opts.log(`refused a client: cannot identify it (${e.message})`);
+        refuse(socket, { code: 'not_permitted', message: `tunlockd cannot identify this client: ${e.message}` });
+      },
+    );
+  });
+
+  function refuse(socket: Socket, error: ErrorBody): void {
+    const response: Response = { id: null, ok: false, error };
+    socket.end(encodeFrame(response, MAX_MESSAGE_TO_BROWSER_BYTES));
+    setTimeout(() => socket.destroy(), 1000).unref();
+  }
+
+  function serve(socket: Socket, client: Client): void {
+    const who = `uid=${client.uid} pid=${client.pid}`;
+    if (!isAllowedUid(client.uid, group)) {
+      opts.log(`refused ${who}: not root and not in group ${group}`);
+      refuse(socket, {
+        code: 'not_permitted',
+        message: `user ${client.uid} may not control tunlock`,
+        hint: `add the user to the "${group}" group (sudo usermod -aG ${group} USER) and log in again`,
+      });
+      return;
+    }
+    const decoder = new FrameDecoder(MAX_REQUEST_BYTES);
+    let greeted = false;
+    let unsubscribe: (() => void) | null = null;
+    let chain: Promise<void> = Promise.resolve();
+    const helloTimer = setTimeout(() => socket.destroy(), HELLO_TIMEOUT_MS);
+    helloTimer.unref();
+
+    const send = (message: Response | Event): void => {
+      if (socket.destroyed) return;
+      if (socket.writableLength > MAX_PENDING_OUTPUT) {
+        opts.log(`disconnected ${who}: not reading its messages`);
+        socket.destroy();
+        return;
+      }
+      socket.write(encodeFrame(message, MAX_MESSAGE_TO_BROWSER_BYTES));
+    };
+
+    const handleOne = async (raw: unknown): Promise<void> => {
+      const id = idOf(raw);
+      try {
+        const req = parseRequest(raw);
+        if (!greeted && req.type !== 'hello') {
+          throw new ProtocolError('bad_request', 'the first request must be hello', 'send {"type":"hello","version":1,...} first');
+        }
+        const result = await opts.daemon.handle(req, client);
+        if (req.type === 'hello') {
+          greeted = true;
+          clearTimeout(helloTimer);
+        }
+        if (req.type !== 'hello' && req.type !== 'status' && req.type !== 'subscribe') opts.log(`${who} ${req.type} → ok`);
+        send({ id: req.id, ok: true, result });
+        if (req.type === 'subscribe' && !unsubscribe) unsubscribe = opts.daemon.onEvent(send);
+      } catch (e) {
+        const error = errorBody(e);
+        opts.log(`${who} ${typeof raw === 'object' && raw && 'type' in raw ? String((raw as { type: unknown }).type).slice(0, 40) : '?'} → ${error.code}: ${error.message}`);
+        send({ id, ok: false, error });
+        // A request that is not even valid protocol means the client is broken or hostile: hang up.
+        if (error.code === 'bad_request' && !greeted) socket.end();
+      }
+    };
+
+    socket.on('data', (chunk: Buffer) => {
+      const { frames, error } = decoder.push(chunk);
+      for (const raw of frames) chain = chain.then(() => handleOne(raw));
+      if (error) {
+        chain = chain.then(() => {
+          opts.log(`disconnected ${who}: ${error.message}`);
+          send({ id: null, ok: false, error: { code: 'bad_frame', message: error.message } });
+          socket.end();
+        });
+      }
+    });
+    socket.on('close', () => {
+      clearTimeout(helloTimer);
+      unsubscribe?.();
+    });
+    socket.resume();
+  }
+
+  return new Promise((resolve, reject) => {
+    mkdirSync(dirname(opts.socketPath), { recursive: true, mode: 0o755 });
+    removeStaleSocket(opts.socketPath);
+    server.once('error', reject);
+    server.listen(opts.socketPath, () => {
+      server.off('error', reject);
+      const gid = groupId(group);
+      // 0660 root:tunlock — the filesystem refuses everyone else before we even see them.
+      if (gid !== null) chownSync(opts.socketPath, 0, gid);
+      chmodSync(opts.socketPath, gid !== null ? 0o660 : 0o600);
+      resolve(server);
+    });
+  });
+}
+
+function removeStaleSocket(path: string): void {
+  try {
+    const st = lstatSync(path);
+    if (!st.isSocket()) throw new Error(`${path} exists and is not a socket; refusing to replace it`);
+    unlinkSync(path);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+  }
+}

@@ -1,0 +1,143 @@
+// Persistence of the daemon's settings. Written atomically (temp file, fsync, rename, fsync the directory) so
+// a crash leaves either the old or the new file, never half of one. Read strictly: a file that does not parse
+// or validate is an error the daemon must answer by keeping the block (it never guesses "off").
+import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { z } from 'zod';
+import { BindTarget, EndpointText, Ifname, Mode } from '../protocol/schema.js';
+import { parseAddress, parseCidr, parseEndpoint, formatEndpoint } from '../net/values.js';
+import type { LockConfig } from './lock-machine.js';
+import type { CaptiveHole } from '../firewall/policy.js';
+import { DEFAULT_LAN_RANGES } from '../firewall/policy.js';
+
+const CidrText = z.string().max(49).refine((s) => {
+  try {
+    parseCidr(s);
+    return true;
+  } catch {
+    return false;
+  }
+});
+
+const Persisted = z.strictObject({
+  version: z.literal(1),
+  mode: Mode,
+  allowLan: z.boolean(),
+  lanRanges: z.array(CidrText).max(10_000),
+  tunnels: z
+    .array(z.strictObject({ iface: Ifname, endpoints: z.array(EndpointText), learned: z.array(EndpointText) }))
+    .max(64),
+  deliberateDisconnect: z.boolean(),
+  bindings: z.array(BindTarget).max(256),
+  captive: z
+    .strictObject({
+      iface: Ifname,
+      uid: z.number().int().min(0),
+      resolvers: z.array(z.string().max(45)).max(8),
+      expiresAt: z.number().int(),
+    })
+    .nullable(),
+});
+
+export interface SavedState {
+  config: LockConfig;
+  bindings: BindTarget[];
+  captive: CaptiveHole | null;
+}
+
+export function defaultState(): SavedState {
+  return {
+    config: { mode: 'off', allowLan: true, lanRanges: [...DEFAULT_LAN_RANGES], tunnels: [], deliberateDisconnect: false },
+    bindings: [],
+    captive: null,
+  };
+}
+
+export class StateError extends Error {
+  override name = 'StateError';
+}
+
+export class StateStore {
+  readonly file: string;
+  constructor(readonly dir: string) {
+    this.file = join(dir, 'state.json');
+  }
+
+  /** null when there is no saved state yet (first start); throws StateError when it exists but is unusable. */
+  load(): SavedState | null {
+    let text: string;
+    try {
+      text = readFileSync(this.file, 'utf8');
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
+      throw new StateError(`cannot read ${this.file}: ${(e as Error).message}`);
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(text);
+    } catch (e) {
+      throw new StateError(`${this.file} is not valid JSON: ${(e as Error).message}`);
+    }
+    const r = Persisted.safeParse(json);
+    if (!r.success) {
+      const issue = r.error.issues[0];
+      throw new StateError(`${this.file} is invalid at ${issue?.path.join('.') || '(root)'}: ${issue?.message}`);
+    }
+    const p = r.data;
+    return {
+      config: {
+        mode: p.mode,
+        allowLan: p.allowLan,
+        lanRanges: p.lanRanges.map(parseCidr),
+        tunnels: p.tunnels.map((t) => ({
+          iface: t.iface,
+          endpoints: t.endpoints.map(parseEndpoint),
+          learned: t.learned.map(parseEndpoint),
+        })),
+        deliberateDisconnect: p.deliberateDisconnect,
+      },
+      bindings: p.bindings,
+      captive: p.captive && { ...p.captive, resolvers: p.captive.resolvers.map(parseAddress) },
+    };
+  }
+
+  save(state: SavedState): void {
+    const c = state.config;
+    const data: z.infer<typeof Persisted> = {
+      version: 1,
+      mode: c.mode,
+      allowLan: c.allowLan,
+      lanRanges: c.lanRanges.map((r) => r.text),
+      tunnels: c.tunnels.map((t) => ({
+        iface: t.iface,
+        endpoints: t.endpoints.map(formatEndpoint),
+        learned: t.learned.map(formatEndpoint),
+      })),
+      deliberateDisconnect: c.deliberateDisconnect,
+      bindings: state.bindings,
+      captive: state.captive && { ...state.captive, resolvers: state.captive.resolvers.map((a) => a.text) },
+    };
+    this.writeAtomically('state.json', JSON.stringify(data, null, 2) + '\n', 0o600);
+  }
+
+  /** Writes `name` in the state directory atomically (also used for the early-boot rules). */
+  writeAtomically(name: string, text: string, mode: number): void {
+    mkdirSync(this.dir, { recursive: true, mode: 0o700 });
+    const target = join(this.dir, name);
+    const temp = `${target}.tmp-${process.pid}`;
+    const fd = openSync(temp, 'w', mode);
+    try {
+      writeSync(fd, text);
+      fsyncSync(fd);
+    } finally {
+      closeSync(fd);
+    }
+    renameSync(temp, target);
+    const dirFd = openSync(this.dir, 'r');
+    try {
+      fsyncSync(dirFd);
+    } finally {
+      closeSync(dirFd);
+    }
+  }
+}

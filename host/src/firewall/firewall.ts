@@ -1,0 +1,54 @@
+// The one interface every firewall backend implements (Linux: nft-backend.ts). The daemon chooses the
+// policy; a backend only enforces it, atomically, and reports what the kernel really holds.
+import type { Policy } from './policy.js';
+import type { TableShape } from './nft-rules.js';
+
+export interface Observed {
+  shape: TableShape;
+  /** packets counted by each named counter */
+  counters: Record<string, number>;
+}
+
+export interface Firewall {
+  /** Replaces our rules with `policy` in one transaction and verifies the read-back. Throws FirewallError. */
+  apply(policy: Policy, now: number): Promise<Observed | null>;
+  /** Removes our rules and nothing else. */
+  reset(): Promise<void>;
+  /** What the kernel holds now; null when our table is absent. */
+  read(): Promise<Observed | null>;
+  /** Calls onChange on every ruleset change by anyone (so tampering is noticed at once). */
+  watch(onChange: (line: string) => void, onExit: (why: string) => void): void;
+  close(): void;
+}
+
+export class FirewallError extends Error {
+  override name = 'FirewallError';
+  constructor(
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
+}
+
+/** Captive-hole elements expire by themselves in the kernel, so the kernel may hold fewer than we wrote. */
+const EXPIRING_SETS = new Set(['captive_web', 'captive_dns4', 'captive_dns6']);
+
+export function sameShape(want: TableShape | null, have: TableShape | null): boolean {
+  if (want === null || have === null) return want === have;
+  const chainNames = Object.keys(want.chains);
+  if (chainNames.length !== Object.keys(have.chains).length) return false;
+  for (const name of chainNames) {
+    const w = want.chains[name]!;
+    const h = have.chains[name];
+    if (!h || h.policy !== w.policy || h.rules !== w.rules) return false;
+  }
+  const setNames = Object.keys(want.sets);
+  if (setNames.length !== Object.keys(have.sets).length) return false;
+  for (const name of setNames) {
+    const h = have.sets[name];
+    if (h === undefined) return false;
+    if (EXPIRING_SETS.has(name) ? h > want.sets[name]! : h !== want.sets[name]) return false;
+  }
+  return [...want.counters].sort().join() === [...have.counters].sort().join();
+}

@@ -1,0 +1,254 @@
+// Policy → nftables rule text. Pure: the same policy and clock give the same text (golden-tested in
+// test/unit/nft-rules.test.ts). Every value interpolated here is a canonical value from net/values.ts or a
+// number we computed; interface names are re-checked because they are the one string that reaches rules.
+//
+// One table, `inet tunlock`. Sets hold the variable parts (tunnels, endpoints, LAN ranges, captive hole), so
+// the per-packet cost stays flat with thousands of entries. Chains, in order of evaluation:
+//   output   locked: policy drop; loopback, DHCP, NDP, VPN endpoints, tunnel interfaces, captive hole,
+//            never DNS to the LAN, LAN ranges if allowed, then reject (apps fail fast).
+//            unlocked with bindings: policy accept, only bound accounts are restricted.
+//   input    locked: policy drop; loopback, replies, DHCP, NDP, from tunnels, from LAN if allowed.
+//   forward  locked: policy drop; containers/VMs may leave only through a tunnel (or to the LAN if allowed).
+//   bind_N   one per bound account: tunnel or loopback (LAN if allowed), else reject; own counter.
+import { parseIfname } from '../net/values.js';
+import type { Cidr, Endpoint, Family } from '../net/values.js';
+import type { BoundAccount, CaptiveHole, LockRules, Policy } from './policy.js';
+import { isEmptyPolicy } from './policy.js';
+
+export const TABLE_FAMILY = 'inet';
+export const TABLE_NAME = 'tunlock';
+export const TABLE = `${TABLE_FAMILY} ${TABLE_NAME}`;
+
+/** Named counters whose sum is "blocked N packets". */
+export const BLOCK_COUNTERS = ['blocked_out', 'blocked_in', 'blocked_fwd'] as const;
+export function bindingCounter(index: number): string {
+  return `bind_${index}`;
+}
+
+const DNS_PORTS = '{ 53, 853 }';
+const REJECT_OUT = (counter: string) => [
+  `meta l4proto tcp counter name "${counter}" reject with tcp reset`,
+  `counter name "${counter}" reject with icmpx admin-prohibited`,
+];
+
+function q(name: string): string {
+  return `"${parseIfname(name)}"`;
+}
+
+function elements(items: string[]): string {
+  return items.length ? ` elements = { ${items.join(', ')} };` : '';
+}
+
+function endpointElements(endpoints: Endpoint[], family: Family, protocol: 'udp' | 'tcp'): string[] {
+  const seen = new Set<string>();
+  for (const e of endpoints) {
+    if (e.address.family === family && e.protocol === protocol) seen.add(`${e.address.text} . ${e.port}`);
+  }
+  return [...seen].sort();
+}
+
+function cidrElements(ranges: Cidr[], family: Family): string[] {
+  return [...new Set(ranges.filter((r) => r.family === family).map((r) => r.text))].sort();
+}
+
+/** Seconds until the hole closes, rounded up; 0 means it has closed. */
+export function captiveSecondsLeft(hole: CaptiveHole, now: number): number {
+  return Math.max(0, Math.ceil((hole.expiresAt - now) / 1000));
+}
+
+function set(name: string, decl: string, items: string[]): TableModel['sets'][number] {
+  return { name, text: `set ${name} { ${decl};${elements(items)} }`, elements: items.length };
+}
+
+function sets(policy: Policy, now: number): TableModel['sets'] {
+  const lock = policy.lock;
+  const tunnels = [...new Set(lock?.tunnels ?? policy.tunnels)].sort().map(q);
+  const endpoints = lock?.endpoints ?? [];
+  const lan = lock?.lanRanges ?? policy.lanRanges;
+  const out = [
+    set('tunnels', 'type ifname', tunnels),
+    set('endpoints4_udp', 'type ipv4_addr . inet_service', endpointElements(endpoints, 4, 'udp')),
+    set('endpoints4_tcp', 'type ipv4_addr . inet_service', endpointElements(endpoints, 4, 'tcp')),
+    set('endpoints6_udp', 'type ipv6_addr . inet_service', endpointElements(endpoints, 6, 'udp')),
+    set('endpoints6_tcp', 'type ipv6_addr . inet_service', endpointElements(endpoints, 6, 'tcp')),
+    set('lan4', 'type ipv4_addr; flags interval', cidrElements(lan, 4)),
+    set('lan6', 'type ipv6_addr; flags interval', cidrElements(lan, 6)),
+  ];
+  const hole = lock?.captive ?? null;
+  const left = hole ? captiveSecondsLeft(hole, now) : 0;
+  const web: string[] = [];
+  const dns4: string[] = [];
+  const dns6: string[] = [];
+  if (hole && left > 0) {
+    const key = `${q(hole.iface)} . ${hole.uid}`;
+    web.push(`${key} timeout ${left}s`);
+    for (const r of hole.resolvers) (r.family === 4 ? dns4 : dns6).push(`${key} . ${r.text} timeout ${left}s`);
+  }
+  // The hole lives in set elements with a kernel timeout: it closes on time even if every process of ours died.
+  out.push(
+    set('captive_web', 'typeof oifname . meta skuid; flags timeout', web),
+    set('captive_dns4', 'typeof oifname . meta skuid . ip daddr; flags timeout', dns4.sort()),
+    set('captive_dns6', 'typeof oifname . meta skuid . ip6 daddr; flags timeout', dns6.sort()),
+  );
+  return out;
+}
+
+function lanRules(allowLan: boolean, counter: string, direction: 'daddr' | 'saddr'): string[] {
+  if (!allowLan) return [];
+  const rules = [
+    // The LAN router's resolver forwards to the ISP: DNS to the LAN is a DNS leak, LAN access or not.
+    ...(direction === 'daddr' ? [`meta l4proto { tcp, udp } th dport ${DNS_PORTS} counter name "${counter}" reject`] : []),
+    `ip ${direction} @lan4 accept`,
+    `ip6 ${direction} @lan6 accept`,
+  ];
+  return rules;
+}
+
+function bindingMatch(b: BoundAccount): string {
+  switch (b.kind) {
+    case 'user':
+      return `meta skuid ${b.uid}`;
+    case 'group':
+      return `meta skgid ${b.gid}`;
+    case 'cgroup':
+      if (!/^tunlock\/[A-Za-z0-9_.-]{1,64}$/.test(b.path)) throw new Error(`invalid cgroup path ${JSON.stringify(b.path)}`);
+      return `socket cgroupv2 level 2 "${b.path}"`;
+  }
+}
+
+function outputChain(policy: Policy): string[] {
+  const lock = policy.lock;
+  const rules = [`type filter hook output priority filter; policy ${lock ? 'drop' : 'accept'};`, `oifname "lo" accept`];
+  policy.bindings.forEach((b, i) => rules.push(`${bindingMatch(b)} jump ${bindingCounter(i)}`));
+  if (!lock) return rules;
+  rules.push(
+    'udp sport 68 udp dport 67 accept',
+    'meta nfproto ipv6 udp sport 546 udp dport 547 accept',
+    'icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept',
+    'ip daddr . udp dport @endpoints4_udp accept',
+    'ip daddr . tcp dport @endpoints4_tcp accept',
+    'ip6 daddr . udp dport @endpoints6_udp accept',
+    'ip6 daddr . tcp dport @endpoints6_tcp accept',
+    'oifname @tunnels accept',
+    'meta l4proto { tcp, udp } th dport 53 oifname . meta skuid . ip daddr @captive_dns4 accept',
+    'meta l4proto { tcp, udp } th dport 53 oifname . meta skuid . ip6 daddr @captive_dns6 accept',
+    'tcp dport { 80, 443 } oifname . meta skuid @captive_web accept',
+    ...lanRules(lock.allowLan, 'blocked_out', 'daddr'),
+    ...REJECT_OUT('blocked_out'),
+  );
+  return rules;
+}
+
+function inputChain(lock: LockRules): string[] {
+  return [
+    'type filter hook input priority filter; policy drop;',
+    'iifname "lo" accept',
+    'ct state established,related accept',
+    'udp sport 67 udp dport 68 accept',
+    'meta nfproto ipv6 udp sport 547 udp dport 546 accept',
+    'icmpv6 type { nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert, nd-redirect } ip6 hoplimit 255 accept',
+    'iifname @tunnels accept',
+    ...lanRules(lock.allowLan, 'blocked_in', 'saddr'),
+    'counter name "blocked_in" drop',
+  ];
+}
+
+function forwardChain(lock: LockRules): string[] {
+  // Containers and VMs: out only through a tunnel; replies only from a tunnel (or the LAN, if allowed).
+  return [
+    'type filter hook forward priority filter; policy drop;',
+    'oifname @tunnels accept',
+    'iifname @tunnels ct state established,related accept',
+    ...(lock.allowLan
+      ? [
+          `meta l4proto { tcp, udp } th dport ${DNS_PORTS} counter name "blocked_fwd" reject`,
+          'ip daddr @lan4 accept',
+          'ip6 daddr @lan6 accept',
+          'ip saddr @lan4 ct state established,related accept',
+          'ip6 saddr @lan6 ct state established,related accept',
+        ]
+      : []),
+    ...REJECT_OUT('blocked_fwd'),
+  ];
+}
+
+function bindingChain(index: number, allowLan: boolean): string[] {
+  const counter = bindingCounter(index);
+  return [
+    'oifname "lo" accept',
+    'oifname @tunnels accept',
+    ...lanRules(allowLan, counter, 'daddr'),
+    ...REJECT_OUT(counter),
+  ];
+}
+
+/** What the kernel should hold after an apply: enough to verify a read-back and to detect tampering. */
+export interface TableShape {
+  chains: Record<string, { policy: 'accept' | 'drop' | null; rules: number }>;
+  sets: Record<string, number>;
+  counters: string[];
+}
+
+interface TableModel {
+  sets: { name: string; text: string; elements: number }[];
+  counters: string[];
+  chains: { name: string; base: string | null; policy: 'accept' | 'drop' | null; rules: string[] }[];
+}
+
+function model(policy: Policy, now: number): TableModel {
+  const lock = policy.lock;
+  const allowLan = lock ? lock.allowLan : policy.allowLan;
+  const chains: TableModel['chains'] = [];
+  const [outputBase, ...outputRules] = outputChain(policy);
+  chains.push({ name: 'output', base: outputBase!, policy: lock ? 'drop' : 'accept', rules: outputRules });
+  if (lock) {
+    const [inputBase, ...inputRules] = inputChain(lock);
+    const [forwardBase, ...forwardRules] = forwardChain(lock);
+    chains.push({ name: 'input', base: inputBase!, policy: 'drop', rules: inputRules });
+    chains.push({ name: 'forward', base: forwardBase!, policy: 'drop', rules: forwardRules });
+  }
+  policy.bindings.forEach((_, i) =>
+    chains.push({ name: bindingCounter(i), base: null, policy: null, rules: bindingChain(i, allowLan) }),
+  );
+  return {
+    sets: sets(policy, now),
+    counters: [...BLOCK_COUNTERS, ...policy.bindings.map((_, i) => bindingCounter(i))],
+    chains,
+  };
+}
+
+/** The whole table as nft text (what `nft list table inet tunlock` would show, modulo formatting). */
+export function renderTable(policy: Policy, now: number): string {
+  const m = model(policy, now);
+  const body = [
+    ...m.sets.map((s) => `\t${s.text}`),
+    ...m.counters.map((c) => `\tcounter ${c} { }`),
+    ...m.chains.map((c) => {
+      const lines = c.base ? [c.base, ...c.rules] : c.rules;
+      return `\tchain ${c.name} {\n${lines.map((l) => `\t\t${l}`).join('\n')}\n\t}`;
+    }),
+  ];
+  return `table ${TABLE} {\n${body.join('\n')}\n}\n`;
+}
+
+export function expectedShape(policy: Policy, now: number): TableShape | null {
+  if (isEmptyPolicy(policy)) return null;
+  const m = model(policy, now);
+  return {
+    chains: Object.fromEntries(m.chains.map((c) => [c.name, { policy: c.policy, rules: c.rules.length }])),
+    sets: Object.fromEntries(m.sets.map((s) => [s.name, s.elements])),
+    counters: m.counters,
+  };
+}
+
+/**
+ * One atomic `nft -f` batch that replaces our table (or removes it when there is nothing to enforce).
+ * The leading `table` line makes `delete` safe when the table does not exist yet; the kernel applies the
+ * whole batch or none of it, so there is never a moment without rules.
+ */
+export function renderApplyBatch(policy: Policy, now: number): string {
+  const head = `table ${TABLE} { }\ndelete table ${TABLE}\n`;
+  return isEmptyPolicy(policy) ? head : head + renderTable(policy, now);
+}
+
+export const RESET_BATCH = `table ${TABLE} { }\ndelete table ${TABLE}\n`;

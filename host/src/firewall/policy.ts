@@ -1,0 +1,58 @@
+// What the firewall is asked to enforce. A Policy holds only parsed, canonical values (see net/values.ts);
+// the backends turn it into rules. The daemon decides *which* policy applies (lock state machine); the
+// firewall only knows how to enforce one. docs/security.md lists what each part allows.
+import type { Address, Cidr, Endpoint } from '../net/values.js';
+import { parseCidr } from '../net/values.js';
+
+export interface CaptiveHole {
+  /** the physical interface the portal is reached through */
+  iface: string;
+  /** only this user's sockets may use the hole */
+  uid: number;
+  /** the resolvers this network handed us (DHCP / resolv.conf); DNS to them is allowed during the hole */
+  resolvers: Address[];
+  /** wall-clock ms; the kernel drops the hole's set elements at this time */
+  expiresAt: number;
+}
+
+export type BoundAccount = { kind: 'user'; uid: number } | { kind: 'group'; gid: number } | { kind: 'cgroup'; path: string };
+
+export interface LockRules {
+  /** traffic may leave through these interfaces (names; they need not exist yet) */
+  tunnels: string[];
+  /** the VPN servers, reachable outside the tunnel so the tunnel can (re)connect */
+  endpoints: Endpoint[];
+  allowLan: boolean;
+  lanRanges: Cidr[];
+  captive: CaptiveHole | null;
+}
+
+export interface Policy {
+  /** null: no lock (mode off, or standby after a deliberate disconnect) */
+  lock: LockRules | null;
+  /** accounts bound to the tunnel even when the lock is off */
+  bindings: BoundAccount[];
+  /** used by bindings (they reach only these interfaces and, if allowed, the LAN) */
+  tunnels: string[];
+  allowLan: boolean;
+  lanRanges: Cidr[];
+}
+
+/** The ranges "LAN access" opens (RFC 1918, link-local, ULA, local multicast, SSDP, mDNS); never port 53. */
+export const DEFAULT_LAN_RANGES: readonly Cidr[] = [
+  '10.0.0.0/8',
+  '172.16.0.0/12',
+  '192.168.0.0/16',
+  '169.254.0.0/16',
+  '224.0.0.0/24', // local network control block (mDNS 224.0.0.251, IGMP)
+  '239.255.255.250/32', // SSDP
+  '255.255.255.255/32', // limited broadcast
+  'fe80::/10',
+  'fc00::/7',
+  'ff02::/16', // link-local multicast (mDNS ff02::fb, SSDP ff02::c)
+].map(parseCidr);
+
+/** True when the policy needs no table at all (nothing to enforce). */
+export function isEmptyPolicy(p: Policy): boolean {
+  return p.lock === null && p.bindings.length === 0;
+}

@@ -1,0 +1,166 @@
+// Node-only client of the daemon socket, shared by the CLI and tunlock-host (the extension never imports
+// this file). Refuses a socket that root does not own — a user-owned socket at the daemon's path is an
+// attacker pretending to be the daemon — then says hello and matches responses to requests by id.
+import { statSync } from 'node:fs';
+import { connect } from 'node:net';
+import type { Socket } from 'node:net';
+import { FrameDecoder, encodeFrame } from './framing.js';
+import type { ClientKind, Event, Request, ServerMessage, Status } from './schema.js';
+import { MAX_MESSAGE_TO_BROWSER_BYTES, MAX_REQUEST_BYTES, PROTOCOL_VERSION, ProtocolError, ServerMessage as ServerMessageSchema } from './schema.js';
+import type { z } from 'zod';
+
+export const DEFAULT_SOCKET = '/run/tunlock/tunlockd.sock';
+
+type Pending = { resolve: (v: unknown) => void; reject: (e: ProtocolError) => void };
+export type RequestBody = Request extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
+
+export function daemonUnavailable(message: string, socketPath: string): ProtocolError {
+  return new ProtocolError(
+    'daemon_unavailable',
+    message,
+    socketPath === DEFAULT_SOCKET
+      ? 'start the daemon: sudo systemctl start tunlockd (not installed? run: npm run setup)'
+      : `start tunlockd with --socket ${socketPath}`,
+  );
+}
+
+/** Checks the socket path before connecting: it must be a socket owned by root. */
+export function checkSocketOwner(socketPath: string): void {
+  let st;
+  try {
+    st = statSync(socketPath);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    throw daemonUnavailable(code === 'ENOENT' ? `tunlockd is not running (no socket at ${socketPath})` : `cannot reach ${socketPath}: ${code}`, socketPath);
+  }
+  if (!st.isSocket()) throw daemonUnavailable(`${socketPath} is not a socket`, socketPath);
+  if (st.uid !== 0) {
+    throw new ProtocolError(
+      'daemon_unavailable',
+      `refusing ${socketPath}: it is owned by uid ${st.uid}, not root — something is impersonating tunlockd`,
+      `remove it (sudo rm ${socketPath}) and restart tunlockd`,
+    );
+  }
+}
+
+export class DaemonClient {
+  private socket: Socket | null = null;
+  private nextId = 1;
+  private pending = new Map<number, Pending>();
+  private eventListeners = new Set<(e: Event) => void>();
+  private closeListeners = new Set<(why: ProtocolError) => void>();
+
+  constructor(
+    readonly socketPath: string,
+    private readonly kind: z.infer<typeof ClientKind>,
+  ) {}
+
+  /** Connects, verifies the socket owner, and performs the version handshake. */
+  async connect(timeoutMs = 5000): Promise<void> {
+    checkSocketOwner(this.socketPath);
+    await new Promise<void>((resolve, reject) => {
+      const socket = connect(this.socketPath);
+      const timer = setTimeout(() => {
+        socket.destroy();
+        reject(daemonUnavailable(`tunlockd did not answer within ${timeoutMs} ms`, this.socketPath));
+      }, timeoutMs);
+      socket.once('connect', () => {
+        clearTimeout(timer);
+        this.socket = socket;
+        resolve();
+      });
+      socket.once('error', (e: NodeJS.ErrnoException) => {
+        clearTimeout(timer);
+        const msg = e.code === 'EACCES' ? `permission denied on ${this.socketPath}` : `cannot connect to ${this.socketPath}: ${e.code ?? e.message}`;
+        const err = daemonUnavailable(msg, this.socketPath);
+        reject(e.code === 'EACCES' ? new ProtocolError('not_permitted', msg, 'add yourself to the "tunlock" group (sudo usermod -aG tunlock $USER) and log in again') : err);
+      });
+    });
+    this.wire(this.socket!);
+    await this.request({ type: 'hello', version: PROTOCOL_VERSION, client: this.kind });
+  }
+
+  private wire(socket: Socket): void {
+    const decoder = new FrameDecoder(MAX_MESSAGE_TO_BROWSER_BYTES);
+    socket.on('data', (chunk: Buffer) => {
+      const { frames, error } = decoder.push(chunk);
+      for (const raw of frames) this.dispatch(raw);
+      if (error) this.fail(new ProtocolError('bad_frame', `bad frame from tunlockd: ${error.message}`));
+    });
+    socket.on('error', () => undefined);
+    socket.on('close', () => this.fail(daemonUnavailable('connection to tunlockd closed', this.socketPath)));
+  }
+
+  private dispatch(raw: unknown): void {
+    const parsed = ServerMessageSchema.safeParse(raw);
+    if (!parsed.success) {
+      this.fail(new ProtocolError('bad_request', `tunlockd sent a message this client does not understand: ${parsed.error.issues[0]?.message}`, 'update tunlock so all parts have the same version'));
+      return;
+    }
+    const msg: ServerMessage = parsed.data;
+    if ('event' in msg) {
+      for (const l of this.eventListeners) l(msg);
+      return;
+    }
+    if (msg.id === null) {
+      // An error not tied to a request (e.g. refused at connect): fails everything pending.
+      if (!msg.ok) this.fail(new ProtocolError(msg.error.code, msg.error.message, msg.error.hint));
+      return;
+    }
+    const p = this.pending.get(msg.id);
+    if (!p) return;
+    this.pending.delete(msg.id);
+    if (msg.ok) p.resolve(msg.result);
+    else p.reject(new ProtocolError(msg.error.code, msg.error.message, msg.error.hint));
+  }
+
+  private fail(error: ProtocolError): void {
+    const socket = this.socket;
+    this.socket = null;
+    socket?.destroy();
+    for (const p of this.pending.values()) p.reject(error);
+    this.pending.clear();
+    if (socket) for (const l of this.closeListeners) l(error);
+  }
+
+  request(body: RequestBody, timeoutMs = 15_000): Promise<unknown> {
+    const socket = this.socket;
+    if (!socket) return Promise.reject(daemonUnavailable('not connected to tunlockd', this.socketPath));
+    const id = this.nextId++;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(daemonUnavailable(`tunlockd did not answer ${body.type} within ${timeoutMs} ms`, this.socketPath));
+      }, timeoutMs);
+      this.pending.set(id, {
+        resolve: (v) => {
+          clearTimeout(timer);
+          resolve(v);
+        },
+        reject: (e) => {
+          clearTimeout(timer);
+          reject(e);
+        },
+      });
+      socket.write(encodeFrame({ ...body, id }, MAX_REQUEST_BYTES));
+    });
+  }
+
+  /** A request whose result is the daemon's status (every request but hello). */
+  async requestStatus(body: RequestBody): Promise<Status> {
+    return (await this.request(body)) as Status;
+  }
+
+  onEvent(listener: (e: Event) => void): void {
+    this.eventListeners.add(listener);
+  }
+
+  onClose(listener: (why: ProtocolError) => void): void {
+    this.closeListeners.add(listener);
+  }
+
+  close(): void {
+    this.socket?.end();
+    this.socket = null;
+  }
+}

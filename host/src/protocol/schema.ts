@@ -1,0 +1,211 @@
+// The one protocol between extension ↔ tunlock-host ↔ tunlockd (and the CLI). Every message is defined here
+// once, as a schema; the TypeScript types are derived from the schemas, and every process that receives bytes
+// validates them with these schemas before acting. docs/protocol.md documents each message with an example
+// (a unit test checks that every example validates against the schema it documents).
+//
+// Wire: one JSON object per frame. A frame is a 4-byte little-endian length followed by that many bytes of
+// UTF-8 JSON (the native-messaging framing, used on the daemon socket too, so there is one codec).
+//   request  {id, type, ...params}          client → server
+//   response {id, ok: true, result}         server → client (echoes the request id)
+//            {id, ok: false, error}
+//   event    {event, ...}                   server → subscribed clients, unsolicited
+import { z } from 'zod';
+import { parseEndpoint, parseIfname, ValueError } from '../net/values.js';
+
+export const PROTOCOL_VERSION = 1;
+
+/** Largest frame a tunlock process accepts from a peer (the browser may send up to 4 GB; we never need more). */
+export const MAX_REQUEST_BYTES = 64 * 1024;
+/** Native messaging caps host → browser messages at 1 MB. */
+export const MAX_MESSAGE_TO_BROWSER_BYTES = 1024 * 1024;
+
+function parses(parse: (text: string) => unknown) {
+  return (text: string) => {
+    try {
+      parse(text);
+      return true;
+    } catch (e) {
+      if (e instanceof ValueError) return false;
+      throw e;
+    }
+  };
+}
+
+export const Ifname = z.string().max(15).refine(parses(parseIfname), 'invalid interface name');
+export const EndpointText = z.string().max(64).refine(parses(parseEndpoint), 'invalid endpoint (ADDR:PORT/udp|tcp)');
+export const Mode = z.enum(['off', 'on', 'always']);
+export const LockState = z.enum(['off', 'standby', 'protected', 'blocking', 'exception']);
+export const ClientKind = z.enum(['cli', 'host', 'extension', 'test']);
+const RequestId = z.number().int().min(0).max(2 ** 31 - 1);
+const AccountName = z.string().regex(/^[a-z_][a-z0-9_.-]{0,31}\$?$/i, 'invalid user or group name');
+const CgroupName = z.string().regex(/^[A-Za-z0-9_.-]{1,64}$/, 'invalid cgroup name');
+
+export const BindTarget = z.discriminatedUnion('kind', [
+  z.strictObject({ kind: z.literal('user'), name: AccountName }),
+  z.strictObject({ kind: z.literal('group'), name: AccountName }),
+  /** a cgroup that `tunlock run` created below tunlock's own cgroup subtree */
+  z.strictObject({ kind: z.literal('cgroup'), name: CgroupName }),
+]);
+
+export const CAPTIVE_DEFAULT_SECONDS = 120;
+export const CAPTIVE_MAX_SECONDS = 600;
+const CaptiveSeconds = z.number().int().min(10).max(CAPTIVE_MAX_SECONDS);
+
+function request<T extends string, P extends z.ZodRawShape>(type: T, params: P) {
+  return z.strictObject({ id: RequestId, type: z.literal(type), ...params });
+}
+
+export const Request = z.discriminatedUnion('type', [
+  request('hello', { version: z.number().int().min(0), client: ClientKind }),
+  request('status', {}),
+  /** after this, the server pushes events to this connection until it closes */
+  request('subscribe', {}),
+  request('setMode', { mode: Mode }),
+  request('setLan', { allow: z.boolean() }),
+  request('tunnelAdd', { iface: Ifname, endpoints: z.array(EndpointText).max(64) }),
+  request('tunnelRemove', { iface: Ifname }),
+  request('tunnelUp', { iface: Ifname }),
+  request('tunnelDown', { iface: Ifname, intentional: z.boolean() }),
+  request('captiveOpen', { seconds: CaptiveSeconds }),
+  request('captiveExtend', { seconds: CaptiveSeconds }),
+  request('captiveClose', {}),
+  request('bindAdd', { target: BindTarget }),
+  request('bindRemove', { target: BindTarget }),
+  /** removes tunlock's firewall table and saved state; the deliberate "get me out" */
+  request('reset', { confirm: z.literal(true) }),
+]);
+
+export const ErrorCode = z.enum([
+  'bad_frame', // not a frame we accept: too large, truncated, not UTF-8 JSON
+  'bad_request', // JSON that is not a valid request (unknown type, missing or invalid field)
+  'version_mismatch',
+  'not_permitted',
+  'invalid_value',
+  'not_found',
+  'conflict',
+  'firewall_failed', // the kernel refused or a read-back differed; the previous rules stay
+  'state_unreadable', // the saved state could not be read; the block stays in place
+  'daemon_unavailable', // (from tunlock-host) the daemon socket is missing, refused, or not owned by root
+  'internal',
+]);
+
+export const ErrorBody = z.strictObject({
+  code: ErrorCode,
+  message: z.string().max(2000),
+  /** what the user can do about it, shown by the popup and the CLI */
+  hint: z.string().max(2000).optional(),
+});
+
+export const TunnelStatus = z.strictObject({
+  iface: Ifname,
+  up: z.boolean(),
+  /** configured with `tunnel add` */
+  endpoints: z.array(EndpointText),
+  /** learned from the interface (WireGuard peers); kept so the client can reconnect after a crash */
+  learned: z.array(EndpointText),
+});
+
+export const BindingStatus = z.strictObject({
+  target: BindTarget,
+  /** resolved numeric id (uid, gid) or null for cgroups and unknown accounts */
+  id: z.number().int().nullable(),
+  blockedPackets: z.number().int().min(0),
+});
+
+export const CaptiveStatus = z.strictObject({
+  uid: z.number().int().min(0),
+  iface: Ifname,
+  resolvers: z.array(z.string().max(45)),
+  /** wall-clock ms since the epoch at which the kernel removes the hole */
+  expiresAt: z.number().int(),
+  secondsLeft: z.number().int().min(0),
+});
+
+export const Status = z.strictObject({
+  mode: Mode,
+  state: LockState,
+  lan: z.enum(['allow', 'block']),
+  tunnels: z.array(TunnelStatus),
+  captive: CaptiveStatus.nullable(),
+  bindings: z.array(BindingStatus),
+  /** packets the lock refused since the daemon started (all rules' counters summed) */
+  blockedPackets: z.number().int().min(0),
+  tamper: z.strictObject({ count: z.number().int().min(0), last: z.string().max(500).nullable() }),
+  /** a condition the user must know about (state file unreadable, apply failed); the lock stays fail-closed */
+  error: ErrorBody.nullable(),
+  /** wall-clock ms when the rules in the kernel were last read back and matched */
+  verifiedAt: z.number().int().nullable(),
+});
+
+export const HelloResult = z.strictObject({ version: z.number().int(), server: z.literal('tunlockd') });
+export const EmptyResult = z.strictObject({});
+
+export const Response = z.union([
+  z.strictObject({ id: RequestId, ok: z.literal(true), result: z.union([Status, HelloResult, EmptyResult]) }),
+  z.strictObject({ id: RequestId.nullable(), ok: z.literal(false), error: ErrorBody }),
+]);
+
+export const Event = z.discriminatedUnion('event', [
+  z.strictObject({ event: z.literal('status'), status: Status }),
+  /** another tool removed or edited our rules; the daemon re-applied them */
+  z.strictObject({ event: z.literal('tamper'), detail: z.string().max(500), at: z.number().int() }),
+  /** (from tunlock-host) the daemon went away or came back */
+  z.strictObject({
+    event: z.literal('daemon'),
+    available: z.boolean(),
+    error: ErrorBody.optional(),
+  }),
+]);
+
+/** Anything a client may receive. */
+export const ServerMessage = z.union([Response, Event]);
+
+export type Mode = z.infer<typeof Mode>;
+export type LockState = z.infer<typeof LockState>;
+export type Request = z.infer<typeof Request>;
+export type RequestType = Request['type'];
+export type RequestOf<T extends RequestType> = Extract<Request, { type: T }>;
+export type Response = z.infer<typeof Response>;
+export type ErrorCode = z.infer<typeof ErrorCode>;
+export type ErrorBody = z.infer<typeof ErrorBody>;
+export type Status = z.infer<typeof Status>;
+export type TunnelStatus = z.infer<typeof TunnelStatus>;
+export type BindTarget = z.infer<typeof BindTarget>;
+export type Event = z.infer<typeof Event>;
+export type ServerMessage = z.infer<typeof ServerMessage>;
+export type HelloResult = z.infer<typeof HelloResult>;
+
+/** An error that travels to the client as {ok:false, error}. */
+export class ProtocolError extends Error {
+  override name = 'ProtocolError';
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
+  toBody(): ErrorBody {
+    return this.hint === undefined
+      ? { code: this.code, message: this.message }
+      : { code: this.code, message: this.message, hint: this.hint };
+  }
+}
+
+/** Validates one decoded JSON value as a request; the error says which field was wrong. */
+export function parseRequest(value: unknown): Request {
+  const r = Request.safeParse(value);
+  if (r.success) return r.data;
+  const issue = r.error.issues[0];
+  const where = issue?.path.length ? ` at ${issue.path.join('.')}` : '';
+  throw new ProtocolError('bad_request', `invalid request${where}: ${issue?.message ?? 'rejected'}`);
+}
+
+export function versionMismatch(self: string, ours: number, peer: string, theirs: number): ProtocolError {
+  const older = theirs < ours ? peer : self;
+  return new ProtocolError(
+    'version_mismatch',
+    `${peer} speaks protocol version ${theirs}, ${self} speaks ${ours}`,
+    `update ${older}: reinstall tunlock (npm run setup) and update the browser extension so both speak the same version`,
+  );
+}
