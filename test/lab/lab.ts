@@ -234,7 +234,7 @@ async function waitUntil(what: string, timeoutMs: number, check: () => boolean |
   }
 }
 
-function procStartTime(pid: number): string | undefined {
+export function procStartTime(pid: number): string | undefined {
   try {
     const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
     return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
@@ -365,6 +365,9 @@ export interface DaemonOptions {
   readyTimeoutMs?: number;
   /** Namespace to run in (default client). */
   role?: Role;
+  /** Override the scripts (default host/dist/tunlockd.js and host/dist/tunlock.js), e.g. for a stub. */
+  daemonJs?: string;
+  cliJs?: string;
 }
 
 export interface Daemon {
@@ -589,9 +592,7 @@ export class Lab {
       ...(this.opts.container
         ? [
             this.ipBatch(container, [`route add default via ${A.container.gw4}`]),
-            this.nsExec(client, 'nft', ['-f', '-'], {
-              input: labNat(`ip saddr ${A.container.net4} oifname != "docker0" masquerade`),
-            }),
+            this.restoreLabFirewall(),
           ]
         : []),
       this.nsExec(router, 'nft', ['-f', '-'], { input: labNat('oifname "wan0" masquerade') }),
@@ -648,8 +649,8 @@ export class Lab {
         `[Peer]\nPublicKey = ${this.keys.client.pub}\nAllowedIPs = ${ADDR.client.tun4}/32\n`,
       { mode: 0o600 },
     );
-    await this.ipBatch(vpn, [`addr add ${ADDR.vpn.tun4}/24 dev ${srv}`, `link set ${srv} up`]);
     await this.nsExec(vpn, 'wg', ['setconf', srv, srvConf]);
+    await this.ipBatch(vpn, [`addr add ${ADDR.vpn.tun4}/24 dev ${srv}`, `link set ${srv} up`]);
     await this.bringUpClientTunnel();
   }
 
@@ -683,13 +684,28 @@ export class Lab {
         `AllowedIPs = 0.0.0.0/0\nPersistentKeepalive = ${this.opts.keepaliveSeconds}\n`,
       { mode: 0o600 },
     );
+    // Configure before `link set up`: wireguard-go sends the first keepalive (hence the handshake) on up.
+    await this.nsExec(client, 'wg', ['setconf', cli, conf]);
     await this.ipBatch(client, [
       `addr add ${ADDR.client.tun4}/32 dev ${cli}`,
       `link set ${cli} up`,
       `route add default dev ${cli} metric 50`,
     ]);
-    await this.nsExec(client, 'wg', ['setconf', cli, conf]);
     await this.waitHandshake();
+  }
+
+  /**
+   * (Re)load the lab's own table in the client namespace (`ip labnat`: the container's masquerade). Use it
+   * after a test flushed the client's whole ruleset ("another tool flushing the ruleset"). No-op without container.
+   */
+  async restoreLabFirewall(): Promise<void> {
+    if (!this.opts.container) return;
+    await this.nsExec(this.ns.client, 'nft', ['-f', '-'], {
+      input:
+        'add table ip labnat\ndelete table ip labnat\n' +
+        `table ip labnat {\n chain post {\n  type nat hook postrouting priority srcnat; policy accept;\n` +
+        `  ip saddr ${ADDR.container.net4} oifname != "docker0" masquerade\n }\n}\n`,
+    });
   }
 
   /** Wait until the client has a WireGuard handshake with the server. */
@@ -1083,6 +1099,16 @@ export class Lab {
     await this.bringUpClientTunnel();
   }
 
+  /** Processes the lab started that are still running (servers, wireguard-go, tcpdump, daemon…). */
+  processes(): { name: string; pid: number; start: string | undefined }[] {
+    return [...this.procs].filter((p) => !p.done).map((p) => ({ name: p.name, pid: p.pid, start: p.start }));
+  }
+
+  /** Names of the lab's namespaces. */
+  namespaceNames(): string[] {
+    return [...this.namespaces];
+  }
+
   /** PID of the client's wireguard-go (undefined once it died). */
   get vpnPid(): number | undefined {
     return this.wgClientProc && !this.wgClientProc.done ? this.wgClientProc.pid : undefined;
@@ -1096,8 +1122,8 @@ export class Lab {
    * Resolves once the control socket accepts connections. Killed on teardown.
    */
   async startDaemon(opts: DaemonOptions = {}): Promise<Daemon> {
-    const daemonJs = path.join(REPO_ROOT, 'host/dist/tunlockd.js');
-    const cliJs = path.join(REPO_ROOT, 'host/dist/tunlock.js');
+    const daemonJs = opts.daemonJs ?? path.join(REPO_ROOT, 'host/dist/tunlockd.js');
+    const cliJs = opts.cliJs ?? path.join(REPO_ROOT, 'host/dist/tunlock.js');
     if (!fs.existsSync(daemonJs)) throw new Error(`lab: ${daemonJs} not built (npm run build:host)`);
     const dir = path.join(this.tmp, `d${++this.daemonSeq}`);
     const socket = path.join(dir, 'd.sock');

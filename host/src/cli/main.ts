@@ -8,6 +8,7 @@ import type { Status } from '../protocol/schema.js';
 import { ProtocolError } from '../protocol/schema.js';
 import { toRequest, UsageError } from './commands.js';
 import { formatStatus } from './format.js';
+import { runBound } from './run.js';
 
 export const USAGE = `usage: tunlock [--socket PATH] [--json] COMMAND
   status                                  show the lock state
@@ -77,6 +78,7 @@ async function main(argv: string[]): Promise<number> {
   let opts: Options;
   try {
     opts = parseGlobal(argv);
+    if (opts.rest[0] === 'run') return await runBound(opts.rest.slice(1), opts.socket);
     const watch = opts.rest[0] === 'watch';
     const req = watch ? ({ type: 'subscribe' } as const) : toRequest(opts.rest);
     if (req.type === 'reset' && !(await confirmReset(opts.rest))) return 2;

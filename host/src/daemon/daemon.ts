@@ -11,6 +11,7 @@ import type { Endpoint } from '../net/values.js';
 import type { BindTarget, ErrorBody, Event, Request, Status } from '../protocol/schema.js';
 import { PROTOCOL_VERSION, ProtocolError, versionMismatch } from '../protocol/schema.js';
 import { groupId, userId } from './accounts.js';
+import { cgroupExists, cgroupPopulated, enterCgroup, removeIdleCgroups } from './cgroups.js';
 import type { LockConfig } from './lock-machine.js';
 import { isLocked, lockState, policyFor } from './lock-machine.js';
 import { isLinkUp, LinkWatcher } from './link-watch.js';
@@ -145,7 +146,8 @@ export class Daemon {
       } else if (t.kind === 'group') {
         const gid = groupId(t.name);
         if (gid !== null) out.push({ kind: 'group', gid });
-      } else {
+      } else if (cgroupExists(t.name)) {
+        // A cgroup that no longer exists (after a reboot) matches nothing; nft could not even name it.
         out.push({ kind: 'cgroup', path: `tunlock/${t.name}` });
       }
     }
@@ -255,12 +257,22 @@ export class Daemon {
     await this.enforce(why);
   }
 
+  /** A `tunlock run` whose processes have all exited is unbound and its cgroup removed. */
+  private async releaseFinishedRuns(): Promise<void> {
+    const finished = this.saved.bindings.filter((b) => b.kind === 'cgroup' && !cgroupPopulated(b.name));
+    if (finished.length) {
+      await this.commit({ ...this.saved, bindings: this.saved.bindings.filter((b) => !finished.includes(b)) }, 'runs finished');
+    }
+    removeIdleCgroups(new Set(this.saved.bindings.filter((b) => b.kind === 'cgroup').map((b) => b.name)));
+  }
+
   private scheduleVerify(): void {
     if (this.verifyPending || this.stopped || this.stateError) return;
     this.verifyPending = true;
     void this.serial(async () => {
       this.verifyPending = false;
       await this.verify();
+      await this.releaseFinishedRuns();
     }).catch((e: Error) => this.deps.log(`verify: ${e.message}`));
   }
 
@@ -375,7 +387,9 @@ export class Daemon {
 
   /** The rules the early-boot unit loads with plain `nft -f` (no Node at that point): the lock with no tunnel up. */
   bootRules(): string {
-    const policy = policyFor(this.saved.config, { tunnelsUp: new Set(), captive: null, now: this.now() }, this.resolveBindings(this.saved.bindings));
+    // cgroups do not survive a reboot, so early-boot rules bind only users and groups.
+    const lasting = this.saved.bindings.filter((b) => b.kind !== 'cgroup');
+    const policy = policyFor(this.saved.config, { tunnelsUp: new Set(), captive: null, now: this.now() }, this.resolveBindings(lasting));
     return renderApplyBatch(policy, this.now());
   }
 
@@ -462,6 +476,8 @@ export class Daemon {
         return this.commit({ ...s, captive: null }, 'captive close');
       case 'bindAdd': {
         if (s.bindings.some((b) => sameTarget(b, req.target))) return;
+        // `tunlock run`: the requesting process moves into its own cgroup, and its children with it.
+        if (req.target.kind === 'cgroup') enterCgroup(req.target.name, client.pid);
         if (this.resolveBindings([req.target]).length === 0) {
           throw new ProtocolError('not_found', `no ${req.target.kind} named ${JSON.stringify(req.target.name)}`, 'check the name (getent passwd / getent group)');
         }

@@ -138,8 +138,8 @@ export function parseEndpoint(text: string): Endpoint {
     );
   }
   const address = parseAddress(m[1]);
-  if (address.family === 6 && !m[1].startsWith('[')) {
-    throw new ValueError(`invalid endpoint ${JSON.stringify(text)}: put IPv6 addresses in brackets`);
+  if ((address.family === 6) !== m[1].startsWith('[')) {
+    throw new ValueError(`invalid endpoint ${JSON.stringify(text)}: IPv6 addresses, and only they, go in brackets`);
   }
   return { address, port: parsePort(m[2]), protocol: (m[3] as Transport | undefined) ?? 'udp' };
 }

@@ -1,8 +1,12 @@
 // The frame codec shared by native messaging (browser ↔ tunlock-host) and the daemon socket
 // (tunlock-host/CLI ↔ tunlockd): a 4-byte little-endian length, then that many bytes of UTF-8 JSON.
-// The decoder is incremental (bytes arrive in arbitrary chunks) and strict: a length over the limit, bytes
-// that are not UTF-8, or text that is not JSON end the stream with a FrameError, because after a bad frame
-// the byte stream can no longer be trusted to be in sync.
+// The decoder is incremental (bytes arrive in arbitrary chunks) and bounded (it never buffers more than one
+// frame of at most maxBytes). Two policies for a bad frame (too large, not UTF-8, not JSON):
+//   strict (default, the daemon socket): the stream ends with a FrameError; the peer is broken or hostile
+//     and gets disconnected.
+//   resync (tunlock-host's stdin): the length prefix still says where the next frame starts, and the browser
+//     itself writes that prefix, so the bad frame is reported and skipped (an oversized body is discarded
+//     as it streams in, never buffered) and decoding goes on.
 
 export class FrameError extends Error {
   override name = 'FrameError';
@@ -16,57 +20,95 @@ export function encodeFrame(value: unknown, maxBytes: number): Buffer {
   return Buffer.concat([head, body]);
 }
 
+/** One decoded frame, in stream order: its JSON value, or why it was rejected. */
+export type Decoded = { ok: true; value: unknown } | { ok: false; error: FrameError };
+
+export interface FrameDecoderOptions {
+  /** skip bad frames and go on (see above) instead of failing the stream */
+  resync?: boolean;
+}
+
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
 export class FrameDecoder {
   private buffered: Buffer[] = [];
   private size = 0;
+  /** body bytes of an oversized frame still to discard (resync mode) */
+  private skipping = 0;
   private failed = false;
+  private readonly resync: boolean;
 
-  constructor(private readonly maxBytes: number) {}
+  constructor(
+    private readonly maxBytes: number,
+    options: FrameDecoderOptions = {},
+  ) {
+    this.resync = options.resync ?? false;
+  }
 
   /**
    * Feeds bytes; returns the JSON values of every frame completed by them and, if a bad frame followed them,
-   * the error (after which the decoder accepts nothing more).
+   * the error (strict mode: after which the decoder accepts nothing more; resync mode: the first of the
+   * errors — use decode() to see every one in order).
    */
   push(chunk: Buffer): { frames: unknown[]; error?: FrameError } {
     const frames: unknown[] = [];
-    try {
-      this.decodeInto(chunk, frames);
-      return { frames };
-    } catch (e) {
-      if (e instanceof FrameError) return { frames, error: e };
-      throw e;
+    let error: FrameError | undefined;
+    for (const d of this.decode(chunk)) {
+      if (d.ok) frames.push(d.value);
+      else {
+        error ??= d.error;
+        if (!this.resync) break;
+      }
     }
+    return error ? { frames, error } : { frames };
   }
 
-  private decodeInto(chunk: Buffer, out: unknown[]): void {
-    if (this.failed) throw new FrameError('stream already failed');
-    this.buffered.push(chunk);
-    this.size += chunk.length;
-    for (;;) {
-      if (this.size < 4) return;
+  /** Feeds bytes; returns every frame they complete, good or bad, in stream order. */
+  decode(chunk: Buffer): Decoded[] {
+    const out: Decoded[] = [];
+    if (this.failed) {
+      out.push({ ok: false, error: new FrameError('stream already failed') });
+      return out;
+    }
+    if (this.skipping > 0) {
+      const dropped = Math.min(this.skipping, chunk.length);
+      this.skipping -= dropped;
+      chunk = chunk.subarray(dropped);
+    }
+    if (chunk.length) {
+      this.buffered.push(chunk);
+      this.size += chunk.length;
+    }
+    while (this.size >= 4 && !this.failed) {
       const all = this.buffered.length === 1 ? this.buffered[0]! : Buffer.concat(this.buffered);
       this.buffered = [all];
       const length = all.readUInt32LE(0);
-      if (length > this.maxBytes) return this.fail(`frame of ${length} bytes exceeds the ${this.maxBytes}-byte limit`);
-      if (this.size < 4 + length) return;
-      const body = all.subarray(4, 4 + length);
-      const rest = all.subarray(4 + length);
-      this.buffered = rest.length ? [rest] : [];
-      this.size = rest.length;
+      if (length > this.maxBytes) {
+        this.reject(out, `frame of ${length} bytes exceeds the ${this.maxBytes}-byte limit`);
+        if (this.resync) {
+          // Discard the body: what is already here now, the rest as it arrives.
+          const here = Math.min(length, all.length - 4);
+          this.skipping = length - here;
+          this.keep(all.subarray(4 + here));
+        }
+        continue;
+      }
+      if (this.size < 4 + length) break;
+      this.keep(all.subarray(4 + length));
       let text: string;
       try {
-        text = utf8.decode(body);
+        text = utf8.decode(all.subarray(4, 4 + length));
       } catch {
-        return this.fail('frame is not valid UTF-8');
+        this.reject(out, 'frame is not valid UTF-8');
+        continue;
       }
       try {
-        out.push(JSON.parse(text));
+        out.push({ ok: true, value: JSON.parse(text) });
       } catch {
-        return this.fail('frame is not valid JSON');
+        this.reject(out, 'frame is not valid JSON');
       }
     }
+    return out;
   }
 
   /** Bytes of an unfinished frame (non-zero at end of stream means the last frame was truncated). */
@@ -74,10 +116,16 @@ export class FrameDecoder {
     return this.size;
   }
 
-  private fail(message: string): never {
+  private keep(rest: Buffer): void {
+    this.buffered = rest.length ? [rest] : [];
+    this.size = rest.length;
+  }
+
+  private reject(out: Decoded[], message: string): void {
+    out.push({ ok: false, error: new FrameError(message) });
+    if (this.resync) return;
     this.failed = true;
     this.buffered = [];
     this.size = 0;
-    throw new FrameError(message);
   }
 }

@@ -1,0 +1,69 @@
+// Background entry (Chromium: service worker; Firefox: background script). Wires the real browser APIs into
+// the Controller. Listeners are registered synchronously at top level, as MV3 requires for a worker that is
+// stopped and woken again; on every wake the controller starts afresh and re-reads the state from the daemon.
+import browser from 'webextension-polyfill';
+import { NATIVE_HOST_NAME } from '../shared/protocol.js';
+import { isAllowedSite, originPattern } from '../shared/settings.js';
+import { iconPaths } from '../shared/state-view.js';
+import { UI_PORT } from '../shared/ui-messages.js';
+import { chromeBlocker, chromeDisconnectReason } from './browser-chrome.js';
+import { firefoxBlocker, firefoxDisconnectReason } from './browser-firefox.js';
+import type { UiPort } from './controller.js';
+import { Controller } from './controller.js';
+import type { NativePort } from './native-client.js';
+import type { BrowserSettingLike } from './webrtc-apply.js';
+
+const isFirefox = __TUNLOCK_BROWSER__ === 'firefox';
+
+function reportError(where: string, error: unknown): void {
+  console.error(`tunlock background: ${where}:`, error);
+}
+
+const controller = new Controller({
+  browser: __TUNLOCK_BROWSER__,
+  storage: browser.storage.local,
+  toolbar: {
+    async render(v) {
+      await Promise.all([
+        browser.action.setIcon({ path: iconPaths(v.icon) }),
+        browser.action.setTitle({ title: v.title }),
+        browser.action.setBadgeText({ text: v.badgeText }),
+        browser.action.setBadgeBackgroundColor({ color: v.badgeColor }),
+      ]);
+    },
+  },
+  notify(n) {
+    browser.notifications
+      .create(n.id, { type: 'basic', iconUrl: browser.runtime.getURL('icons/app-128.png'), title: n.title, message: n.message })
+      .catch((e: unknown) => reportError('notification', e));
+  },
+  webrtc: {
+    ipHandling: (browser.privacy?.network?.webRTCIPHandlingPolicy as BrowserSettingLike | undefined) ?? null,
+    blocker: isFirefox ? firefoxBlocker(browser) : chromeBlocker(),
+  },
+  async allowedSiteOpen(origins) {
+    const tabs = await browser.tabs.query({ url: origins.map(originPattern) });
+    return tabs.some((t) => isAllowedSite(t.url, origins));
+  },
+  native: {
+    connect: () => browser.runtime.connectNative(NATIVE_HOST_NAME) as unknown as NativePort,
+    disconnectReason: (port) => (isFirefox ? firefoxDisconnectReason(port) : chromeDisconnectReason()),
+    installFix: 'install tunlock-host: npm run setup (in the tunlock folder), then reopen this popup',
+  },
+  reportError,
+});
+
+browser.runtime.onStartup.addListener(() => void controller.start());
+browser.runtime.onInstalled.addListener(() => void controller.start());
+browser.runtime.onConnect.addListener((port) => {
+  if (port.name !== UI_PORT || port.sender?.id !== browser.runtime.id) return;
+  controller.attachUi(port as unknown as UiPort);
+});
+browser.tabs.onUpdated.addListener((_id, change) => {
+  if (change.url !== undefined || change.status === 'complete') controller.tabsChanged();
+});
+browser.tabs.onRemoved.addListener(() => controller.tabsChanged());
+browser.permissions.onAdded.addListener(() => void controller.start().then(() => controller.tabsChanged()));
+
+self.addEventListener('unhandledrejection', (e) => reportError('unhandled rejection', (e as PromiseRejectionEvent).reason));
+void controller.start();

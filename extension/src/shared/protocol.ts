@@ -1,0 +1,15 @@
+// The only door from the extension into host/: the protocol schemas and the fixed identities. Everything the
+// extension receives from tunlock-host is validated with these schemas before it is used.
+export { ErrorBody, PROTOCOL_VERSION, ServerMessage, Status } from '../../../host/src/protocol/schema.js';
+export type {
+  ErrorBody as ErrorBodyT,
+  Event,
+  LockState,
+  Mode,
+  Request,
+  RequestType,
+  ServerMessage as ServerMessageT,
+  Status as StatusT,
+  TunnelStatus,
+} from '../../../host/src/protocol/schema.js';
+export { CHROMIUM_EXTENSION_ID, FIREFOX_ADDON_ID, MANIFEST_KEY, NATIVE_HOST_NAME } from '../../../host/src/protocol/extension-ids.js';

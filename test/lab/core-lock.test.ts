@@ -1,0 +1,191 @@
+// The core lock against a real kernel and a real WireGuard tunnel: a real tunlockd in the lab's client
+// namespace, driven by the real CLI, checked with real probes and a capture on the router's LAN port.
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ADDR, Lab, VIA_TUNNEL, labSkip } from './lab';
+import type { Daemon, ProbeKind, ProbeResult } from './lab';
+import type { Status } from '../../host/src/protocol/schema.js';
+
+const skip = labSkip('lab: core lock');
+
+const INTERNET: ProbeKind[] = ['tcp4:80', 'tcp4:443', 'udp4', 'icmp4', 'dns-isp', 'dns-isp-tcp', 'tcp6:80', 'udp6', 'icmp6', 'dns6-isp'];
+
+function show(r: Record<string, ProbeResult>): string {
+  return Object.values(r)
+    .map((p) => `${p.kind}: reached=${p.reached} via=${p.via ?? '-'} answered=${p.answered}${p.error ? ` (${p.error})` : ''}`)
+    .join('\n');
+}
+
+describe.skipIf(skip)('core lock (tunlockd + nftables + CLI)', () => {
+  let lab: Lab;
+  let d: Daemon;
+  const status = async () => (await d.cli(['status'])) as Status;
+  const nft = async (args: string[]) => (await lab.exec('client', 'nft', args, { allowFail: true })).stdout;
+  const tables = async () => nft(['list', 'tables']);
+
+  /** Probes the given kinds while capturing; asserts none reached its server and nothing left the client. */
+  async function expectBlocked(kinds: ProbeKind[]): Promise<void> {
+    const { result, packets } = await lab.captureDuring(() => lab.probeAll({ kinds }));
+    const reached = Object.values(result).filter((p) => p.reached);
+    expect(reached, show(result)).toEqual([]);
+    expect(packets, `leaked packets:\n${packets.join('\n')}`).toEqual([]);
+  }
+
+  beforeAll(async () => {
+    lab = await Lab.create();
+    d = await lab.startDaemon();
+    await d.cli(['tunnel', 'add', lab.wg.client, '--endpoint', `${ADDR.vpn.pub4}:${ADDR.vpn.port}/udp`]);
+  });
+  afterAll(async () => {
+    await lab?.destroy();
+  });
+
+  it('lock on with the tunnel up: protected, internet through the tunnel only', async () => {
+    const s = (await d.cli(['lock', 'on'])) as Status;
+    expect(s.state).toBe('protected');
+    expect(s.tunnels[0]).toMatchObject({ iface: lab.wg.client, up: true });
+    const { result, packets } = await lab.captureDuring(() => lab.probeAll({ kinds: ['tcp4:80', 'udp4', 'dns-isp'] }));
+    for (const p of Object.values(result)) expect(p, show(result)).toMatchObject({ reached: true, via: VIA_TUNNEL });
+    expect(packets, packets.join('\n')).toEqual([]);
+  });
+
+  it('IPv6 (not in the v4-only tunnel) is blocked even while protected', async () => {
+    await expectBlocked(['tcp6:80', 'tcp6:443', 'udp6', 'icmp6', 'dns6-isp']);
+  });
+
+  it('tunnel deleted: blocking; TCP, UDP, ICMP, DNS and IPv6 all blocked, nothing on the wire', async () => {
+    await lab.deleteTunnel();
+    await waitState('blocking');
+    await expectBlocked(INTERNET);
+  });
+
+  it('LAN printer reachable while LAN access is allowed, but DNS to the LAN router stays blocked', async () => {
+    const r = await lab.probeAll({ kinds: ['printer-tcp', 'printer-udp', 'dns-lan', 'dns-lan-tcp'] });
+    expect(r['printer-tcp'], show(r)).toMatchObject({ reached: true });
+    expect(r['printer-udp'], show(r)).toMatchObject({ reached: true });
+    expect(r['dns-lan'], show(r)).toMatchObject({ reached: false });
+    expect(r['dns-lan-tcp'], show(r)).toMatchObject({ reached: false });
+  });
+
+  it('LAN block: the printer is unreachable too, and nothing leaves the client', async () => {
+    expect(((await d.cli(['lan', 'block'])) as Status).lan).toBe('block');
+    await expectBlocked(['printer-tcp', 'printer-udp', 'dns-lan', ...INTERNET]);
+    await d.cli(['lan', 'allow']);
+  });
+
+  it('the endpoint address on another port or protocol is blocked', async () => {
+    await expectBlocked(['endpoint-tcp', 'endpoint-udp']);
+  });
+
+  it('another tool flushing the ruleset: the daemon re-asserts at once and records it', async () => {
+    const before = (await status()).tamper.count;
+    const t0 = Date.now();
+    await lab.exec('client', 'nft', ['flush', 'ruleset']);
+    await waitFor(async () => (await tables()).includes('inet tunlock'), 'table re-asserted');
+    const ms = Date.now() - t0;
+    console.info(`flush → re-asserted in ${ms} ms (incl. polling)`);
+    expect((await status()).tamper.count).toBe(before + 1);
+    await lab.restoreLabFirewall();
+    await expectBlocked(['tcp4:80', 'udp4', 'dns-isp']);
+  });
+
+  it('a rule inserted into our table by someone else is removed', async () => {
+    await lab.exec('client', 'nft', ['insert', 'rule', 'inet', 'tunlock', 'output', 'accept']);
+    await waitFor(async () => !(await nft(['list', 'chain', 'inet', 'tunlock', 'output'])).match(/^\s*accept\s*$/m), 'rogue rule removed');
+    await expectBlocked(['tcp4:80']);
+  });
+
+  it('SIGKILL of the daemon leaves the block in place', async () => {
+    await d.kill('SIGKILL');
+    expect(await tables()).toContain('inet tunlock');
+    await expectBlocked(['tcp4:80', 'udp4', 'icmp4', 'dns-isp', 'tcp6:80']);
+  });
+
+  it('restart re-applies the saved lock before answering (table removed while it was down)', async () => {
+    await lab.exec('client', 'nft', ['delete', 'table', 'inet', 'tunlock']);
+    await d.restart();
+    // The socket answers only after start() applied the rules.
+    expect(await tables()).toContain('inet tunlock');
+    expect((await status()).state).toBe('blocking');
+    await expectBlocked(['tcp4:80', 'dns-isp']);
+  });
+
+  it('tunnel restored: protected, traffic flows through the tunnel again', async () => {
+    await lab.restoreTunnel();
+    await waitState('protected');
+    const r = await lab.probeAll({ kinds: ['tcp4:80', 'dns-isp'] });
+    for (const p of Object.values(r)) expect(p, show(r)).toMatchObject({ reached: true, via: VIA_TUNNEL });
+  });
+
+  it('a corrupt state file keeps the rules in the kernel untouched and reports it', async () => {
+    await lab.deleteTunnel();
+    await waitState('blocking');
+    const rules = await nft(['list', 'table', 'inet', 'tunlock']);
+    await d.kill('SIGKILL');
+    await lab.exec('client', 'sh', ['-c', `printf '{"version":1,' > ${d.stateDir}/state.json`]);
+    await d.restart();
+    const s = await status();
+    expect(s.state).toBe('blocking');
+    expect(s.error?.code).toBe('state_unreadable');
+    expect(s.error?.hint).toMatch(/tunlock lock/);
+    expect(await nft(['list', 'table', 'inet', 'tunlock'])).toBe(rules);
+    await expectBlocked(['tcp4:80', 'udp4', 'dns-isp']);
+    // Other settings are refused until the user chooses a mode.
+    const lan = await d.cliRaw(['lan', 'allow']);
+    expect(lan.code).not.toBe(0);
+    expect(lan.stderr).toMatch(/state/);
+  });
+
+  it('a corrupt state file and no table (after a reboot): a full block is installed, LAN included', async () => {
+    await d.kill('SIGKILL');
+    await lab.exec('client', 'nft', ['delete', 'table', 'inet', 'tunlock']);
+    await d.restart();
+    expect((await status()).error?.code).toBe('state_unreadable');
+    await expectBlocked(['tcp4:80', 'udp4', 'dns-isp', 'printer-tcp', 'printer-udp', 'tcp6:80']);
+  });
+
+  it('lock off restores direct traffic (and the table is gone)', async () => {
+    const s = (await d.cli(['lock', 'off'])) as Status;
+    expect(s.state).toBe('off');
+    expect(s.error).toBeNull();
+    expect(await tables()).not.toContain('tunlock');
+    const r = await lab.probeAll({ kinds: ['tcp4:80', 'dns-isp'] });
+    for (const p of Object.values(r)) expect(p, show(r)).toMatchObject({ reached: true });
+  });
+
+  it('reset removes only our table', async () => {
+    await d.cli(['tunnel', 'add', lab.wg.client, '--endpoint', `${ADDR.vpn.pub4}:${ADDR.vpn.port}/udp`]);
+    await d.cli(['lock', 'always']);
+    await lab.exec('client', 'nft', ['add', 'table', 'inet', 'othertool']);
+    const before = await tables();
+    expect(before).toContain('inet tunlock');
+    const s = (await d.cli(['reset', '--yes'])) as Status;
+    expect(s.mode).toBe('off');
+    const after = await tables();
+    expect(after).not.toContain('tunlock');
+    expect(after).toContain('inet othertool');
+    expect(after.split('\n').length).toBe(before.split('\n').length - 1);
+  });
+
+  it('invalid values get a clear error and exit code 2, and change nothing', async () => {
+    const before = await tables();
+    const r = await d.cliRaw(['tunnel', 'add', 'wg0";flush', '--endpoint', '198.51.100.10:51820/udp']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/invalid interface name/);
+    const e = await d.cliRaw(['tunnel', 'add', 'wg1', '--endpoint', '198.51.100.10:99999/udp']);
+    expect(e.code).toBe(2);
+    expect(e.stderr).toMatch(/invalid/);
+    expect(await tables()).toBe(before);
+  });
+
+  async function waitState(state: Status['state'], timeoutMs = 3000): Promise<void> {
+    await waitFor(async () => (await status()).state === state, `state ${state}`, timeoutMs);
+  }
+});
+
+async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 3000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!(await check())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}

@@ -1,0 +1,82 @@
+// The generator's golden policies, loaded into a real kernel (a throwaway network namespace): nft accepts
+// each one, and the read-back matches the shape the backend verifies after every apply.
+import { execFileSync } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { observeJson } from '../../host/src/firewall/nft-backend.js';
+import { expectedShape, renderApplyBatch } from '../../host/src/firewall/nft-rules.js';
+import { DEFAULT_LAN_RANGES } from '../../host/src/firewall/policy.js';
+import type { Policy } from '../../host/src/firewall/policy.js';
+import { sameShape } from '../../host/src/firewall/firewall.js';
+import { parseAddress, parseCidr, parseEndpoint } from '../../host/src/net/values.js';
+import { requireRootOrSkip } from '../helpers/root.js';
+
+const run = requireRootOrSkip('lab: nft-kernel');
+const ns = `tlk${randomBytes(3).toString('hex')}`;
+const nft = (args: string[], input?: string) =>
+  execFileSync('ip', ['netns', 'exec', ns, 'nft', ...args], { input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
+
+const lan = [...DEFAULT_LAN_RANGES];
+const lock = (over: Partial<NonNullable<Policy['lock']>> = {}): Policy => ({
+  lock: { tunnels: ['wg0'], endpoints: [parseEndpoint('198.51.100.10:51820/udp')], allowLan: true, lanRanges: lan, captive: null, ...over },
+  bindings: [],
+  tunnels: ['wg0'],
+  allowLan: true,
+  lanRanges: lan,
+});
+
+describe.skipIf(!run)('generated rules in a real kernel', () => {
+  beforeAll(() => {
+    execFileSync('ip', ['netns', 'add', ns]);
+  });
+  afterAll(() => {
+    execFileSync('ip', ['netns', 'del', ns]);
+  });
+
+  const now = Date.now();
+  const policies: Record<string, Policy> = {
+    'lan allow': lock(),
+    'lan block': lock({ allowLan: false }),
+    captive: lock({ captive: { iface: 'eth0', uid: 1000, resolvers: [parseAddress('192.168.77.1'), parseAddress('2001:db8::53')], expiresAt: now + 60_000 } }),
+    'bindings only': { ...lock(), lock: null, bindings: [{ kind: 'user', uid: 65534 }, { kind: 'group', gid: 65534 }] },
+    'locked + bindings': { ...lock(), bindings: [{ kind: 'user', uid: 65534 }] },
+    '10k endpoints, 1k LAN ranges': lock({
+      endpoints: Array.from({ length: 10_000 }, (_, i) => parseEndpoint(`198.51.${100 + ((i >> 8) % 2)}.${i & 255}:${1000 + i}/udp`)),
+      lanRanges: Array.from({ length: 1000 }, (_, i) => parseCidr(`10.${i >> 8}.${i & 255}.0/24`)),
+    }),
+  };
+
+  for (const [name, policy] of Object.entries(policies)) {
+    it(`${name}: loads atomically and reads back as verified`, () => {
+      nft(['-f', '-'], renderApplyBatch(policy, now));
+      const observed = observeJson(nft(['-j', 'list', 'table', 'inet', 'tunlock']));
+      expect(observed.shape).toEqual(expectedShape(policy, now));
+      expect(sameShape(expectedShape(policy, now), observed.shape)).toBe(true);
+    });
+  }
+
+  it('a rule added by someone else is detected as a different shape', () => {
+    const policy = lock();
+    nft(['-f', '-'], renderApplyBatch(policy, now));
+    nft(['add', 'rule', 'inet', 'tunlock', 'output', 'accept']);
+    const observed = observeJson(nft(['-j', 'list', 'table', 'inet', 'tunlock']));
+    expect(sameShape(expectedShape(policy, now), observed.shape)).toBe(false);
+  });
+
+  it('a batch nft refuses changes nothing (the kernel applies all or none)', () => {
+    const policy = lock();
+    nft(['-f', '-'], renderApplyBatch(policy, now));
+    const before = nft(['list', 'table', 'inet', 'tunlock']);
+    const broken = renderApplyBatch(lock({ allowLan: false }), now).replace('policy drop;', 'policy dorp;');
+    expect(() => nft(['-f', '-'], broken)).toThrow();
+    expect(nft(['list', 'table', 'inet', 'tunlock'])).toBe(before);
+  });
+
+  it('the empty policy removes our table and leaves other tables alone', () => {
+    nft(['add', 'table', 'inet', 'othertool']);
+    nft(['-f', '-'], renderApplyBatch({ ...lock(), lock: null }, now));
+    const tables = nft(['list', 'tables']);
+    expect(tables).not.toContain('tunlock');
+    expect(tables).toContain('othertool');
+  });
+});

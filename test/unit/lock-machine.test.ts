@@ -1,0 +1,70 @@
+import { describe, expect, it } from 'vitest';
+import type { LockConfig, Observations } from '../../host/src/daemon/lock-machine.js';
+import { lockState, policyFor } from '../../host/src/daemon/lock-machine.js';
+import { DEFAULT_LAN_RANGES } from '../../host/src/firewall/policy.js';
+import { parseAddress, parseEndpoint } from '../../host/src/net/values.js';
+
+const NOW = 1_700_000_000_000;
+const config = (over: Partial<LockConfig> = {}): LockConfig => ({
+  mode: 'on',
+  allowLan: true,
+  lanRanges: [...DEFAULT_LAN_RANGES],
+  tunnels: [{ iface: 'wg0', endpoints: [parseEndpoint('198.51.100.10:51820/udp')], learned: [] }],
+  deliberateDisconnect: false,
+  ...over,
+});
+const obs = (up: string[] = [], captiveFor = 0): Observations => ({
+  tunnelsUp: new Set(up),
+  captive: captiveFor ? { iface: 'eth0', uid: 1000, resolvers: [parseAddress('192.168.77.1')], expiresAt: NOW + captiveFor } : null,
+  now: NOW,
+});
+
+describe('lockState', () => {
+  it('off ignores everything else', () => {
+    expect(lockState(config({ mode: 'off' }), obs(['wg0']))).toBe('off');
+    expect(lockState(config({ mode: 'off' }), obs([], 60_000))).toBe('off');
+  });
+  it('on: protected with a tunnel up, blocking when it drops without intent', () => {
+    expect(lockState(config(), obs(['wg0']))).toBe('protected');
+    expect(lockState(config(), obs([]))).toBe('blocking');
+  });
+  it('on: a deliberate disconnect releases the lock (standby), but not while a tunnel is still up', () => {
+    expect(lockState(config({ deliberateDisconnect: true }), obs([]))).toBe('standby');
+    expect(lockState(config({ deliberateDisconnect: true }), obs(['wg0']))).toBe('protected');
+  });
+  it('always: ignores deliberate disconnects', () => {
+    expect(lockState(config({ mode: 'always', deliberateDisconnect: true }), obs([]))).toBe('blocking');
+  });
+  it('exception only while locked, tunnel down and the hole has time left', () => {
+    expect(lockState(config(), obs([], 60_000))).toBe('exception');
+    expect(lockState(config(), obs([], -1))).toBe('blocking');
+    expect(lockState(config(), obs(['wg0'], 60_000))).toBe('protected');
+    expect(lockState(config({ deliberateDisconnect: true }), obs([], 60_000))).toBe('standby');
+  });
+  it('only configured tunnels count', () => {
+    expect(lockState(config(), obs(['wg9']))).toBe('blocking');
+  });
+});
+
+describe('policyFor', () => {
+  it('protected and blocking enforce the same rules, so a drop needs no daemon action', () => {
+    const up = policyFor(config(), obs(['wg0']), []);
+    const down = policyFor(config(), obs([]), []);
+    expect(up).toEqual(down);
+    expect(up.lock?.tunnels).toEqual(['wg0']);
+    expect(up.lock?.endpoints.map((e) => e.address.text)).toEqual(['198.51.100.10']);
+  });
+  it('standby and off have no lock; bindings stay', () => {
+    const bindings = [{ kind: 'user' as const, uid: 1001 }];
+    expect(policyFor(config({ mode: 'off' }), obs([]), bindings)).toMatchObject({ lock: null, bindings });
+    expect(policyFor(config({ deliberateDisconnect: true }), obs([]), bindings).lock).toBeNull();
+  });
+  it('the captive hole is part of the policy only in the exception state', () => {
+    expect(policyFor(config(), obs([], 60_000), []).lock?.captive?.uid).toBe(1000);
+    expect(policyFor(config(), obs(['wg0'], 60_000), []).lock?.captive).toBeNull();
+  });
+  it('learned endpoints are allowed too', () => {
+    const c = config({ tunnels: [{ iface: 'wg0', endpoints: [], learned: [parseEndpoint('203.0.113.9:4500/udp')] }] });
+    expect(policyFor(c, obs([]), []).lock?.endpoints.map((e) => e.port)).toEqual([4500]);
+  });
+});

@@ -1,0 +1,59 @@
+import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { StateError, StateStore, defaultState } from '../../host/src/daemon/state-store.js';
+import { parseAddress, parseEndpoint } from '../../host/src/net/values.js';
+
+let dir: string;
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'tunlock-state-'));
+});
+afterEach(() => rmSync(dir, { recursive: true, force: true }));
+
+describe('StateStore', () => {
+  it('has no state on first start', () => {
+    expect(new StateStore(dir).load()).toBeNull();
+  });
+
+  it('round-trips every setting', () => {
+    const store = new StateStore(dir);
+    const s = defaultState();
+    s.config.mode = 'always';
+    s.config.allowLan = false;
+    s.config.deliberateDisconnect = true;
+    s.config.tunnels = [{ iface: 'wg0', endpoints: [parseEndpoint('198.51.100.10:51820/udp')], learned: [parseEndpoint('[2001:db8::1]:51820/udp')] }];
+    s.bindings = [{ kind: 'user', name: 'debian-transmission' }];
+    s.captive = { iface: 'eth0', uid: 1000, resolvers: [parseAddress('192.168.77.1')], expiresAt: 123 };
+    store.save(s);
+    expect(store.load()).toEqual(s);
+  });
+
+  it('writes atomically: no temp files are left and the file is private', () => {
+    const store = new StateStore(dir);
+    store.save(defaultState());
+    expect(readdirSync(dir)).toEqual(['state.json']);
+  });
+
+  it.each([
+    ['not JSON', '{"version":1,'],
+    ['wrong version', '{"version":2}'],
+    ['an unknown mode', 'MODE'],
+    ['an interface name that would be pasted into rules', 'IFNAME'],
+    ['an extra field', 'EXTRA'],
+  ])('refuses %s with a StateError (the daemon then keeps the block)', (_name, content) => {
+    const store = new StateStore(dir);
+    store.save(defaultState());
+    const good = JSON.parse(readFileSync(store.file, 'utf8')) as Record<string, unknown>;
+    const bad =
+      content === 'MODE'
+        ? JSON.stringify({ ...good, mode: 'sometimes' })
+        : content === 'IFNAME'
+          ? JSON.stringify({ ...good, tunnels: [{ iface: 'wg0" accept', endpoints: [], learned: [] }] })
+          : content === 'EXTRA'
+            ? JSON.stringify({ ...good, unlock: true })
+            : content;
+    writeFileSync(store.file, bad);
+    expect(() => store.load()).toThrow(StateError);
+  });
+});
