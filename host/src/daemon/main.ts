@@ -43,7 +43,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const store = new StateStore(values['state-dir']);
-  const firewall = new NftBackend();
+  const firewall = new NftBackend({ warn: log });
   const daemon = new Daemon({ firewall, store, log, ...(values['resolv-conf'] ? { resolvConf: values['resolv-conf'] } : {}) });
   await daemon.start();
   const server = await listen({ socketPath: values.socket, daemon, log });

@@ -18,6 +18,10 @@ const MAX_CLIENTS = 64;
 /** A client with this much unread output is too slow: it is disconnected rather than buffered forever. */
 const MAX_PENDING_OUTPUT = 4 * 1024 * 1024;
 const HELLO_TIMEOUT_MS = 10_000;
+/** Requests of one client queued or running; beyond this its socket is paused (TCP-style backpressure). */
+const MAX_QUEUED_REQUESTS = 32;
+/** How long a client we hung up on may take to close its end before it is cut off. */
+const LINGER_MS = 1000;
 
 export interface ServerOptions {
   socketPath: string;
@@ -66,7 +70,7 @@ export function listen(opts: ServerOptions): Promise<Server> {
   function refuse(socket: Socket, error: ErrorBody): void {
     const response: Response = { id: null, ok: false, error };
     socket.end(encodeFrame(response, MAX_MESSAGE_TO_BROWSER_BYTES));
-    setTimeout(() => socket.destroy(), 1000).unref();
+    setTimeout(() => socket.destroy(), LINGER_MS).unref();
   }
 
   function serve(socket: Socket, client: Client): void {
@@ -80,15 +84,27 @@ export function listen(opts: ServerOptions): Promise<Server> {
       });
       return;
     }
+    opts.log(`client connected: ${who}`);
     const decoder = new FrameDecoder(MAX_REQUEST_BYTES);
     let greeted = false;
+    let queued = 0;
+    /** a bad frame arrived: nothing after it is read */
+    let broken = false;
+    let hungUp = false;
     let unsubscribe: (() => void) | null = null;
     let chain: Promise<void> = Promise.resolve();
     const helloTimer = setTimeout(() => socket.destroy(), HELLO_TIMEOUT_MS);
     helloTimer.unref();
 
+    const hangUp = (): void => {
+      hungUp = true;
+      socket.end();
+      // A client that never closes its end must not hold one of the MAX_CLIENTS slots.
+      setTimeout(() => socket.destroy(), LINGER_MS).unref();
+    };
+
     const send = (message: Response | Event): void => {
-      if (socket.destroyed) return;
+      if (socket.destroyed || socket.writableEnded) return;
       if (socket.writableLength > MAX_PENDING_OUTPUT) {
         opts.log(`disconnected ${who}: not reading its messages`);
         socket.destroy();
@@ -117,18 +133,36 @@ export function listen(opts: ServerOptions): Promise<Server> {
         opts.log(`${who} ${typeof raw === 'object' && raw && 'type' in raw ? String((raw as { type: unknown }).type).slice(0, 40) : '?'} → ${error.code}: ${error.message}`);
         send({ id, ok: false, error });
         // A request that is not even valid protocol means the client is broken or hostile: hang up.
-        if (error.code === 'bad_request' && !greeted) socket.end();
+        if (error.code === 'bad_request' && !greeted) hangUp();
       }
     };
 
+    const enqueue = (task: () => Promise<void>): void => {
+      queued++;
+      if (queued >= MAX_QUEUED_REQUESTS) socket.pause();
+      chain = chain
+        .then(task)
+        .catch((e: Error) => {
+          // Only a bug gets here (handleOne answers every error); a rejected chain would stall this client.
+          opts.log(`disconnected ${who}: internal error: ${e.message}`);
+          socket.destroy();
+        })
+        .finally(() => {
+          queued--;
+          if (queued < MAX_QUEUED_REQUESTS && !broken && !hungUp && !socket.destroyed) socket.resume();
+        });
+    };
+
     socket.on('data', (chunk: Buffer) => {
+      if (broken || hungUp) return;
       const { frames, error } = decoder.push(chunk);
-      for (const raw of frames) chain = chain.then(() => handleOne(raw));
+      for (const raw of frames) enqueue(() => (hungUp ? Promise.resolve() : handleOne(raw)));
       if (error) {
-        chain = chain.then(() => {
+        broken = true;
+        enqueue(async () => {
           opts.log(`disconnected ${who}: ${error.message}`);
           send({ id: null, ok: false, error: { code: 'bad_frame', message: error.message } });
-          socket.end();
+          hangUp();
         });
       }
     });

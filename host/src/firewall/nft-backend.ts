@@ -8,7 +8,9 @@ import type { Firewall, Observed } from './firewall.js';
 import { FirewallError, sameShape } from './firewall.js';
 import type { Policy } from './policy.js';
 import type { TableShape } from './nft-rules.js';
-import { RESET_BATCH, TABLE_FAMILY, TABLE_NAME, expectedShape, renderApplyBatch } from './nft-rules.js';
+import { GUARD_TABLE, GUARD_TABLE_NAME, RESET_BATCH, TABLE_FAMILY, TABLE_NAME, expectedShape, renderApplyBatch } from './nft-rules.js';
+import { NftGuard } from './nft-guard.js';
+import { isEmptyPolicy } from './policy.js';
 
 interface RunResult {
   code: number | null;
@@ -37,14 +39,14 @@ function run(nft: string, args: string[], input?: string): Promise<RunResult> {
 
 type NftObject = Record<string, Record<string, unknown>>;
 
-/** Turns `nft -j list table inet tunlock` output into what we verify and count. */
-export function observeJson(json: string): Observed {
+/** Turns `nft -j list table inet <table>` output into what we verify and count. */
+export function observeJson(json: string, table = TABLE_NAME): Observed {
   const parsed = JSON.parse(json) as { nftables?: NftObject[] };
   const shape: TableShape = { chains: {}, sets: {}, counters: [] };
   const counters: Record<string, number> = {};
   for (const item of parsed.nftables ?? []) {
     const [kind, v] = Object.entries(item)[0] ?? [];
-    if (!kind || !v || v['table'] !== TABLE_NAME || v['family'] !== TABLE_FAMILY) continue;
+    if (!kind || !v || v['table'] !== table || v['family'] !== TABLE_FAMILY) continue;
     const name = String(v['name'] ?? v['chain']);
     if (kind === 'chain') {
       const policy = v['policy'] === 'accept' || v['policy'] === 'drop' ? v['policy'] : null;
@@ -66,14 +68,20 @@ export function observeJson(json: string): Observed {
 export interface NftBackendOptions {
   /** the nft binary; tests may point at a wrapper */
   nft?: string;
+  /** problems that do not stop the main table from being enforced (the guard could not be updated) */
+  warn?: (message: string) => void;
 }
 
 export class NftBackend implements Firewall {
   private readonly nft: string;
+  private readonly guard: NftGuard;
+  private readonly warn: (message: string) => void;
   private monitor: ChildProcess | null = null;
 
   constructor(opts: NftBackendOptions = {}) {
     this.nft = opts.nft ?? 'nft';
+    this.guard = new NftGuard(this.nft);
+    this.warn = opts.warn ?? (() => undefined);
   }
 
   async apply(policy: Policy, now: number): Promise<Observed | null> {
@@ -90,22 +98,36 @@ export class NftBackend implements Firewall {
         `read-back after apply does not match: want ${JSON.stringify(want)}, kernel has ${JSON.stringify(observed?.shape ?? null)}`,
       );
     }
+    // The main table is in force; the guard only covers the moments after someone else flushes it.
+    // Nothing to enforce: end the guard's session and the kernel removes the guard with it.
+    const guarded = isEmptyPolicy(policy) ? this.guard.drop() : this.guard.apply(renderApplyBatch(policy, now, GUARD_TABLE));
+    await guarded.catch((e: Error) => this.warn(`guard table not updated: ${e.message}`));
     return observed;
   }
 
   async reset(): Promise<void> {
     const r = await run(this.nft, ['-f', '-'], RESET_BATCH);
     if (r.code !== 0) throw new FirewallError(`nft could not remove table ${TABLE_FAMILY} ${TABLE_NAME}: ${r.stderr.trim()}`);
+    await this.guard.drop();
   }
 
+  /** The main table (null when absent), with counters summed over the main table and the guard. */
   async read(): Promise<Observed | null> {
-    const r = await run(this.nft, ['-j', 'list', 'table', TABLE_FAMILY, TABLE_NAME]);
+    const main = await this.readTable(TABLE_NAME);
+    if (!main) return null;
+    const guard = await this.readTable(GUARD_TABLE_NAME).catch(() => null);
+    for (const [name, packets] of Object.entries(guard?.counters ?? {})) main.counters[name] = (main.counters[name] ?? 0) + packets;
+    return main;
+  }
+
+  private async readTable(table: string): Promise<Observed | null> {
+    const r = await run(this.nft, ['-j', 'list', 'table', TABLE_FAMILY, table]);
     if (r.code !== 0) {
       if (/No such file or directory/i.test(r.stderr)) return null;
-      throw new FirewallError(`cannot read table ${TABLE_FAMILY} ${TABLE_NAME}: ${r.stderr.trim()}`);
+      throw new FirewallError(`cannot read table ${TABLE_FAMILY} ${table}: ${r.stderr.trim()}`);
     }
     try {
-      return observeJson(r.stdout);
+      return observeJson(r.stdout, table);
     } catch (e) {
       throw new FirewallError(`unreadable nft JSON: ${(e as Error).message}`);
     }
@@ -129,5 +151,6 @@ export class NftBackend implements Firewall {
     const m = this.monitor;
     this.monitor = null;
     m?.kill('SIGTERM');
+    this.guard.close();
   }
 }

@@ -18,6 +18,21 @@ import { isEmptyPolicy } from './policy.js';
 export const TABLE_FAMILY = 'inet';
 export const TABLE_NAME = 'tunlock';
 export const TABLE = `${TABLE_FAMILY} ${TABLE_NAME}`;
+/**
+ * The guard: the same rules in a second table flagged `owner`, held by the daemon's own `nft -i` session.
+ * The kernel lets no other process flush or delete an owned table, so a `nft flush ruleset` by another tool
+ * cannot open a gap while the daemon re-asserts the main table; the guard disappears when the daemon exits,
+ * while the main table stays. Together: no single event (our crash, someone's flush) unlocks.
+ */
+export const GUARD_TABLE_NAME = 'tunlock_guard';
+
+export interface TableId {
+  name: string;
+  /** `flags owner`: only the creating netlink session may change it; it dies with that session */
+  owner: boolean;
+}
+export const MAIN_TABLE: TableId = { name: TABLE_NAME, owner: false };
+export const GUARD_TABLE: TableId = { name: GUARD_TABLE_NAME, owner: true };
 
 /** Named counters whose sum is "blocked N packets". */
 export const BLOCK_COUNTERS = ['blocked_out', 'blocked_in', 'blocked_fwd'] as const;
@@ -218,9 +233,10 @@ function model(policy: Policy, now: number): TableModel {
 }
 
 /** The whole table as nft text (what `nft list table inet tunlock` would show, modulo formatting). */
-export function renderTable(policy: Policy, now: number): string {
+export function renderTable(policy: Policy, now: number, table: TableId = MAIN_TABLE): string {
   const m = model(policy, now);
   const body = [
+    ...(table.owner ? ['\tflags owner;'] : []),
     ...m.sets.map((s) => `\t${s.text}`),
     ...m.counters.map((c) => `\tcounter ${c} { }`),
     ...m.chains.map((c) => {
@@ -228,7 +244,7 @@ export function renderTable(policy: Policy, now: number): string {
       return `\tchain ${c.name} {\n${lines.map((l) => `\t\t${l}`).join('\n')}\n\t}`;
     }),
   ];
-  return `table ${TABLE} {\n${body.join('\n')}\n}\n`;
+  return `table ${TABLE_FAMILY} ${table.name} {\n${body.join('\n')}\n}\n`;
 }
 
 export function expectedShape(policy: Policy, now: number): TableShape | null {
@@ -246,9 +262,10 @@ export function expectedShape(policy: Policy, now: number): TableShape | null {
  * The leading `table` line makes `delete` safe when the table does not exist yet; the kernel applies the
  * whole batch or none of it, so there is never a moment without rules.
  */
-export function renderApplyBatch(policy: Policy, now: number): string {
-  const head = `table ${TABLE} { }\ndelete table ${TABLE}\n`;
-  return isEmptyPolicy(policy) ? head : head + renderTable(policy, now);
+export function renderApplyBatch(policy: Policy, now: number, table: TableId = MAIN_TABLE): string {
+  const id = `${TABLE_FAMILY} ${table.name}`;
+  const head = `table ${id} {${table.owner ? ' flags owner;' : ''} }\ndelete table ${id}\n`;
+  return isEmptyPolicy(policy) ? head : head + renderTable(policy, now, table);
 }
 
 export const RESET_BATCH = `table ${TABLE} { }\ndelete table ${TABLE}\n`;

@@ -1,9 +1,10 @@
 // Node-only client of the daemon socket, shared by the CLI and tunlock-host (the extension never imports
 // this file). Refuses a socket that root does not own — a user-owned socket at the daemon's path is an
 // attacker pretending to be the daemon — then says hello and matches responses to requests by id.
-import { statSync } from 'node:fs';
+import { realpathSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
+import { dirname } from 'node:path';
 import { FrameDecoder, encodeFrame } from './framing.js';
 import type { ClientKind, Event, Request, ServerMessage, Status } from './schema.js';
 import { MAX_MESSAGE_TO_BROWSER_BYTES, MAX_REQUEST_BYTES, PROTOCOL_VERSION, ProtocolError, ServerMessage as ServerMessageSchema } from './schema.js';
@@ -11,7 +12,9 @@ import type { z } from 'zod';
 
 export const DEFAULT_SOCKET = '/run/tunlock/tunlockd.sock';
 
-type Pending = { resolve: (v: unknown) => void; reject: (e: ProtocolError) => void };
+/** What a successful response carries (already validated against the schema when it arrives). */
+export type OkResult = Extract<ServerMessage, { ok: true }>['result'];
+type Pending = { resolve: (v: OkResult) => void; reject: (e: ProtocolError) => void };
 export type RequestBody = Request extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
 export function daemonUnavailable(message: string, socketPath: string): ProtocolError {
@@ -41,6 +44,35 @@ export function checkSocketOwner(socketPath: string): void {
       `remove it (sudo rm ${socketPath}) and restart tunlockd`,
     );
   }
+  checkDirectoryChain(socketPath);
+}
+
+/**
+ * The owner check only means something if nobody but root can swap the socket between the check and the
+ * connect: every directory above it must be root's and not writable by others (sticky /tmp-style
+ * directories are fine: there only the owner may rename or remove an entry).
+ */
+function checkDirectoryChain(socketPath: string): void {
+  let dir: string;
+  try {
+    dir = realpathSync(dirname(socketPath));
+  } catch (e) {
+    throw daemonUnavailable(`cannot resolve the directory of ${socketPath}: ${(e as NodeJS.ErrnoException).code}`, socketPath);
+  }
+  for (;;) {
+    const st = statSync(dir);
+    const othersMayWrite = (st.mode & 0o022) !== 0 && (st.mode & 0o1000) === 0;
+    if (st.uid !== 0 || othersMayWrite) {
+      throw new ProtocolError(
+        'daemon_unavailable',
+        `refusing ${socketPath}: directory ${dir} is ${st.uid !== 0 ? `owned by uid ${st.uid}` : 'writable by other users'}, so the socket in it could be swapped for an impostor`,
+        `run tunlockd with its socket in a directory only root can write (default ${DEFAULT_SOCKET})`,
+      );
+    }
+    const parent = dirname(dir);
+    if (parent === dir) return;
+    dir = parent;
+  }
 }
 
 export class DaemonClient {
@@ -49,6 +81,8 @@ export class DaemonClient {
   private pending = new Map<number, Pending>();
   private eventListeners = new Set<(e: Event) => void>();
   private closeListeners = new Set<(why: ProtocolError) => void>();
+  /** why the socket failed, for the "connection closed" message that follows */
+  private socketError: string | null = null;
 
   constructor(
     readonly socketPath: string,
@@ -77,7 +111,14 @@ export class DaemonClient {
       });
     });
     this.wire(this.socket!);
-    await this.request({ type: 'hello', version: PROTOCOL_VERSION, client: this.kind });
+    try {
+      await this.request({ type: 'hello', version: PROTOCOL_VERSION, client: this.kind }, timeoutMs);
+    } catch (e) {
+      // A refused or unanswered hello must not leave a half-open connection behind.
+      this.socket?.destroy();
+      this.socket = null;
+      throw e;
+    }
   }
 
   private wire(socket: Socket): void {
@@ -87,8 +128,13 @@ export class DaemonClient {
       for (const raw of frames) this.dispatch(raw);
       if (error) this.fail(new ProtocolError('bad_frame', `bad frame from tunlockd: ${error.message}`));
     });
-    socket.on('error', () => undefined);
-    socket.on('close', () => this.fail(daemonUnavailable('connection to tunlockd closed', this.socketPath)));
+    // 'close' always follows 'error'; keep the cause for the message it produces.
+    socket.on('error', (e: NodeJS.ErrnoException) => {
+      this.socketError = e.code ?? e.message;
+    });
+    socket.on('close', () =>
+      this.fail(daemonUnavailable(`connection to tunlockd closed${this.socketError ? ` (${this.socketError})` : ''}`, this.socketPath)),
+    );
   }
 
   private dispatch(raw: unknown): void {
@@ -123,10 +169,17 @@ export class DaemonClient {
     if (socket) for (const l of this.closeListeners) l(error);
   }
 
-  request(body: RequestBody, timeoutMs = 15_000): Promise<unknown> {
+  request(body: RequestBody, timeoutMs = 15_000): Promise<OkResult> {
     const socket = this.socket;
     if (!socket) return Promise.reject(daemonUnavailable('not connected to tunlockd', this.socketPath));
     const id = this.nextId++;
+    // Encode first: a request too large to send fails here, before a timer and a pending entry exist.
+    let frame: Buffer;
+    try {
+      frame = encodeFrame({ ...body, id }, MAX_REQUEST_BYTES);
+    } catch (e) {
+      return Promise.reject(new ProtocolError('bad_request', `cannot send ${body.type}: ${(e as Error).message}`));
+    }
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.pending.delete(id);
@@ -142,7 +195,7 @@ export class DaemonClient {
           reject(e);
         },
       });
-      socket.write(encodeFrame({ ...body, id }, MAX_REQUEST_BYTES));
+      socket.write(frame);
     });
   }
 

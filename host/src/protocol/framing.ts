@@ -80,24 +80,27 @@ export class FrameDecoder {
       this.size += chunk.length;
     }
     while (this.size >= 4 && !this.failed) {
-      const all = this.buffered.length === 1 ? this.buffered[0]! : Buffer.concat(this.buffered);
-      this.buffered = [all];
-      const length = all.readUInt32LE(0);
+      const length = this.header();
       if (length > this.maxBytes) {
         this.reject(out, `frame of ${length} bytes exceeds the ${this.maxBytes}-byte limit`);
         if (this.resync) {
           // Discard the body: what is already here now, the rest as it arrives.
-          const here = Math.min(length, all.length - 4);
+          const here = Math.min(length, this.size - 4);
+          this.drop(4 + here);
           this.skipping = length - here;
-          this.keep(all.subarray(4 + here));
         }
         continue;
       }
+      // Concatenate only once the whole frame is here: a large frame fed in small chunks stays linear.
       if (this.size < 4 + length) break;
-      this.keep(all.subarray(4 + length));
+      const all = this.buffered.length === 1 ? this.buffered[0]! : Buffer.concat(this.buffered);
+      const body = all.subarray(4, 4 + length);
+      const rest = all.subarray(4 + length);
+      this.buffered = rest.length ? [rest] : [];
+      this.size = rest.length;
       let text: string;
       try {
-        text = utf8.decode(all.subarray(4, 4 + length));
+        text = utf8.decode(body);
       } catch {
         this.reject(out, 'frame is not valid UTF-8');
         continue;
@@ -116,9 +119,23 @@ export class FrameDecoder {
     return this.size;
   }
 
-  private keep(rest: Buffer): void {
-    this.buffered = rest.length ? [rest] : [];
-    this.size = rest.length;
+  /** The length prefix of the next frame (size >= 4). */
+  private header(): number {
+    if (this.buffered[0]!.length < 4) this.buffered = [Buffer.concat(this.buffered)];
+    return this.buffered[0]!.readUInt32LE(0);
+  }
+
+  private drop(n: number): void {
+    this.size -= n;
+    while (n > 0) {
+      const first = this.buffered[0]!;
+      if (first.length > n) {
+        this.buffered[0] = first.subarray(n);
+        return;
+      }
+      this.buffered.shift();
+      n -= first.length;
+    }
   }
 
   private reject(out: Decoded[], message: string): void {

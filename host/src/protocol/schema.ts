@@ -137,7 +137,8 @@ export const Status = z.strictObject({
   verifiedAt: z.number().int().nullable(),
 });
 
-export const HelloResult = z.strictObject({ version: z.number().int(), server: z.literal('tunlockd') });
+/** `server` says who answered: tunlock-host answers the browser's hello itself (docs/protocol.md). */
+export const HelloResult = z.strictObject({ version: z.number().int(), server: z.enum(['tunlockd', 'tunlock-host']) });
 export const EmptyResult = z.strictObject({});
 
 export const Response = z.union([
@@ -198,7 +199,13 @@ export function parseRequest(value: unknown): Request {
   if (r.success) return r.data;
   const issue = r.error.issues[0];
   const where = issue?.path.length ? ` at ${issue.path.join('.')}` : '';
-  throw new ProtocolError('bad_request', `invalid request${where}: ${issue?.message ?? 'rejected'}`);
+  // Paths and messages echo the sender's own keys (e.g. "Unrecognized keys: …"): cap them so the error
+  // stays within ErrorBody's limit however large the request was.
+  throw new ProtocolError('bad_request', clip(`invalid request${where}: ${issue?.message ?? 'rejected'}`, 500));
+}
+
+function clip(text: string, max: number): string {
+  return text.length <= max ? text : `${text.slice(0, max - 1)}…`;
 }
 
 export function versionMismatch(self: string, ours: number, peer: string, theirs: number): ProtocolError {
