@@ -462,7 +462,7 @@ export class Lab {
   }
 
   private log(msg: string) {
-    if (this.opts.verbose) console.error(`[lab ${this.id}] ${msg}`);
+    if (this.opts.verbose) console.error(`[lab ${this.id}] ${new Date().toISOString().slice(17, 23)} ${msg}`);
   }
 
   private writeManifest() {
@@ -495,6 +495,9 @@ export class Lab {
     this.writeManifest();
     for (const n of this.namespaces) await this.run('ip', ['netns', 'add', n]);
 
+    const phase = (name: string) => this.log(`${name}: ${Date.now() - t0} ms`);
+    phase('namespaces');
+
     // 2. Per-namespace sysctls, before interfaces exist so they inherit the defaults: no IPv6 DAD (addresses
     //    usable at once) and fast MLD report retransmits (done during setup, never inside a later capture).
     const baseSysctl = [
@@ -514,18 +517,22 @@ export class Lab {
       }),
     );
 
+    phase('sysctls');
     // 3. veth pairs, created directly inside the namespaces.
-    const veth = (a: string, peer: string, peerNs: string, mac?: string) =>
-      `link add ${a}${mac ? ` address ${mac}` : ''} type veth peer name ${peer} netns ${peerNs}`;
+    //    Explicit, distinct ifindexes for the two ends: the kernel treats a carrier change on a device whose
+    //    ifindex equals its peer's as non-urgent (linkwatch, up to 1 s late), which delays the first packets.
+    const veth = (a: string, idx: number, peer: string, peerNs: string, mac?: string) =>
+      `link add ${a} index ${idx}${mac ? ` address ${mac}` : ''} type veth peer name ${peer} index ${idx + 1} netns ${peerNs}`;
     await Promise.all([
       this.ipBatch(client, [
-        veth('eth0', 'lan0', router, A.client.mac),
-        ...(this.opts.container ? [veth('vethc0', 'eth0', container)] : []),
+        veth('eth0', 10, 'lan0', router, A.client.mac),
+        ...(this.opts.container ? [veth('vethc0', 20, 'eth0', container)] : []),
       ]),
-      this.ipBatch(router, [veth('lanp', 'eth0', printer), veth('wan0', 'r0', inet)]),
-      this.ipBatch(inet, [veth('v0', 'eth0', vpn)]),
+      this.ipBatch(router, [veth('lanp', 30, 'eth0', printer), veth('wan0', 40, 'r0', inet)]),
+      this.ipBatch(inet, [veth('v0', 50, 'eth0', vpn)]),
     ]);
 
+    phase('veths');
     // 4. Addresses and links.
     await Promise.all([
       this.ipBatch(client, [
@@ -575,6 +582,13 @@ export class Lab {
         ? [this.ipBatch(container, ['link set lo up', 'link set eth0 up', `addr add ${A.container.ip4}/16 dev eth0`])]
         : []),
     ]);
+
+    phase('addresses');
+    // 4b. Wait until every link is operationally up and every bridge port forwards. The kernel applies
+    //     carrier/operstate changes lazily (linkwatch, up to 1 s later); querying the links syncs them.
+    //     Without this the first ARP through the bridge can be lost and the handshake takes a second longer.
+    await this.waitLinksReady();
+    phase('links ready');
 
     // 5. Routes, NAT, servers, WireGuard — in parallel.
     const labNat = (rule: string) =>
@@ -638,6 +652,28 @@ export class Lab {
     this.log(`setup done in ${this.setupMs} ms`);
   }
 
+  private async waitLinksReady(timeoutMs = 5000) {
+    const notReady: string[] = [];
+    await waitUntil('lab links up', timeoutMs, async () => {
+      notReady.length = 0;
+      await Promise.all(
+        this.namespaces.map(async (n) => {
+          const r = await this.run('ip', ['-n', n, '-d', '-o', 'link', 'show']);
+          for (const line of r.stdout.split('\n')) {
+            const m = /^\d+: ([^:@]+)[@:].*<([^>]*)>/.exec(line);
+            if (!m || m[1] === 'lo' || !m[2]!.split(',').includes('UP')) continue;
+            const oper = / state (\S+) mode /.exec(line)?.[1];
+            const port = /bridge_slave state (\S+)/.exec(line)?.[1];
+            if (oper !== 'UP' || (port !== undefined && port !== 'forwarding')) notReady.push(`${n}/${m[1]}: ${oper} ${port ?? ''}`);
+          }
+        }),
+      );
+      return notReady.length === 0;
+    }, 20).catch((e: Error) => {
+      throw new Error(`${e.message}: ${notReady.join(', ')}`);
+    });
+  }
+
   private async setupWireGuard() {
     const { vpn } = this.ns;
     const srv = this.wg.server;
@@ -651,6 +687,7 @@ export class Lab {
     );
     await this.nsExec(vpn, 'wg', ['setconf', srv, srvConf]);
     await this.ipBatch(vpn, [`addr add ${ADDR.vpn.tun4}/24 dev ${srv}`, `link set ${srv} up`]);
+    this.log(`server tunnel up`);
     await this.bringUpClientTunnel();
   }
 
@@ -691,7 +728,9 @@ export class Lab {
       `link set ${cli} up`,
       `route add default dev ${cli} metric 50`,
     ]);
+    this.log('client tunnel configured');
     await this.waitHandshake();
+    this.log('handshake');
   }
 
   /**
@@ -842,6 +881,7 @@ export class Lab {
         }
         if (ev.ev === 'ready' && !ready) {
           ready = true;
+          this.log(`server ${svc} ready`);
           resolve({ pid: t.pid, stop: () => this.killTracked(t) });
           return;
         }
@@ -1096,6 +1136,7 @@ export class Lab {
     const p = this.wgClientProc;
     if (p && !p.done) await this.killTracked(p, 'SIGKILL');
     if (await this.tunnelExists()) await this.nsExec(this.ns.client, 'ip', ['link', 'del', this.wg.client]);
+    this.log(`server tunnel up`);
     await this.bringUpClientTunnel();
   }
 

@@ -10,7 +10,7 @@
 import type { FrameError } from '../protocol/framing.js';
 import type { OkResult, RequestBody } from '../protocol/daemon-client.js';
 import { daemonUnavailable } from '../protocol/daemon-client.js';
-import type { ErrorBody, Event, Request, Response } from '../protocol/schema.js';
+import type { ErrorBody, Event, Request, Response, Status } from '../protocol/schema.js';
 import { PROTOCOL_VERSION, ProtocolError, parseRequest, versionMismatch } from '../protocol/schema.js';
 import { Backoff } from './backoff.js';
 
@@ -46,6 +46,11 @@ export function idOf(value: unknown): number | null {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
   const id = (value as { id?: unknown }).id;
   return typeof id === 'number' && Number.isInteger(id) && id >= 0 && id <= 2 ** 31 - 1 ? id : null;
+}
+
+/** Only a status has `state` (the other results are the hello result and {}). */
+function isStatus(result: OkResult): result is Status {
+  return 'state' in result;
 }
 
 export function toErrorBody(e: unknown): ErrorBody {
@@ -96,6 +101,11 @@ export class Relay {
     return this.state;
   }
 
+  /** (a method, so the check is re-read after an await) */
+  private isClosed(): boolean {
+    return this.state === 'closed';
+  }
+
   // ── the daemon connection ──────────────────────────────────────────────────────────────────────────
 
   private async attempt(): Promise<void> {
@@ -119,7 +129,7 @@ export class Relay {
       this.down(e);
       return;
     }
-    if (this.state === 'closed') {
+    if (this.isClosed()) {
       link.close();
       return;
     }
@@ -135,7 +145,7 @@ export class Relay {
   private async resubscribe(link: DaemonLink): Promise<void> {
     try {
       const status = await link.request({ type: 'subscribe' }, this.requestTimeoutMs);
-      if (this.link !== link || !this.greeted() || !('state' in status)) return;
+      if (this.link !== link || !this.greeted() || !isStatus(status)) return;
       this.opts.send({ event: 'status', status });
     } catch (e) {
       // Without the subscription the browser would silently miss events: start over.
@@ -154,6 +164,7 @@ export class Relay {
     this.lastError = why instanceof ProtocolError ? why.toBody() : daemonUnavailable(toErrorBody(why).message, this.opts.socketPath).toBody();
     this.settle();
     this.announce();
+    if (this.retryTimer) clearTimeout(this.retryTimer);
     const delay = this.backoff.next();
     this.opts.log(`tunlockd unavailable (${this.lastError.code}: ${this.lastError.message}); retrying in ${delay} ms`);
     this.retryTimer = setTimeout(() => void this.attempt(), delay);
@@ -199,11 +210,15 @@ export class Relay {
       this.opts.send({ id: idOf(raw), ok: false, error });
       return;
     }
+    let response: Response;
     try {
-      this.opts.send(await this.answer(req));
+      response = await this.answer(req);
     } catch (e) {
-      this.opts.send({ id: req.id, ok: false, error: toErrorBody(e) });
+      response = { id: req.id, ok: false, error: toErrorBody(e) };
     }
+    this.opts.send(response);
+    // After a successful hello: the daemon's availability, right behind the answer.
+    if (req.type === 'hello') this.announce();
   }
 
   private async answer(req: Request): Promise<Response> {
@@ -231,8 +246,7 @@ export class Relay {
       throw this.greeting;
     }
     this.greeting = 'ok';
-    // Answer first, then (next tick, after the response is written) the daemon's availability.
-    queueMicrotask(() => this.announce());
+    this.announced = ''; // (re)tell the daemon's availability after every hello
     return { id: req.id, ok: true, result: { version: PROTOCOL_VERSION, server: 'tunlock-host' } };
   }
 }
