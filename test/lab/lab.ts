@@ -367,6 +367,8 @@ export interface DaemonOptions {
   role?: Role;
   /** Override the scripts (default host/dist/tunlockd.js and host/dist/tunlock.js), e.g. for a stub. */
   daemonJs?: string;
+  /** A command the daemon is started through inside the namespace (e.g. to mount cgroup2 first); it must exec "$@". */
+  prefix?: string[];
   cliJs?: string;
 }
 
@@ -1176,7 +1178,7 @@ export class Lab {
     const lab = this;
 
     const start = async () => {
-      const child = spawn('ip', ['netns', 'exec', ns, process.execPath, daemonJs, '--socket', socket, '--state-dir', stateDir, ...(opts.args ?? [])], {
+      const child = spawn('ip', ['netns', 'exec', ns, ...(opts.prefix ?? []), process.execPath, daemonJs, '--socket', socket, '--state-dir', stateDir, ...(opts.args ?? [])], {
         stdio: ['ignore', 'pipe', 'pipe'],
         env: opts.env ?? process.env,
       });

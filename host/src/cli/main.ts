@@ -79,6 +79,7 @@ async function main(argv: string[]): Promise<number> {
   try {
     opts = parseGlobal(argv);
     if (opts.rest[0] === 'run') return await runBound(opts.rest.slice(1), opts.socket);
+    if (opts.rest[0] === 'doctor') return await (await import('./doctor.js')).doctor(opts.socket, opts.json);
     const watch = opts.rest[0] === 'watch';
     const req = watch ? ({ type: 'subscribe' } as const) : toRequest(opts.rest);
     if (req.type === 'reset' && !(await confirmReset(opts.rest))) return 2;

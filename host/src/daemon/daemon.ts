@@ -403,7 +403,12 @@ export class Daemon {
         return Promise.resolve({ version: PROTOCOL_VERSION, server: 'tunlockd' as const });
       case 'status':
       case 'subscribe':
-        return Promise.resolve(this.status());
+        // Live counters, so "blocked N packets" is current; in the queue, so it never reads mid-apply.
+        return this.serial(async () => {
+          const observed = await this.deps.firewall.read().catch(() => null);
+          if (observed && this.applied) this.lastCounters = observed.counters;
+          return this.status();
+        });
       default:
         return this.serial(async () => {
           await this.mutate(req, client);
