@@ -169,6 +169,18 @@ describe.skipIf(skip)('core lock (tunlockd + nftables + CLI)', () => {
     expect(after.split('\n')).toEqual(before.split('\n').filter((l) => !l.includes('tunlock')));
   });
 
+  it('a second daemon on the same socket refuses to start and leaves the rules alone', async () => {
+    const rules = await tables();
+    const before = await status();
+    const second = await lab.exec('client', process.execPath, [`${process.cwd()}/host/dist/tunlockd.js`, '--socket', d.socket, '--state-dir', `${d.stateDir}-second`], {
+      allowFail: true,
+    });
+    expect(second.code).toBe(1);
+    expect(second.stderr).toMatch(/another tunlockd is already listening/);
+    expect(await tables()).toBe(rules);
+    expect((await status()).mode).toBe(before.mode);
+  });
+
   it('invalid values get a clear error and exit code 2, and change nothing', async () => {
     const before = await tables();
     const r = await d.cliRaw(['tunnel', 'add', 'wg0";flush', '--endpoint', '198.51.100.10:51820/udp']);

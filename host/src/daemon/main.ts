@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 import { NftBackend } from '../firewall/nft-backend.js';
 import { Daemon } from './daemon.js';
-import { listen } from './server.js';
+import { claimSocketPath, listen } from './server.js';
 import { StateStore } from './state-store.js';
 
 export const DEFAULT_SOCKET = '/run/tunlock/tunlockd.sock';
@@ -42,6 +42,8 @@ async function main(): Promise<void> {
     process.stderr.write('tunlockd: must run as root (it manages the kernel firewall)\n');
     process.exit(1);
   }
+  // Before anything touches the firewall: a second daemon must not rewrite the first one's rules.
+  await claimSocketPath(values.socket);
   const store = new StateStore(values['state-dir']);
   const firewall = new NftBackend({ warn: log });
   const daemon = new Daemon({ firewall, store, log, ...(values['resolv-conf'] ? { resolvConf: values['resolv-conf'] } : {}) });

@@ -3,11 +3,11 @@
 // answered once and disconnected; a client that does not read its events is dropped, so no client can
 // stall the daemon or the others.
 import { chmodSync, chownSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { FrameDecoder, encodeFrame } from '../protocol/framing.js';
-import type { ErrorBody, Event, Response } from '../protocol/schema.js';
+import type { ErrorBody, Event, Request, Response } from '../protocol/schema.js';
 import { MAX_MESSAGE_TO_BROWSER_BYTES, MAX_REQUEST_BYTES, ProtocolError, parseRequest } from '../protocol/schema.js';
 import { groupId, isAllowedUid } from './accounts.js';
 import type { Client, Daemon, Log } from './daemon.js';
@@ -39,12 +39,18 @@ function idOf(value: unknown): number | null {
   return typeof id === 'number' && Number.isInteger(id) && id >= 0 && id < 2 ** 31 ? id : null;
 }
 
+/** The request as one log line: its type and validated parameters (never anything unvalidated). */
+function describe(req: Request): string {
+  const { id: _id, type, ...params } = req;
+  return Object.keys(params).length ? `${type} ${JSON.stringify(params)}` : type;
+}
+
 function errorBody(e: unknown): ErrorBody {
   if (e instanceof ProtocolError) return e.toBody();
   return { code: 'internal', message: e instanceof Error ? e.message : String(e) };
 }
 
-export function listen(opts: ServerOptions): Promise<Server> {
+export async function listen(opts: ServerOptions): Promise<Server> {
   const group = opts.group ?? SOCKET_GROUP;
   const credentials = opts.credentials ?? peerCred;
   const clients = new Set<Socket>();
@@ -125,7 +131,7 @@ export function listen(opts: ServerOptions): Promise<Server> {
           greeted = true;
           clearTimeout(helloTimer);
         }
-        if (req.type !== 'hello' && req.type !== 'status' && req.type !== 'subscribe') opts.log(`${who} ${req.type} → ok`);
+        if (req.type !== 'hello' && req.type !== 'status' && req.type !== 'subscribe') opts.log(`${who} ${describe(req)} → ok`);
         send({ id: req.id, ok: true, result });
         if (req.type === 'subscribe' && !unsubscribe) unsubscribe = opts.daemon.onEvent(send);
       } catch (e) {
@@ -173,27 +179,43 @@ export function listen(opts: ServerOptions): Promise<Server> {
     socket.resume();
   }
 
-  return new Promise((resolve, reject) => {
-    mkdirSync(dirname(opts.socketPath), { recursive: true, mode: 0o755 });
-    removeStaleSocket(opts.socketPath);
+  await claimSocketPath(opts.socketPath);
+  await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(opts.socketPath, () => {
       server.off('error', reject);
-      const gid = groupId(group);
-      // 0660 root:tunlock — the filesystem refuses everyone else before we even see them.
-      if (gid !== null) chownSync(opts.socketPath, 0, gid);
-      chmodSync(opts.socketPath, gid !== null ? 0o660 : 0o600);
-      resolve(server);
+      resolve();
     });
   });
+  const gid = groupId(group);
+  // 0660 root:tunlock — the filesystem refuses everyone else before we even see them.
+  if (gid !== null) chownSync(opts.socketPath, 0, gid);
+  chmodSync(opts.socketPath, gid !== null ? 0o660 : 0o600);
+  return server;
 }
 
-function removeStaleSocket(path: string): void {
+/**
+ * Makes `path` free for our socket: removes one left by a dead daemon, and refuses (throws) when a live daemon
+ * still answers on it. Call before touching the firewall, so a second daemon never rewrites the first's rules.
+ */
+export async function claimSocketPath(path: string): Promise<void> {
+  mkdirSync(dirname(path), { recursive: true, mode: 0o755 });
+  let st;
   try {
-    const st = lstatSync(path);
-    if (!st.isSocket()) throw new Error(`${path} exists and is not a socket; refusing to replace it`);
-    unlinkSync(path);
+    st = lstatSync(path);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    if ((e as NodeJS.ErrnoException).code === 'ENOENT') return;
+    throw e;
   }
+  if (!st.isSocket()) throw new Error(`${path} exists and is not a socket; refusing to replace it`);
+  const alive = await new Promise<boolean>((resolve) => {
+    const probe = connect(path);
+    probe.once('connect', () => {
+      probe.destroy();
+      resolve(true);
+    });
+    probe.once('error', () => resolve(false));
+  });
+  if (alive) throw new Error(`another tunlockd is already listening on ${path}`);
+  unlinkSync(path);
 }
