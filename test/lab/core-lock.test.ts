@@ -136,6 +136,10 @@ describe.skipIf(skip)('core lock (tunlockd + nftables + CLI)', () => {
     const lan = await d.cliRaw(['lan', 'allow']);
     expect(lan.code).not.toBe(0);
     expect(lan.stderr).toMatch(/state/);
+    // Someone removes the kept rules: the daemon installs the full block at once.
+    await lab.exec('client', 'nft', ['delete', 'table', 'inet', 'tunlock']);
+    await waitFor(async () => (await tables()).includes('inet tunlock'), 'full block installed');
+    await expectBlocked(['tcp4:80', 'printer-tcp']);
   });
 
   it('a corrupt state file and no table (after a reboot): a full block is installed, LAN included', async () => {

@@ -113,7 +113,7 @@ function checkSocketAndGroup(ctx: DoctorContext): Check[] {
   const out: Check[] = [];
   const g = groups(ctx).find((x) => x.name === SOCKET_GROUP_NAME);
   if (!g) {
-    out.push({ id: 'group', status: 'fail', message: `group ${SOCKET_GROUP_NAME} does not exist: only root can use tunlock`, fix: `sudo groupadd --system ${SOCKET_GROUP_NAME} && sudo usermod -aG ${SOCKET_GROUP_NAME} ${ctx.user.name}` });
+    out.push({ id: 'group', status: 'fail', message: `group ${SOCKET_GROUP_NAME} does not exist: only root can use tunlock`, fix: `sudo groupadd --system ${SOCKET_GROUP_NAME}${ctx.user.uid === 0 ? '' : ` && sudo usermod -aG ${SOCKET_GROUP_NAME} ${ctx.user.name}`}, then: sudo systemctl restart tunlockd` });
   } else if (ctx.user.uid === 0) {
     out.push({ id: 'group', status: 'ok', message: `group ${SOCKET_GROUP_NAME} exists (gid ${g.gid}); root needs no membership` });
   } else if (!g.members.includes(ctx.user.name) && ctx.user.gid !== g.gid) {

@@ -267,18 +267,26 @@ export class Daemon {
   }
 
   private scheduleVerify(): void {
-    if (this.verifyPending || this.stopped || this.stateError) return;
+    if (this.verifyPending || this.stopped) return;
     this.verifyPending = true;
     void this.serial(async () => {
       this.verifyPending = false;
       await this.verify();
-      await this.releaseFinishedRuns();
+      if (!this.stateError) await this.releaseFinishedRuns();
     }).catch((e: Error) => this.deps.log(`verify: ${e.message}`));
   }
 
   /** Reads the kernel table; if it is not what we applied, someone tampered: re-assert at once. */
   private async verify(): Promise<void> {
-    if (!this.applied) return;
+    if (!this.applied) {
+      // State unreadable and we kept the rules we found: if someone removes them, put in the full block.
+      if (this.stateError && (await this.deps.firewall.read().catch(() => null)) === null) {
+        this.tamper = { count: this.tamper.count + 1, last: `${new Date(this.now()).toISOString()} table removed while the state was unreadable` };
+        await this.applyPolicy(this.policy(), 'state unreadable, rules removed');
+        this.announce();
+      }
+      return;
+    }
     const observed = await this.deps.firewall.read().catch((e: Error) => {
       this.deps.log(`verify read failed: ${e.message}`);
       return undefined;
