@@ -1,0 +1,63 @@
+// Parsers of other programs' output that the daemon relies on: each must take only what it understands.
+import { describe, expect, it } from 'vitest';
+import { parseSs } from '../../host/src/daemon/peer-cred.js';
+import { parseWgEndpoints } from '../../host/src/daemon/wireguard.js';
+import { sameShape } from '../../host/src/firewall/firewall.js';
+import { observeJson } from '../../host/src/firewall/nft-backend.js';
+import { formatEndpoint } from '../../host/src/net/values.js';
+
+describe('parseSs (peer credentials)', () => {
+  it('pairs our inode with the peer and its pids', () => {
+    const out = [
+      'u_str ESTAB 0      0      /run/tunlock/tunlockd.sock 35185 * 35184 users:(("node",pid=1791,fd=21))',
+      'u_str ESTAB 0      0                        * 35184 * 35185 users:(("node",pid=2000,fd=20),("sh",pid=2001,fd=3))',
+      'u_str LISTEN 0 511 /run/x.sock 100 * 0',
+      'garbage line',
+    ].join('\n');
+    const e = parseSs(out);
+    expect(e.find((x) => x.inode === 35185)).toEqual({ inode: 35185, peer: 35184, pids: [1791] });
+    expect(e.find((x) => x.inode === 35184)?.pids).toEqual([2000, 2001]);
+    expect(e.find((x) => x.inode === 100)?.pids).toEqual([]);
+  });
+});
+
+describe('parseWgEndpoints', () => {
+  it('learns v4 and v6 endpoints as UDP and ignores peers without one or lines it cannot parse', () => {
+    const out = 'AAA=\t198.51.100.10:51820\nBBB=\t[2001:db8::10]:51820\nCCC=\t(none)\nDDD=\tevil"; flush ruleset:1\n\n';
+    expect(parseWgEndpoints(out).map(formatEndpoint)).toEqual(['198.51.100.10:51820/udp', '[2001:db8::10]:51820/udp']);
+  });
+});
+
+describe('observeJson / sameShape (read-back verification)', () => {
+  const json = JSON.stringify({
+    nftables: [
+      { metainfo: { version: '1.0.6' } },
+      { table: { family: 'inet', name: 'tunlock' } },
+      { counter: { family: 'inet', table: 'tunlock', name: 'blocked_out', packets: 7 } },
+      { set: { family: 'inet', table: 'tunlock', name: 'tunnels', elem: ['wg0'] } },
+      { chain: { family: 'inet', table: 'tunlock', name: 'output', policy: 'drop' } },
+      { rule: { family: 'inet', table: 'tunlock', chain: 'output' } },
+      { rule: { family: 'inet', table: 'tunlock', chain: 'output' } },
+      { rule: { family: 'inet', table: 'other', chain: 'output' } },
+    ],
+  });
+  it('counts rules per chain, set elements and counters of our table only', () => {
+    const o = observeJson(json);
+    expect(o.shape).toEqual({ chains: { output: { policy: 'drop', rules: 2 } }, sets: { tunnels: 1 }, counters: ['blocked_out'] });
+    expect(o.counters).toEqual({ blocked_out: 7 });
+  });
+  it('a changed policy, an extra rule, a missing set or a missing table is a different shape', () => {
+    const want = observeJson(json).shape;
+    expect(sameShape(want, structuredClone(want))).toBe(true);
+    expect(sameShape(want, { ...want, chains: { output: { policy: 'accept', rules: 2 } } })).toBe(false);
+    expect(sameShape(want, { ...want, chains: { output: { policy: 'drop', rules: 3 } } })).toBe(false);
+    expect(sameShape(want, { ...want, sets: {} })).toBe(false);
+    expect(sameShape(want, null)).toBe(false);
+    expect(sameShape(null, null)).toBe(true);
+  });
+  it('captive-hole sets may hold fewer elements than written (the kernel expires them), never more', () => {
+    const want = { chains: {}, sets: { captive_web: 1 }, counters: [] };
+    expect(sameShape(want, { ...want, sets: { captive_web: 0 } })).toBe(true);
+    expect(sameShape(want, { ...want, sets: { captive_web: 2 } })).toBe(false);
+  });
+});
