@@ -74,7 +74,10 @@ export class Daemon {
       await this.failClosedOnUnreadableState(e);
     }
     this.refreshLinks();
-    if (!this.stateError) await this.enforce('start');
+    if (!this.stateError) {
+      await this.enforce('start');
+      this.writeBootRules();
+    }
     this.links.start(
       () => this.onLinkEvent(),
       (why) => this.onWatcherExit('link', why),
@@ -170,6 +173,7 @@ export class Daemon {
     }
     this.saved = next;
     this.stateError = null;
+    this.writeBootRules();
     this.armCaptiveTimer();
     this.announce();
   }
@@ -420,7 +424,6 @@ export class Daemon {
       default:
         return this.serial(async () => {
           await this.mutate(req, client);
-          this.writeBootRules();
           return this.status();
         });
     }
@@ -508,6 +511,7 @@ export class Daemon {
         this.applyError = null;
         this.deps.store.save(defaultState());
         this.saved = defaultState();
+        this.writeBootRules();
         this.armCaptiveTimer();
         this.deps.log('reset: removed table inet tunlock and the saved settings');
         this.announce();
