@@ -1,7 +1,7 @@
 // Bound apps against a real kernel and a real tunnel, with the lock OFF: a bound user (`nobody`) and a
 // program started with `tunlock run` reach the internet only through the tunnel and put nothing on the wire
 // when it is down, while an unbound process in the same namespace still goes out directly.
-import { existsSync, readdirSync, rmdirSync } from 'node:fs';
+import { existsSync, readFileSync, readdirSync, rmdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADDR, LAB_DIR, Lab, REPO_ROOT, VIA_LEAK4, VIA_TUNNEL, labSkip } from './lab';
@@ -130,7 +130,10 @@ describe.skipIf(skip)('bound apps (lock off)', () => {
     expect(missing.stderr).toMatch(/cannot start/);
   });
 
-  it('bindings survive a daemon restart and stay enforced', async () => {
+  it('bindings survive a daemon restart and stay enforced; they are in the early-boot rules', async () => {
+    const boot = readFileSync(path.join(d.stateDir, 'boot.nft'), 'utf8');
+    expect(boot).toContain(`meta skuid ${NOBODY} jump bind_0`);
+    expect(boot).not.toContain('cgroupv2');
     await d.restart();
     expect((await status()).bindings.map((b) => b.target)).toEqual([{ kind: 'user', name: 'nobody' }]);
     await lab.deleteTunnel();
@@ -144,5 +147,7 @@ describe.skipIf(skip)('bound apps (lock off)', () => {
     const s = (await d.cli(['unbind', 'user', 'nobody'])) as Status;
     expect(s.bindings).toEqual([]);
     expect(await probeAs(NOBODY, web4())).toMatchObject({ ok: true, seen: VIA_LEAK4 });
+    // Lock off and nothing bound: nothing to enforce at boot, so no boot rules.
+    expect(existsSync(path.join(d.stateDir, 'boot.nft'))).toBe(false);
   });
 });

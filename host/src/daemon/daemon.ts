@@ -5,6 +5,7 @@
 import type { Firewall } from '../firewall/firewall.js';
 import { FirewallError, sameShape } from '../firewall/firewall.js';
 import type { BoundAccount, CaptiveHole, Policy } from '../firewall/policy.js';
+import { isEmptyPolicy } from '../firewall/policy.js';
 import { BLOCK_COUNTERS, bindingCounter, captiveSecondsLeft, expectedShape, renderApplyBatch } from '../firewall/nft-rules.js';
 import { formatEndpoint, parseEndpoint, sameEndpoint } from '../net/values.js';
 import type { Endpoint } from '../net/values.js';
@@ -397,12 +398,15 @@ export class Daemon {
     this.emit({ event: 'status', status });
   }
 
-  /** The rules the early-boot unit loads with plain `nft -f` (no Node at that point): the lock with no tunnel up. */
-  bootRules(): string {
-    // cgroups do not survive a reboot, so early-boot rules bind only users and groups.
+  /**
+   * What the early-boot unit loads with plain `nft -f` (no Node at that point): in mode `always` the lock with
+   * no tunnel up, plus user and group bindings (cgroups do not survive a reboot). null: nothing to load.
+   */
+  bootRules(): string | null {
+    const config = this.saved.config.mode === 'always' ? this.saved.config : { ...this.saved.config, mode: 'off' as const };
     const lasting = this.saved.bindings.filter((b) => b.kind !== 'cgroup');
-    const policy = policyFor(this.saved.config, { tunnelsUp: new Set(), captive: null, now: this.now() }, this.resolveBindings(lasting));
-    return renderApplyBatch(policy, this.now());
+    const policy = policyFor(config, { tunnelsUp: new Set(), captive: null, now: this.now() }, this.resolveBindings(lasting));
+    return isEmptyPolicy(policy) ? null : renderApplyBatch(policy, this.now());
   }
 
   // ── requests ────────────────────────────────────────────────────────────────────────────────────────
@@ -429,9 +433,12 @@ export class Daemon {
     }
   }
 
+  /** boot.nft exists exactly when there is something to enforce from early boot (the unit checks for it). */
   private writeBootRules(): void {
     try {
-      this.deps.store.writeAtomically('boot.nft', this.bootRules(), 0o600);
+      const rules = this.bootRules();
+      if (rules === null) this.deps.store.remove('boot.nft');
+      else this.deps.store.writeAtomically('boot.nft', rules, 0o600);
     } catch (e) {
       this.deps.log(`cannot write boot rules: ${(e as Error).message}`);
     }

@@ -1,7 +1,7 @@
 // Persistence of the daemon's settings. Written atomically (temp file, fsync, rename, fsync the directory) so
 // a crash leaves either the old or the new file, never half of one. Read strictly: a file that does not parse
 // or validate is an error the daemon must answer by keeping the block (it never guesses "off").
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync, mkdirSync } from 'node:fs';
+import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import { z } from 'zod';
 import { BindTarget, EndpointText, Ifname, Mode } from '../protocol/schema.js';
@@ -138,6 +138,15 @@ export class StateStore {
       fsyncSync(dirFd);
     } finally {
       closeSync(dirFd);
+    }
+  }
+
+  /** Removes `name` from the state directory if it is there. */
+  remove(name: string): void {
+    try {
+      unlinkSync(join(this.dir, name));
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     }
   }
 }
