@@ -1,10 +1,17 @@
 // Firefox quirks, in one place:
 // - privacy.network.peerConnectionEnabled=false removes RTCPeerConnection from every page (the
 //   media.peerconnection.enabled pref): block mode needs no page script and no host permission.
+// - Firefox's `disable_non_proxied_udp` is weaker than Chromium's: it maps to default_address_only + no_host
+//   + proxy_only_if_behind_proxy, so without a proxy it still gathers server-reflexive candidates, and the lab
+//   showed the real IPv4 and IPv6 in them (test/browser/firefox.test.ts). `proxy_only` is what gathers no UDP
+//   outside a proxy, i.e. what Chromium's disable_non_proxied_udp does; protect mode uses it here.
 // - The reason a native port closed is in port.error.
 import type browser from 'webextension-polyfill';
 import type { NativePort } from './native-client.js';
+import type { WebrtcPolicy } from '../shared/snapshot.js';
 import type { PeerConnectionBlocker } from './webrtc-apply.js';
+
+export const FIREFOX_STRICT_POLICY: WebrtcPolicy = 'proxy_only';
 
 export function firefoxDisconnectReason(port: NativePort): string | undefined {
   return (port as unknown as { error?: { message?: string } | null }).error?.message;

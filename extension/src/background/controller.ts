@@ -4,7 +4,7 @@
 import type { Event, StatusT } from '../shared/protocol.js';
 import type { Settings, SettingsStorage } from '../shared/settings.js';
 import { applyPatch, DEFAULT_SETTINGS, loadSettings, saveSettings } from '../shared/settings.js';
-import type { Connection, Snapshot, WebrtcView } from '../shared/snapshot.js';
+import type { Connection, Snapshot, WebrtcPolicy, WebrtcView } from '../shared/snapshot.js';
 import type { IconKind } from '../shared/state-view.js';
 import { stateView } from '../shared/state-view.js';
 import type { BackgroundMessage } from '../shared/ui-messages.js';
@@ -33,6 +33,8 @@ export interface Env {
   toolbar: Toolbar;
   notify: (notice: Notice) => void;
   webrtc: WebrtcApi;
+  /** the IP-handling value protect mode uses in this browser */
+  strictPolicy: WebrtcPolicy;
   /** whether a tab of one of these origins is open */
   allowedSiteOpen: (origins: readonly string[]) => Promise<boolean>;
   native: Omit<NativeClientOptions, 'onChange' | 'onEvent'>;
@@ -91,6 +93,12 @@ export class Controller {
     this.native.retryNow();
   }
 
+  /** Something outside the decision changed (a permission was granted): apply again. */
+  reapplyWebrtc(): void {
+    this.webrtc = INITIAL_WEBRTC;
+    void this.refreshWebrtc();
+  }
+
   /** A tab opened, closed or navigated: the video-call relaxation may start or end. */
   tabsChanged(): void {
     if (this.settings.videoCallSites.length > 0 || this.webrtc.relaxed) void this.refreshWebrtc();
@@ -147,7 +155,7 @@ export class Controller {
       try {
         const sites = this.settings.videoCallSites;
         const allowedSiteOpen = sites.length > 0 && (await this.env.allowedSiteOpen(sites));
-        const decision = decideWebrtc({ mode: this.settings.webrtc, lockState: this.lockState(), allowedSiteOpen });
+        const decision = decideWebrtc({ mode: this.settings.webrtc, lockState: this.lockState(), allowedSiteOpen, strict: this.env.strictPolicy });
         const w = this.webrtc;
         // Skip the browser round-trip when nothing would change.
         if (w !== INITIAL_WEBRTC && w.reason === decision.reason && w.relaxed === decision.relaxed && w.peerConnectionBlocked === decision.blockPeerConnection && w.problem === null) return;

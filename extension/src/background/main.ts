@@ -7,11 +7,12 @@ import { isAllowedSite, originPattern } from '../shared/settings.js';
 import { iconPaths } from '../shared/state-view.js';
 import { UI_PORT } from '../shared/ui-messages.js';
 import { chromeBlocker, chromeDisconnectReason } from './browser-chrome.js';
-import { firefoxBlocker, firefoxDisconnectReason } from './browser-firefox.js';
+import { FIREFOX_STRICT_POLICY, firefoxBlocker, firefoxDisconnectReason } from './browser-firefox.js';
 import type { UiPort } from './controller.js';
 import { Controller } from './controller.js';
 import type { NativePort } from './native-client.js';
 import type { BrowserSettingLike } from './webrtc-apply.js';
+import { STRICT_POLICY } from './webrtc-decide.js';
 
 const isFirefox = __TUNLOCK_BROWSER__ === 'firefox';
 
@@ -41,6 +42,7 @@ const controller = new Controller({
     ipHandling: (browser.privacy?.network?.webRTCIPHandlingPolicy as BrowserSettingLike | undefined) ?? null,
     blocker: isFirefox ? firefoxBlocker(browser) : chromeBlocker(),
   },
+  strictPolicy: isFirefox ? FIREFOX_STRICT_POLICY : STRICT_POLICY,
   async allowedSiteOpen(origins) {
     const tabs = await browser.tabs.query({ url: origins.map(originPattern) });
     return tabs.some((t) => isAllowedSite(t.url, origins));
@@ -63,7 +65,7 @@ browser.tabs.onUpdated.addListener((_id, change) => {
   if (change.url !== undefined || change.status === 'complete') controller.tabsChanged();
 });
 browser.tabs.onRemoved.addListener(() => controller.tabsChanged());
-browser.permissions.onAdded.addListener(() => void controller.start().then(() => controller.tabsChanged()));
+browser.permissions.onAdded.addListener(() => void controller.start().then(() => controller.reapplyWebrtc()));
 
 self.addEventListener('unhandledrejection', (e) => reportError('unhandled rejection', (e as PromiseRejectionEvent).reason));
 void controller.start();

@@ -22,6 +22,8 @@ export interface WebrtcInputs {
   /** null when the daemon is unreachable (state unknown) */
   lockState: LockState | null;
   allowedSiteOpen: boolean;
+  /** the browser's strictest non-blocking value (Firefox needs proxy_only: see browser-firefox.ts) */
+  strict?: WebrtcPolicy;
 }
 
 export interface WebrtcDecision {
@@ -34,11 +36,12 @@ export interface WebrtcDecision {
 }
 
 export function decideWebrtc(i: WebrtcInputs): WebrtcDecision {
+  const strict = i.strict ?? STRICT_POLICY;
   switch (i.mode) {
     case 'off':
       return { policy: null, blockPeerConnection: false, relaxed: false, reason: 'WebRTC protection is off: the browser decides.' };
     case 'block':
-      return { policy: STRICT_POLICY, blockPeerConnection: true, relaxed: false, reason: 'WebRTC is turned off in every page.' };
+      return { policy: strict, blockPeerConnection: true, relaxed: false, reason: 'WebRTC is turned off in every page.' };
     case 'protect':
       break;
   }
@@ -55,5 +58,5 @@ export function decideWebrtc(i: WebrtcInputs): WebrtcDecision {
     : i.lockState === null
       ? ' (an allowed site is open, but the lock state is unknown, so no relaxation)'
       : ` (an allowed site is open, but the lock is ${i.lockState}, not protected, so no relaxation)`;
-  return { policy: STRICT_POLICY, blockPeerConnection: false, relaxed: false, reason: `WebRTC may not use UDP outside a proxy${why}.` };
+  return { policy: strict, blockPeerConnection: false, relaxed: false, reason: `WebRTC may not use UDP outside a proxy${why}.` };
 }

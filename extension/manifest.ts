@@ -1,0 +1,43 @@
+// One manifest, two browsers. Permissions, each used by:
+//   nativeMessaging  the port to tunlock-host (background/native-client.ts)
+//   privacy          webRTCIPHandlingPolicy, and on Firefox peerConnectionEnabled (background/webrtc-apply.ts)
+//   storage          the extension's settings (shared/settings.ts)
+//   notifications    "VPN dropped — traffic blocked", "firewall rules restored" (background/notifier.ts)
+//   tabs             whether an allowed video-call site is open: the WebRTC relaxation lasts only while one is
+//   scripting        (Chromium) block mode's page script that removes RTCPeerConnection
+// Host permissions: none by default. Chromium's block mode asks for <all_urls> (optional) when the user picks
+// it, because Chromium has no switch that turns WebRTC off; Firefox needs none.
+import { FIREFOX_ADDON_ID, MANIFEST_KEY } from '../host/src/protocol/extension-ids.js';
+
+export type Target = 'chrome' | 'firefox';
+
+const icons = (kind: string) => ({ 16: `icons/${kind}-16.png`, 32: `icons/${kind}-32.png` });
+
+export function manifest(target: Target, version: string) {
+  const common = {
+    manifest_version: 3,
+    name: 'tunlock',
+    description: 'VPN kill switch: lock all traffic to the VPN tunnel in the kernel firewall, and stop WebRTC leaks.',
+    version,
+    icons: { 48: 'icons/app-48.png', 128: 'icons/app-128.png' },
+    action: { default_popup: 'src/popup/index.html', default_title: 'tunlock', default_icon: icons('off') },
+    options_ui: { page: 'src/options/index.html', open_in_tab: true },
+  };
+  if (target === 'chrome') {
+    return {
+      ...common,
+      // Fixes the extension ID (host manifests name it in allowed_origins); see extension-ids.ts.
+      key: MANIFEST_KEY,
+      minimum_chrome_version: '111',
+      background: { service_worker: 'src/background/main.ts', type: 'module' as const },
+      permissions: ['nativeMessaging', 'privacy', 'storage', 'notifications', 'tabs', 'scripting'],
+      optional_host_permissions: ['<all_urls>'],
+    };
+  }
+  return {
+    ...common,
+    background: { scripts: ['src/background/main.ts'], type: 'module' as const },
+    permissions: ['nativeMessaging', 'privacy', 'storage', 'notifications', 'tabs'],
+    browser_specific_settings: { gecko: { id: FIREFOX_ADDON_ID, strict_min_version: '115.0' } },
+  };
+}

@@ -1,0 +1,26 @@
+// Built twice by extension/build.mjs, once per browser: `vite build --mode chrome|firefox`.
+import { crx } from '@crxjs/vite-plugin';
+import { svelte } from '@sveltejs/vite-plugin-svelte';
+import { fileURLToPath } from 'node:url';
+import { defineConfig } from 'vite';
+import { manifest, type Target } from './manifest.js';
+
+const here = fileURLToPath(new URL('.', import.meta.url));
+
+export default defineConfig(({ mode, command }) => {
+  // Tools that only read this config (svelte-check) use the Chromium variant; a build must say which.
+  if (command === 'build' && mode !== 'chrome' && mode !== 'firefox') throw new Error(`build with --mode chrome or --mode firefox, not ${mode}`);
+  const target: Target = mode === 'firefox' ? 'firefox' : 'chrome';
+  return {
+    root: here,
+    publicDir: `${here}.generated/public`,
+    define: { __TUNLOCK_BROWSER__: JSON.stringify(target) },
+    resolve: {
+      // host/src/net/values.ts (reached through the protocol schema) uses node:net's isIPv4/isIPv6 only.
+      alias: { 'node:net': `${here}src/shared/node-net-shim.ts` },
+    },
+    plugins: [svelte({ configFile: `${here}svelte.config.js` }), crx({ manifest: manifest(target, '0.1.0'), browser: target })],
+    build: { outDir: `dist/${target}`, emptyOutDir: true, target: 'es2022', minify: false, sourcemap: false },
+    logLevel: 'warn',
+  };
+});

@@ -1,0 +1,210 @@
+// A throwaway lab for the browser tests: a client namespace (browser, tunlock-host, tunlockd, test page) and
+// an "internet" namespace with a STUN server, linked by a veth pair with documentation addresses. Nothing
+// here touches the machine's own network namespace. Everything started is killed by PID, and the namespaces
+// and temp dirs are removed, on every exit path (close(), or process exit).
+import type { ChildProcess } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { createInterface } from 'node:readline';
+
+export const ROOT = resolve(import.meta.dirname, '../..');
+export const CLIENT_V4 = '203.0.113.2';
+export const CLIENT_V6 = '2001:db8:1::2';
+export const STUN_V4 = '192.0.2.1';
+export const STUN_V6 = '2001:db8:2::1';
+export const STUN_PORT = 3478;
+export const TUN = 'tlt0';
+
+/** Root-only tier: skip loudly when not root; fail under CI. Returns whether the tests can run. */
+export function canRunRootTier(what: string): boolean {
+  if (process.getuid?.() === 0) return true;
+  const msg = `${what}: NOT RUN — needs root (network namespaces, nftables). Run as root: sudo npm run test:browser`;
+  if (process.env.CI === 'true') throw new Error(`${msg} (CI=true: a skipped tier is a failure)`);
+  console.warn(`\n${'!'.repeat(100)}\n!! SKIPPED ${msg}\n${'!'.repeat(100)}\n`);
+  return false;
+}
+
+function sh(cmd: string, args: string[]): string {
+  return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+}
+
+const live = new Set<BrowserLab>();
+const closeAll = () => {
+  for (const lab of live) lab.closeSync();
+};
+process.on('exit', closeAll);
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    closeAll();
+    process.exit(130);
+  });
+}
+
+export class BrowserLab {
+  readonly id = Math.random().toString(36).slice(2, 8);
+  readonly ns = `tlbc${this.id}`;
+  readonly inet = `tlbi${this.id}`;
+  readonly dir = mkdtempSync(join(tmpdir(), 'tunlock-browser-'));
+  readonly socket = join(this.dir, 'd.sock');
+  readonly pagePort = 8088;
+  private daemon: ChildProcess | null = null;
+  private readonly children = new Set<ChildProcess>();
+  readonly stunLog: { from: string; at: number }[] = [];
+  daemonLog = '';
+
+  private constructor() {}
+
+  static async create(): Promise<BrowserLab> {
+    const lab = new BrowserLab();
+    live.add(lab);
+    try {
+      await lab.setup();
+    } catch (e) {
+      lab.closeSync();
+      throw e;
+    }
+    return lab;
+  }
+
+  private async setup(): Promise<void> {
+    const { ns, inet } = this;
+    sh('ip', ['netns', 'add', ns]);
+    sh('ip', ['netns', 'add', inet]);
+    sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
+    sh('ip', ['-n', inet, 'link', 'set', 'lo', 'up']);
+    sh('ip', ['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', inet]);
+    sh('ip', ['-n', ns, 'addr', 'add', `${CLIENT_V4}/24`, 'dev', 'eth0']);
+    sh('ip', ['-n', ns, 'addr', 'add', `${CLIENT_V6}/64`, 'dev', 'eth0', 'nodad']);
+    sh('ip', ['-n', inet, 'addr', 'add', '203.0.113.1/24', 'dev', 'eth0']);
+    sh('ip', ['-n', inet, 'addr', 'add', '2001:db8:1::1/64', 'dev', 'eth0', 'nodad']);
+    sh('ip', ['-n', inet, 'addr', 'add', `${STUN_V4}/32`, 'dev', 'lo']);
+    sh('ip', ['-n', inet, 'addr', 'add', `${STUN_V6}/128`, 'dev', 'lo', 'nodad']);
+    sh('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
+    sh('ip', ['-n', inet, 'link', 'set', 'eth0', 'up']);
+    // The "physical" default routes: without a lock, everything not on-link goes out eth0.
+    sh('ip', ['-n', ns, 'route', 'add', 'default', 'via', '203.0.113.1']);
+    sh('ip', ['-n', ns, '-6', 'route', 'add', 'default', 'via', '2001:db8:1::1']);
+    writeFileSync(join(this.dir, 'resolv.conf'), 'nameserver 203.0.113.1\n');
+
+    const stun = this.spawnIn(inet, process.execPath, [join(ROOT, 'test/browser/servers/stun.mjs'), STUN_V4, String(STUN_PORT), STUN_V6, String(STUN_PORT)]);
+    let listening = 0;
+    await new Promise<void>((ok, fail) => {
+      stun.once('exit', (c) => fail(new Error(`stun server exited (${c})`)));
+      createInterface({ input: stun.stdout! }).on('line', (line) => {
+        const m = JSON.parse(line) as { from?: string; listening?: string };
+        if (m.from) this.stunLog.push({ from: m.from, at: Date.now() });
+        if (m.listening && ++listening === 2) ok();
+      });
+    });
+    const page = this.spawnIn(ns, process.execPath, [join(ROOT, 'test/browser/servers/page.mjs'), String(this.pagePort)]);
+    await new Promise<void>((ok, fail) => {
+      page.once('exit', (c) => fail(new Error(`page server exited (${c})`)));
+      page.stdout!.once('data', () => ok());
+    });
+    await this.startDaemon();
+
+    // What the browser starts: tunlock-host with the lab's daemon socket.
+    const host = join(this.dir, 'tunlock-host');
+    writeFileSync(host, `#!/bin/sh\nTUNLOCK_SOCKET='${this.socket}' exec '${process.execPath}' '${join(ROOT, 'host/dist/tunlock-host.js')}' "$@"\n`);
+    chmodSync(host, 0o755);
+    for (const b of ['chromium', 'firefox-esr']) {
+      const w = join(this.dir, b);
+      writeFileSync(w, `#!/bin/sh\nexec ip netns exec ${this.ns} /usr/bin/${b} "$@"\n`);
+      chmodSync(w, 0o755);
+    }
+  }
+
+  get hostPath(): string {
+    return join(this.dir, 'tunlock-host');
+  }
+  /** A script that runs the browser inside the client namespace (for executablePath). */
+  browserWrapper(b: 'chromium' | 'firefox-esr'): string {
+    return join(this.dir, b);
+  }
+  get pageUrl(): string {
+    return `http://127.0.0.1:${this.pagePort}/`;
+  }
+
+  private spawnIn(ns: string, cmd: string, args: string[]): ChildProcess {
+    const child = spawn('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    this.children.add(child);
+    child.once('exit', () => this.children.delete(child));
+    return child;
+  }
+
+  async startDaemon(): Promise<void> {
+    mkdirSync(join(this.dir, 'state'), { recursive: true });
+    const d = this.spawnIn(this.ns, process.execPath, [
+      join(ROOT, 'host/dist/tunlockd.js'),
+      '--socket', this.socket,
+      '--state-dir', join(this.dir, 'state'),
+      '--resolv-conf', join(this.dir, 'resolv.conf'),
+    ]);
+    this.daemon = d;
+    await new Promise<void>((ok, fail) => {
+      d.once('exit', (c) => fail(new Error(`tunlockd exited (${c}): ${this.daemonLog}`)));
+      d.stderr!.on('data', (b: Buffer) => {
+        this.daemonLog += b.toString();
+        if (this.daemonLog.includes('listening on')) ok();
+      });
+    });
+  }
+
+  /** SIGKILL: the daemon dies without any goodbye; the kernel rules stay. */
+  async killDaemon(): Promise<void> {
+    const d = this.daemon;
+    if (!d) return;
+    this.daemon = null;
+    const gone = new Promise((r) => d.once('exit', r));
+    d.kill('SIGKILL');
+    await gone;
+  }
+
+  tunlock(...args: string[]): string {
+    return sh('ip', ['netns', 'exec', this.ns, process.execPath, join(ROOT, 'host/dist/tunlock.js'), '--socket', this.socket, ...args]);
+  }
+  /** The lock's table as the kernel holds it ('' when there is none). */
+  nft(): string {
+    try {
+      return sh('ip', ['netns', 'exec', this.ns, 'nft', 'list', 'table', 'inet', 'tunlock']);
+    } catch {
+      return '';
+    }
+  }
+  /**
+   * The stand-in tunnel: a veth pair inside the client namespace (a `tun` device nobody has opened has no
+   * carrier, so the daemon rightly counts it down). Deleting it is the "tunnel drop".
+   */
+  tunUp(): void {
+    sh('ip', ['-n', this.ns, 'link', 'add', TUN, 'type', 'veth', 'peer', 'name', `${TUN}p`]);
+    sh('ip', ['-n', this.ns, 'link', 'set', `${TUN}p`, 'up']);
+    sh('ip', ['-n', this.ns, 'link', 'set', TUN, 'up']);
+  }
+  tunDown(): void {
+    sh('ip', ['-n', this.ns, 'link', 'del', TUN]);
+  }
+
+  closeSync(): void {
+    for (const c of this.children) {
+      if (c.pid !== undefined) {
+        try {
+          process.kill(c.pid, 'SIGKILL');
+        } catch {
+          // already gone
+        }
+      }
+    }
+    this.children.clear();
+    for (const n of [this.ns, this.inet]) {
+      try {
+        sh('ip', ['netns', 'del', n]);
+      } catch {
+        // never created
+      }
+    }
+    rmSync(this.dir, { recursive: true, force: true });
+    live.delete(this);
+  }
+}

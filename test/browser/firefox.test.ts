@@ -1,0 +1,172 @@
+// The built extension in headless Firefox ESR over WebDriver BiDi (puppeteer-core), with the real host and
+// daemon in the lab namespace. Firefox runs inside the namespace, so its BiDi port is on the namespace's
+// loopback: a bridge (servers/bridge.mjs, through a unix socket) makes it reachable from the test.
+import { Browser as BrowserKind, createProfile } from '@puppeteer/browsers';
+import type { ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import { connect as netConnect, createServer } from 'node:net';
+import type { AddressInfo, Server } from 'node:net';
+import { join } from 'node:path';
+import type { Browser, Page } from 'puppeteer-core';
+import puppeteer from 'puppeteer-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { FIREFOX_ADDON_ID, NATIVE_HOST_NAME } from '../../host/src/protocol/extension-ids.js';
+import { BrowserLab, canRunRootTier, CLIENT_V4, CLIENT_V6, ROOT, STUN_PORT, STUN_V4, STUN_V6, TUN } from './browser-lab.js';
+import type { ExtGlobal, IceResult } from './helpers.js';
+import { FIREFOX_DIST, hostManifest, percentile, revealing, SCREENSHOTS, waitFor } from './helpers.js';
+
+const RUN = canRunRootTier('browser tests (Firefox)');
+const UUID = '7c3f2a4e-1b7d-4c55-9d1e-2f6a8b9c0d11';
+const EXT = `moz-extension://${UUID}`;
+const REAL = [CLIENT_V4, CLIENT_V6];
+const ICE = [`stun:${STUN_V4}:${STUN_PORT}`, `stun:[${STUN_V6}]:${STUN_PORT}`];
+const DROPS = Number(process.env.TUNLOCK_DROPS ?? 20);
+
+describe.runIf(RUN)('Firefox: extension + tunlock-host + tunlockd', () => {
+  let lab: BrowserLab;
+  let firefox: ChildProcess;
+  let bridge: ChildProcess;
+  let tcp: Server;
+  let browser: Browser;
+  let popup: Page;
+
+  const label = () => popup.$eval('[data-testid=state-label]', (e) => e.textContent);
+  const title = () => popup.evaluate(() => (globalThis as unknown as ExtGlobal).browser.action.getTitle({}));
+  async function shot(name: string) {
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    const main = await popup.waitForSelector('main');
+    await main!.screenshot({ path: join(SCREENSHOTS, `firefox-${name}.png`) as `${string}.png` });
+  }
+
+  beforeAll(async () => {
+    lab = await BrowserLab.create();
+    lab.tunlock('tunnel', 'add', TUN, '--endpoint', '198.51.100.10:51820/udp');
+    const home = join(lab.dir, 'ff-home');
+    const hosts = join(home, '.mozilla', 'native-messaging-hosts');
+    mkdirSync(hosts, { recursive: true });
+    writeFileSync(join(hosts, `${NATIVE_HOST_NAME}.json`), hostManifest(lab.hostPath, 'firefox'));
+    const profile = join(lab.dir, 'ff-profile');
+    await createProfile(BrowserKind.FIREFOX, {
+      path: profile,
+      preferences: {
+        'extensions.webextensions.uuids': JSON.stringify({ [FIREFOX_ADDON_ID]: UUID }),
+        'xpinstall.signatures.required': false,
+        'media.peerconnection.ice.obfuscate_host_addresses': true,
+      },
+    });
+    firefox = spawn('ip', ['netns', 'exec', lab.ns, 'env', `HOME=${home}`, '/usr/bin/firefox-esr', '--headless', '--profile', profile, '--remote-debugging-port', '0', '--remote-allow-system-access', 'about:blank'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const port = await new Promise<number>((ok, fail) => {
+      let err = '';
+      firefox.once('exit', (c) => fail(new Error(`firefox exited (${c}): ${err}`)));
+      firefox.stderr!.on('data', (b: Buffer) => {
+        err += b.toString();
+        const m = /WebDriver BiDi listening on ws:\/\/127\.0\.0\.1:(\d+)/.exec(err);
+        if (m) ok(Number(m[1]));
+      });
+    });
+    const sock = join(lab.dir, 'bidi.sock');
+    bridge = spawn('ip', ['netns', 'exec', lab.ns, process.execPath, join(ROOT, 'test/browser/servers/bridge.mjs'), sock, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise((ok) => bridge.stdout!.once('data', ok));
+    tcp = createServer((c) => {
+      const u = netConnect(sock);
+      c.pipe(u).pipe(c);
+      c.on('error', () => u.destroy());
+      u.on('error', () => c.destroy());
+    });
+    // Same port number as inside the namespace: Firefox checks the Host header against its own port.
+    await new Promise<void>((ok, fail) => {
+      tcp.once('error', fail);
+      tcp.listen(port, '127.0.0.1', ok);
+    });
+    browser = await puppeteer.connect({ browserWSEndpoint: `ws://127.0.0.1:${(tcp.address() as AddressInfo).port}/session`, protocol: 'webDriverBiDi' });
+    await browser.installExtension(FIREFOX_DIST);
+    popup = await browser.newPage();
+    await popup.setViewport({ width: 360, height: 560 });
+    void popup.goto(`${EXT}/src/popup/index.html`).catch(() => undefined); // may never resolve (moz-extension)
+    await popup.waitForSelector('[data-testid=state-label]', { timeout: 20_000 });
+  });
+  afterAll(async () => {
+    await browser?.disconnect().catch(() => undefined);
+    for (const c of [firefox, bridge]) if (c?.pid) process.kill(c.pid, 'SIGKILL');
+    tcp?.close();
+    lab?.closeSync();
+  });
+
+  it('reaches the daemon: state Off; WebRTC protected from the first start', async () => {
+    await waitFor('Off', async () => (await label()) === 'Off');
+    expect(await title()).toMatch(/^tunlock: Off — /);
+    const policy = await popup.evaluate(() => (globalThis as unknown as ExtGlobal).browser.privacy.network.webRTCIPHandlingPolicy.get({}).then((d) => d.value));
+    expect(policy).toBe('proxy_only'); // Firefox's disable_non_proxied_udp leaks srflx: see browser-firefox.ts
+    await shot('off');
+  });
+
+  it('the toggle locks and unlocks (checked in the namespace ruleset)', async () => {
+    await popup.click('[data-testid=lock-toggle]');
+    await waitFor('nft table with policy drop', () => /policy drop/.test(lab.nft()));
+    await waitFor('Blocking', async () => (await label()) === 'Blocking');
+    await shot('blocking');
+    await popup.click('[data-testid=lock-toggle]');
+    await waitFor('table removed', () => lab.nft() === '');
+    await waitFor('Off', async () => (await label()) === 'Off');
+  });
+
+  it(`follows a tunnel drop (${DROPS} drops, latency measured)`, async () => {
+    lab.tunlock('lock', 'on');
+    const latencies: number[] = [];
+    for (let i = 0; i < DROPS; i++) {
+      lab.tunUp();
+      await waitFor('Protected', async () => (await title()).startsWith('tunlock: Protected'), 5000, 5);
+      if (i === 0) {
+        await waitFor('popup Protected', async () => (await label()) === 'Protected');
+        await shot('protected');
+      }
+      const t0 = performance.now();
+      lab.tunDown();
+      await waitFor('Blocking', async () => (await title()).startsWith('tunlock: Blocking'), 5000, 2);
+      latencies.push(performance.now() - t0);
+    }
+    const p50 = percentile(latencies, 50);
+    const p95 = percentile(latencies, 95);
+    console.log(`[measure] Firefox tunnel drop → toolbar title: n=${DROPS} p50=${p50.toFixed(1)} ms p95=${p95.toFixed(1)} ms max=${Math.max(...latencies).toFixed(1)} ms`);
+    expect(p95).toBeLessThan(250);
+  });
+
+  it('the error state appears when the daemon is stopped', async () => {
+    await lab.killDaemon();
+    await waitFor('daemon error', async () => (await label()) === 'Daemon not running', 15_000);
+    await shot('error-daemon');
+    await lab.startDaemon();
+    await waitFor('back', async () => (await label()) === 'Blocking', 40_000);
+  });
+
+  it('WebRTC: the leak is visible without protection; protect and block hide it', async () => {
+    lab.tunlock('lock', 'off');
+    await waitFor('Off', async () => (await label()) === 'Off');
+    const page = await browser.newPage();
+    await page.goto(lab.pageUrl);
+    const gather = () => page.evaluate((s) => (window as unknown as { gather: (s: string[]) => Promise<IceResult> }).gather(s), ICE);
+    const setMode = async (mode: string) => {
+      await popup.select('[data-testid=webrtc-mode]', mode);
+      await new Promise((r) => setTimeout(r, 300));
+    };
+    const before = lab.stunLog.length;
+    const protectedRun = await gather();
+    console.log(`[measure] Firefox ICE protect: ${JSON.stringify(protectedRun.candidates)}`);
+    expect(protectedRun.available).toBe(true);
+    expect(revealing(protectedRun, REAL)).toEqual([]);
+    expect(lab.stunLog.length).toBe(before);
+    await setMode('off');
+    const open = await gather();
+    console.log(`[measure] Firefox ICE without protection: revealing ${JSON.stringify(revealing(open, REAL))}`);
+    expect(revealing(open, REAL).length).toBeGreaterThan(0);
+    await setMode('block');
+    await page.reload();
+    const blocked = await gather();
+    expect(blocked.available).toBe(false);
+    await setMode('protect');
+    await page.reload();
+    expect((await gather()).available).toBe(true);
+    await page.close();
+  });
+});
