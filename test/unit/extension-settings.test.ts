@@ -1,6 +1,17 @@
 import { describe, expect, it } from 'vitest';
 import type { SettingsStorage } from '../../extension/src/shared/settings.js';
-import { applyPatch, DEFAULT_SETTINGS, isAllowedSite, loadSettings, normalizeSite, originPattern, parseSettings, saveSettings } from '../../extension/src/shared/settings.js';
+import {
+  applyPatch,
+  DEFAULT_PORTAL_URL,
+  DEFAULT_SETTINGS,
+  isAllowedSite,
+  loadSettings,
+  normalizePortalUrl,
+  normalizeSite,
+  originPattern,
+  parseSettings,
+  saveSettings,
+} from '../../extension/src/shared/settings.js';
 import { addSite, removeSite } from '../../extension/src/options/options-model.js';
 
 function fakeStorage(initial: Record<string, unknown> = {}): SettingsStorage & { data: Record<string, unknown> } {
@@ -18,8 +29,15 @@ describe('settings', () => {
     expect(DEFAULT_SETTINGS.webrtc).toBe('protect');
   });
   it('falls back per field, so a bad value never turns protection off', () => {
-    const s = parseSettings({ webrtc: 'nonsense', videoCallSites: ['https://meet.example.com'], notifyTamper: false, notifyTunnelDrop: 'yes' });
-    expect(s).toEqual({ webrtc: 'protect', videoCallSites: ['https://meet.example.com'], notifyTunnelDrop: true, notifyTamper: false });
+    const s = parseSettings({ webrtc: 'nonsense', videoCallSites: ['https://meet.example.com'], notifyTamper: false, notifyTunnelDrop: 'yes', portalUrl: 'javascript:alert(1)' });
+    expect(s).toEqual({
+      webrtc: 'protect',
+      videoCallSites: ['https://meet.example.com'],
+      notifyTunnelDrop: true,
+      notifyTamper: false,
+      notifyPortal: true,
+      portalUrl: DEFAULT_PORTAL_URL,
+    });
     expect(parseSettings({ videoCallSites: ['javascript:alert(1)'] }).videoCallSites).toEqual([]);
     expect(parseSettings(null)).toEqual(DEFAULT_SETTINGS);
   });
@@ -61,5 +79,18 @@ describe('settings', () => {
     expect(addSite([], 'meet.example.com')).toEqual({ ok: true, sites: ['https://meet.example.com'] });
     expect(addSite(['https://meet.example.com'], 'https://meet.example.com/x')).toMatchObject({ ok: false, error: expect.stringContaining('already') });
     expect(removeSite(['https://a.example', 'https://b.example'], 'https://a.example')).toEqual(['https://b.example']);
+  });
+  it('portal URL: http(s) only, no credentials; empty means the default', () => {
+    expect(DEFAULT_PORTAL_URL).toBe('http://detectportal.firefox.com/canonical.html');
+    expect(normalizePortalUrl('203.0.113.1/portal')).toEqual({ ok: true, url: 'http://203.0.113.1/portal' });
+    expect(normalizePortalUrl('')).toEqual({ ok: true, url: DEFAULT_PORTAL_URL });
+    expect(normalizePortalUrl('https://example.com/')).toEqual({ ok: true, url: 'https://example.com/' });
+    expect(normalizePortalUrl('ftp://example.com/').ok).toBe(false);
+    expect(normalizePortalUrl('javascript:alert(1)').ok).toBe(false);
+    expect(normalizePortalUrl('http://u:p@example.com/').ok).toBe(false);
+    const r = applyPatch(DEFAULT_SETTINGS, { portalUrl: 'http://203.0.113.1/', notifyPortal: false });
+    expect(r).toMatchObject({ ok: true, settings: { portalUrl: 'http://203.0.113.1/', notifyPortal: false } });
+    expect(applyPatch(DEFAULT_SETTINGS, { portalUrl: 'file:///etc/passwd' }).ok).toBe(false);
+    expect(applyPatch(DEFAULT_SETTINGS, { portalUrl: 5 }).ok).toBe(false);
   });
 });

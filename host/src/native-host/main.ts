@@ -26,6 +26,7 @@ function describeCaller(c: Caller): string {
 
 /** Exits once everything written to stdout has been handed to the browser (or after 1 s regardless). */
 function exitAfterFlush(code: number): void {
+  process.exitCode = code; // also the status if the loop simply runs dry first
   setTimeout(() => process.exit(code), 1000).unref();
   process.stdout.write('', () => process.exit(code));
 }

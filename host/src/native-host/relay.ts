@@ -42,7 +42,7 @@ export interface RelayOptions {
 type DaemonState = 'connecting' | 'up' | 'down' | 'closed';
 
 /** The browser's id if the frame has a valid one, so even a rejected request gets a matching answer. */
-export function idOf(value: unknown): number | null {
+function idOf(value: unknown): number | null {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return null;
   const id = (value as { id?: unknown }).id;
   return typeof id === 'number' && Number.isInteger(id) && id >= 0 && id <= 2 ** 31 - 1 ? id : null;
@@ -53,9 +53,23 @@ function isStatus(result: OkResult): result is Status {
   return 'state' in result;
 }
 
-export function toErrorBody(e: unknown): ErrorBody {
+function toErrorBody(e: unknown): ErrorBody {
   if (e instanceof ProtocolError) return e.toBody();
   return { code: 'internal', message: `tunlock-host: ${e instanceof Error ? e.message : String(e)}`.slice(0, 2000) };
+}
+
+/** Codes that describe why the daemon cannot be used, passed on as they are. */
+const AVAILABILITY_CODES: ReadonlySet<ErrorBody['code']> = new Set(['daemon_unavailable', 'not_permitted', 'version_mismatch']);
+
+/**
+ * Why the daemon connection is unusable, as the browser should see it. Anything else that broke the link (the
+ * daemon sent a frame or message we cannot read: bad_frame, bad_request) is the daemon being unavailable to
+ * us — it must not look like an error in the browser's own request.
+ */
+function unavailability(why: unknown, socketPath: string): ErrorBody {
+  const body = toErrorBody(why);
+  if (AVAILABILITY_CODES.has(body.code)) return body;
+  return body.hint === undefined ? daemonUnavailable(body.message, socketPath).toBody() : { ...body, code: 'daemon_unavailable' };
 }
 
 export class Relay {
@@ -159,14 +173,18 @@ export class Relay {
 
   private down(why: unknown): void {
     if (this.state === 'closed') return;
+    const before = this.lastError;
     this.link = null;
     this.state = 'down';
-    this.lastError = why instanceof ProtocolError ? why.toBody() : daemonUnavailable(toErrorBody(why).message, this.opts.socketPath).toBody();
+    this.lastError = unavailability(why, this.opts.socketPath);
     this.settle();
     this.announce();
     if (this.retryTimer) clearTimeout(this.retryTimer);
     const delay = this.backoff.next();
-    this.opts.log(`tunlockd unavailable (${this.lastError.code}: ${this.lastError.message}); retrying in ${delay} ms`);
+    // Logged when the reason changes, not on every retry of a daemon that stays away.
+    if (before.code !== this.lastError.code || before.message !== this.lastError.message) {
+      this.opts.log(`tunlockd unavailable (${this.lastError.code}: ${this.lastError.message}); retrying with backoff up to 5 s`);
+    }
     this.retryTimer = setTimeout(() => void this.attempt(), delay);
   }
 
@@ -242,11 +260,11 @@ export class Relay {
     if (req.version !== PROTOCOL_VERSION) {
       const peer = req.client === 'extension' ? 'the tunlock extension' : `the ${req.client} client`;
       this.greeting = versionMismatch('tunlock-host', PROTOCOL_VERSION, peer, req.version);
-      this.announced = '';
       throw this.greeting;
     }
+    // The availability is pushed after the first successful hello and then on changes only; a repeated
+    // hello (the extension retrying its handshake) must not echo an event that would trigger another.
     this.greeting = 'ok';
-    this.announced = ''; // (re)tell the daemon's availability after every hello
     return { id: req.id, ok: true, result: { version: PROTOCOL_VERSION, server: 'tunlock-host' } };
   }
 }
