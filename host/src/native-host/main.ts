@@ -10,6 +10,7 @@ import { ProtocolError } from '../protocol/schema.js';
 import { BrowserInput } from './browser-input.js';
 import { BrowserOutput } from './browser-output.js';
 import type { Caller } from './caller.js';
+import { touchLastContact } from '../shared-paths.js';
 import { checkCaller } from './caller.js';
 import { Relay } from './relay.js';
 
@@ -51,6 +52,8 @@ function main(): void {
 
   const socketPath = process.env.TUNLOCK_SOCKET || DEFAULT_SOCKET;
   log(`started by ${describeCaller(caller)}; daemon socket ${socketPath}`);
+  // `tunlock doctor` reports when the extension last reached us.
+  touchLastContact();
   const relay = new Relay({
     send: (m) => output.send(m),
     link: () => new DaemonClient(socketPath, 'host'),
