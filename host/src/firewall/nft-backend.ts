@@ -98,10 +98,11 @@ export class NftBackend implements Firewall {
         `read-back after apply does not match: want ${JSON.stringify(want)}, kernel has ${JSON.stringify(observed?.shape ?? null)}`,
       );
     }
-    // The main table is in force; the guard only covers the moments after someone else flushes it.
-    // Nothing to enforce: end the guard's session and the kernel removes the guard with it.
+    // The main table is in force: the guard follows without delaying the answer (it only covers the moments
+    // after someone else flushes the main table). Its queue keeps applies in order; nothing to enforce ends
+    // its session, and the kernel removes the guard with it.
     const guarded = isEmptyPolicy(policy) ? this.guard.drop() : this.guard.apply(renderApplyBatch(policy, now, GUARD_TABLE));
-    await guarded.catch((e: Error) => this.warn(`guard table not updated: ${e.message}`));
+    void guarded.catch((e: Error) => this.warn(`guard table not updated: ${e.message}`));
     return observed;
   }
 

@@ -23,9 +23,13 @@ export class NftGuard {
 
   constructor(private readonly nft: string) {}
 
-  /** Replaces the guard table with `batch` (text rendered for GUARD_TABLE). */
+  /** Replaces the guard table with `batch` (text rendered for GUARD_TABLE). Applies and drops run in call order. */
   apply(batch: string): Promise<void> {
-    const run = this.queue.then(() => this.applyNow(batch));
+    return this.enqueue(() => this.applyNow(batch));
+  }
+
+  private enqueue(task: () => Promise<void>): Promise<void> {
+    const run = this.queue.then(task);
     this.queue = run.catch(() => undefined);
     return run;
   }
@@ -71,7 +75,11 @@ export class NftGuard {
   }
 
   /** Ends the session and waits for it: the kernel removes the guard table with it. The next apply starts anew. */
-  async drop(): Promise<void> {
+  drop(): Promise<void> {
+    return this.enqueue(() => this.dropNow());
+  }
+
+  private async dropNow(): Promise<void> {
     const s = this.session;
     this.session = null;
     if (!s || s.exitCode !== null) return;
