@@ -5,6 +5,8 @@
 //   notifications    "VPN dropped — traffic blocked", "firewall rules restored" (background/notifier.ts)
 //   tabs             whether an allowed video-call site is open: the WebRTC relaxation lasts only while one is
 //   scripting        (Chromium) block mode's page script that removes RTCPeerConnection
+//   captivePortal    (Firefox) Firefox's own login-page detection, to offer "Log in to this network" (it adds
+//                    no probe: Firefox probes anyway), and its canonical detection address to open
 // Host permissions: none by default. Chromium's block mode asks for <all_urls> (optional) when the user picks
 // it, because Chromium has no switch that turns WebRTC off; Firefox needs none.
 import { FIREFOX_ADDON_ID, MANIFEST_KEY } from '../host/src/protocol/extension-ids.js';
@@ -13,7 +15,12 @@ export type Target = 'chrome' | 'firefox';
 
 const icons = (kind: string) => ({ 16: `icons/${kind}-16.png`, 32: `icons/${kind}-32.png` });
 
-export function manifest(target: Target, version: string) {
+/**
+ * @param testGrantAllSites test builds only (extension/dist/chrome-test, TUNLOCK_TEST_GRANT_ALL_URLS=1): declare
+ *   `<all_urls>` as a required host permission, because headless automation cannot click the permission
+ *   prompt. The shipped build keeps it optional.
+ */
+export function manifest(target: Target, version: string, testGrantAllSites = false) {
   const common = {
     manifest_version: 3,
     name: 'tunlock',
@@ -31,13 +38,13 @@ export function manifest(target: Target, version: string) {
       minimum_chrome_version: '111',
       background: { service_worker: 'src/background/main.ts', type: 'module' as const },
       permissions: ['nativeMessaging', 'privacy', 'storage', 'notifications', 'tabs', 'scripting'],
-      optional_host_permissions: ['<all_urls>'],
+      ...(testGrantAllSites ? { host_permissions: ['<all_urls>'] } : { optional_host_permissions: ['<all_urls>'] }),
     };
   }
   return {
     ...common,
     background: { scripts: ['src/background/main.ts'], type: 'module' as const },
-    permissions: ['nativeMessaging', 'privacy', 'storage', 'notifications', 'tabs'],
+    permissions: ['nativeMessaging', 'privacy', 'storage', 'notifications', 'tabs', 'captivePortal'],
     browser_specific_settings: { gecko: { id: FIREFOX_ADDON_ID, strict_min_version: '115.0' } },
   };
 }

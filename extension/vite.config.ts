@@ -11,6 +11,9 @@ export default defineConfig(({ mode, command }) => {
   // Tools that only read this config (svelte-check) use the Chromium variant; a build must say which.
   if (command === 'build' && mode !== 'chrome' && mode !== 'firefox') throw new Error(`build with --mode chrome or --mode firefox, not ${mode}`);
   const target: Target = mode === 'firefox' ? 'firefox' : 'chrome';
+  // Test-only variant (see manifest.ts): its own output folder, so it can never replace the shipped build.
+  const testGrant = target === 'chrome' && process.env.TUNLOCK_TEST_GRANT_ALL_URLS === '1';
+  const outDir = testGrant ? 'dist/chrome-test' : `dist/${target}`;
   return {
     root: here,
     publicDir: `${here}.generated/public`,
@@ -19,8 +22,8 @@ export default defineConfig(({ mode, command }) => {
       // host/src/net/values.ts (reached through the protocol schema) uses node:net's isIPv4/isIPv6 only.
       alias: { 'node:net': `${here}src/shared/node-net-shim.ts` },
     },
-    plugins: [svelte({ configFile: `${here}svelte.config.js` }), crx({ manifest: manifest(target, '0.1.0'), browser: target })],
-    build: { outDir: `dist/${target}`, emptyOutDir: true, target: 'es2022', minify: false, sourcemap: false },
+    plugins: [svelte({ configFile: `${here}svelte.config.js` }), crx({ manifest: manifest(target, '0.1.0', testGrant), browser: target })],
+    build: { outDir, emptyOutDir: true, target: 'es2022', minify: false, sourcemap: false },
     logLevel: 'warn',
   };
 });

@@ -1,5 +1,5 @@
 // A throwaway lab for the browser tests: a client namespace (browser, tunlock-host, tunlockd, test page) and
-// an "internet" namespace with a STUN server, linked by a veth pair with documentation addresses. Nothing
+// an "internet" namespace with a STUN server and a captive portal's login page, linked by a veth pair with documentation addresses. Nothing
 // here touches the machine's own network namespace. Everything started is killed by PID, and the namespaces
 // and temp dirs are removed, on every exit path (close(), or process exit).
 import type { ChildProcess } from 'node:child_process';
@@ -16,6 +16,10 @@ export const STUN_V4 = '192.0.2.1';
 export const STUN_V6 = '2001:db8:2::1';
 export const STUN_PORT = 3478;
 export const TUN = 'tlt0';
+/** The lab's captive portal, on the "internet" side: blocked while locked, reachable through a captive hole. */
+export const PORTAL_V4 = '203.0.113.1';
+/** What screenshots show instead of the random temp dir (so a PNG only changes when the UI does). */
+export const STABLE_DIR = '/tmp/tunlock-browser-XXXXXX';
 
 /** Root-only tier: skip loudly when not root; fail under CI. Returns whether the tests can run. */
 export function canRunRootTier(what: string): boolean {
@@ -86,7 +90,8 @@ export class BrowserLab {
     // The "physical" default routes: without a lock, everything not on-link goes out eth0.
     sh('ip', ['-n', ns, 'route', 'add', 'default', 'via', '203.0.113.1']);
     sh('ip', ['-n', ns, '-6', 'route', 'add', 'default', 'via', '2001:db8:1::1']);
-    writeFileSync(join(this.dir, 'resolv.conf'), 'nameserver 203.0.113.1\n');
+    // The daemon's --resolv-conf: this network's resolver, which a captive hole lets DNS through to.
+    writeFileSync(join(this.dir, 'resolv.conf'), `nameserver ${PORTAL_V4}\n`);
 
     const stun = this.spawnIn(inet, process.execPath, [join(ROOT, 'test/browser/servers/stun.mjs'), STUN_V4, String(STUN_PORT), STUN_V6, String(STUN_PORT)]);
     let listening = 0;
@@ -97,6 +102,11 @@ export class BrowserLab {
         if (m.from) this.stunLog.push({ from: m.from, at: Date.now() });
         if (m.listening && ++listening === 2) ok();
       });
+    });
+    const portal = this.spawnIn(inet, process.execPath, [join(ROOT, 'test/browser/servers/portal.mjs'), PORTAL_V4, '80']);
+    await new Promise<void>((ok, fail) => {
+      portal.once('exit', (c) => fail(new Error(`portal server exited (${c})`)));
+      portal.stdout!.once('data', () => ok());
     });
     const page = this.spawnIn(ns, process.execPath, [join(ROOT, 'test/browser/servers/page.mjs'), String(this.pagePort)]);
     await new Promise<void>((ok, fail) => {
@@ -122,6 +132,9 @@ export class BrowserLab {
   /** A script that runs the browser inside the client namespace (for executablePath). */
   browserWrapper(b: 'chromium' | 'firefox-esr'): string {
     return join(this.dir, b);
+  }
+  get portalUrl(): string {
+    return `http://${PORTAL_V4}/`;
   }
   get pageUrl(): string {
     return `http://127.0.0.1:${this.pagePort}/`;

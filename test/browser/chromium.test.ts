@@ -2,31 +2,36 @@
 // namespace. Needs root (namespaces, nftables): skipped loudly otherwise, a failure under CI.
 import type { BrowserContext, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
+import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM_EXTENSION_ID } from '../../host/src/protocol/extension-ids.js';
-import { BrowserLab, canRunRootTier, CLIENT_V4, CLIENT_V6, STUN_PORT, STUN_V4, STUN_V6, TUN } from './browser-lab.js';
+import type { StatusT } from '../../extension/src/shared/protocol.js';
+import { BrowserLab, canRunRootTier, CLIENT_V4, CLIENT_V6, ROOT, STABLE_DIR, STUN_PORT, STUN_V4, STUN_V6, TUN } from './browser-lab.js';
 import type { ExtGlobal, IceResult } from './helpers.js';
-import { CHROME_DIST, CHROMIUM_ARGS, percentile, registerChromiumHost, revealing, SCREENSHOTS, waitFor } from './helpers.js';
+import { CHROME_DIST, CHROMIUM_ARGS, percentile, registerChromiumHost, revealing, SCREENSHOTS, stabilizeForScreenshot, waitFor } from './helpers.js';
 
 const RUN = canRunRootTier('browser tests (Chromium)');
 const EXT = `chrome-extension://${CHROMIUM_EXTENSION_ID}`;
 const REAL = [CLIENT_V4, CLIENT_V6];
 const ICE = [`stun:${STUN_V4}:${STUN_PORT}`, `stun:[${STUN_V6}]:${STUN_PORT}`];
 const DROPS = Number(process.env.TUNLOCK_DROPS ?? 20);
+const LOADS = Number(process.env.TUNLOCK_LOADS ?? 40);
+/** The test-only build with `<all_urls>` required (extension/build.mjs, TUNLOCK_TEST_GRANT_ALL_URLS=1). */
+const CHROME_TEST_DIST = join(ROOT, 'extension/dist/chrome-test');
 
 describe.runIf(RUN)('Chromium: extension + tunlock-host + tunlockd', () => {
   let lab: BrowserLab;
   let ctx: BrowserContext;
   let popup: Page;
 
-  async function launch(userDataDir: string): Promise<BrowserContext> {
+  async function launch(userDataDir: string, dist = CHROME_DIST): Promise<BrowserContext> {
     return chromium.launchPersistentContext(userDataDir, {
       executablePath: lab.browserWrapper('chromium'),
       headless: true,
       viewport: { width: 360, height: 560 },
-      args: [...CHROMIUM_ARGS, `--disable-extensions-except=${CHROME_DIST}`, `--load-extension=${CHROME_DIST}`],
+      args: [...CHROMIUM_ARGS, `--disable-extensions-except=${dist}`, `--load-extension=${dist}`],
     });
   }
   const title = () => popup.evaluate(() => (globalThis as unknown as ExtGlobal).chrome.action.getTitle({}));
@@ -34,6 +39,9 @@ describe.runIf(RUN)('Chromium: extension + tunlock-host + tunlockd', () => {
   const label = () => popup.getByTestId('state-label').textContent();
   async function shot(name: string, page = popup) {
     mkdirSync(SCREENSHOTS, { recursive: true });
+    // No request in flight (controls disabled while one is): the picture must not depend on reply timing.
+    await page.locator('main[aria-busy="false"]').waitFor();
+    await page.evaluate(stabilizeForScreenshot, [lab.dir, STABLE_DIR] as [string, string]);
     await page.locator('main').screenshot({ path: join(SCREENSHOTS, `chromium-${name}.png`) });
   }
   async function gather(page: Page): Promise<IceResult> {
@@ -113,18 +121,96 @@ describe.runIf(RUN)('Chromium: extension + tunlock-host + tunlockd', () => {
     await waitFor('Blocking', async () => (await label()) === 'Blocking');
   });
 
-  it('the captive exception shows its countdown (when the lab network allows one)', async () => {
-    try {
-      lab.tunlock('captive', 'open', '--seconds', '90');
-    } catch (e) {
-      console.warn(`[note] captive open refused in this lab: ${(e as { stderr?: string }).stderr ?? String(e)}`);
-      return;
-    }
+  it('captive portal: blocked while locked; "Log in to this network" loads it in a tab with WebRTC forced strict; "Close now" restores', async () => {
+    // The lab's portal instead of detectportal.firefox.com (outside the lab), set where a user would.
+    const options = await ctx.newPage();
+    await options.goto(`${EXT}/src/options/index.html`);
+    await options.getByTestId('portal-url').fill(lab.portalUrl);
+    await options.getByTestId('portal-save').click();
+    await waitFor('portal URL saved', async () => {
+      const got = await options.evaluate(() => (globalThis as unknown as ExtGlobal).chrome.storage.local.get('settings'));
+      return (got.settings as { portalUrl?: string } | undefined)?.portalUrl === lab.portalUrl;
+    });
+    await options.close();
+    // WebRTC protection off, so forcing and restoring are visible in the browser's setting.
+    await popup.getByTestId('webrtc-mode').selectOption('off');
+    await waitFor('WebRTC given back', async () => (await webrtcPolicy()) === 'default');
+
+    expect(await label()).toBe('Blocking');
+    const probe = await ctx.newPage();
+    const portalLoads = () =>
+      probe.goto(lab.portalUrl, { timeout: 5000 }).then(
+        async () => ((await probe.locator('h1').textContent({ timeout: 1000 }).catch(() => null)) ?? '').includes('Lab Wi-Fi login'),
+        () => false,
+      );
+    expect(await portalLoads()).toBe(false); // locked, tunnel down: the kernel rejects it
+
+    await popup.getByTestId('captive-open').click();
     await waitFor('Portal exception', async () => (await label()) === 'Portal exception');
-    expect(await badge()).toMatch(/^1:[23]\d$/);
-    await shot('exception');
-    lab.tunlock('captive', 'close');
+    const tab = await waitFor('the portal tab the extension opened', () => ctx.pages().find((p) => p !== probe && p.url().startsWith(lab.portalUrl)));
+    await waitFor('portal page loaded in the tab', async () => (await tab.locator('h1').textContent({ timeout: 500 })) === 'Lab Wi-Fi login');
+    expect(await portalLoads()).toBe(true);
+    expect(await popup.getByTestId('captive-countdown').textContent()).toMatch(/^(2:0[01]|1:[5]\d)$/);
+    await waitFor('WebRTC forced strict', async () => (await webrtcPolicy()) === 'disable_non_proxied_udp');
+    expect(await popup.getByTestId('webrtc-text').textContent()).toMatch(/^Forced to no UDP outside a proxy while the Wi-Fi login hole is open/);
+    expect(await popup.getByTestId('captive-webrtc').textContent()).toContain('your own setting comes back');
+    const st = JSON.parse(lab.tunlock('--json', 'status')) as StatusT;
+    expect(st.captive).toMatchObject({ uid: 0, iface: 'eth0', resolvers: ['203.0.113.1'] });
+
+    await popup.getByTestId('captive-extend').click();
+    await waitFor('+1 minute', async () => /^(3:00|2:[45]\d)$/.test((await popup.getByTestId('captive-countdown').textContent()) ?? ''));
+
+    // The screenshot: a fresh popup with its clock fixed 2:30 before the hole's end, so the PNG is the same every run.
+    const expiresAt = (JSON.parse(lab.tunlock('--json', 'status')) as StatusT).captive!.expiresAt;
+    const still = await ctx.newPage();
+    await still.clock.setFixedTime(expiresAt - 150_000);
+    await still.goto(`${EXT}/src/popup/index.html`);
+    await waitFor('frozen countdown', async () => (await still.getByTestId('captive-countdown').textContent()) === '2:30');
+    await shot('exception', still);
+    await still.close();
+
+    await popup.getByTestId('captive-close').click();
+    await waitFor('Blocking again', async () => (await label()) === 'Blocking');
+    await waitFor('WebRTC setting restored', async () => (await webrtcPolicy()) === 'default');
+    expect(await portalLoads()).toBe(false); // the hole is gone
+    await probe.close();
+    await tab.close();
+    await popup.getByTestId('webrtc-mode').selectOption('protect');
+    await waitFor('protect again', async () => (await webrtcPolicy()) === 'disable_non_proxied_udp');
+  });
+
+  it('a daemon refusal shows in the popup (no endless spinner)', async () => {
+    // The tunnel comes up between the popup's render and the click: the daemon refuses, the popup says why.
+    lab.tunUp();
+    await waitFor('Protected', async () => (await label()) === 'Protected');
+    const reply = await popup.evaluate(async () => {
+      const port = (globalThis as unknown as { chrome: { runtime: { connect(i: object): { postMessage(m: object): void; onMessage: { addListener(cb: (m: { kind: string; id?: number; error?: string }) => void): void } } } } }).chrome.runtime.connect({ name: 'tunlock-ui' });
+      return new Promise<string>((ok) => {
+        port.onMessage.addListener((m) => {
+          if (m.kind === 'reply' && m.id === 7) ok(m.error ?? 'ok');
+        });
+        port.postMessage({ kind: 'daemon', id: 7, request: { type: 'captiveOpen', seconds: 120 } });
+      });
+    });
+    expect(reply).toMatch(/the tunnel is up: a captive exception is not needed/);
+    lab.tunDown();
     await waitFor('Blocking', async () => (await label()) === 'Blocking');
+  });
+
+  it('the options page lists bound apps (tunlock bind user nobody)', async () => {
+    lab.tunlock('bind', 'user', 'nobody');
+    const options = await ctx.newPage();
+    await options.goto(`${EXT}/src/options/index.html`);
+    const row = options.getByTestId('bindings').getByRole('row', { name: /nobody/ });
+    await waitFor('binding listed', async () => ((await row.textContent({ timeout: 500 })) ?? '').includes('uid 65534'));
+    expect(await row.textContent()).toMatch(/^User\s*nobody\s*uid 65534\s*\d+ packets? blocked$/);
+    expect(await options.getByText('tunlock run -- CMD').count()).toBe(1);
+    await options.evaluate(stabilizeForScreenshot, [lab.dir, STABLE_DIR] as [string, string]);
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    await options.locator('section[aria-labelledby=bind-h]').screenshot({ path: join(SCREENSHOTS, 'chromium-options-bindings.png') });
+    lab.tunlock('unbind', 'user', 'nobody');
+    await waitFor('binding gone', async () => (await options.getByTestId('bindings-none').count()) === 1);
+    await options.close();
   });
 
   it('the error state appears when the daemon is stopped, and clears when it is back', async () => {
@@ -201,6 +287,51 @@ describe.runIf(RUN)('Chromium: extension + tunlock-host + tunlockd', () => {
     await call.close();
     await waitFor('strict after close', async () => (await webrtcPolicy()) === 'disable_non_proxied_udp');
     lab.tunDown();
+  });
+
+  it(`block mode (test build with <all_urls> granted) removes RTCPeerConnection; page-load cost measured (${LOADS} loads per arm)`, async () => {
+    // Headless automation cannot click Chromium's permission prompt, so this uses a build in which the
+    // permission is required (granted at load). The shipped build keeps it optional.
+    execFileSync(process.execPath, [join(ROOT, 'extension/build.mjs'), 'chrome'], { env: { ...process.env, TUNLOCK_TEST_GRANT_ALL_URLS: '1' }, stdio: 'ignore' });
+    const granted = await launch(join(lab.dir, 'chromium-granted'), CHROME_TEST_DIST);
+    try {
+      await (granted.serviceWorkers()[0] ?? granted.waitForEvent('serviceworker'));
+      const p = await granted.newPage();
+      await p.goto(`${EXT}/src/popup/index.html`);
+      const page = await granted.newPage();
+      const url = `${lab.pageUrl}blank`;
+      const hasRtc = async () => {
+        await page.goto(url);
+        return page.evaluate(() => typeof (globalThis as { RTCPeerConnection?: unknown }).RTCPeerConnection === 'function');
+      };
+      expect(await hasRtc()).toBe(true);
+      const measure = async (n: number, into: { wall: number[]; dcl: number[] }) => {
+        for (let i = 0; i < n; i++) {
+          const t0 = performance.now();
+          await page.goto(url);
+          into.wall.push(performance.now() - t0);
+          into.dcl.push(await page.evaluate(() => (performance.getEntriesByType('navigation')[0] as PerformanceNavigationTiming).domContentLoadedEventEnd));
+        }
+      };
+      const off = { wall: [] as number[], dcl: [] as number[] };
+      const on = { wall: [] as number[], dcl: [] as number[] };
+      await measure(5, { wall: [], dcl: [] }); // warm-up
+      for (let round = 0; round < 2; round++) {
+        await p.getByTestId('webrtc-mode').selectOption('protect');
+        await waitFor('script unregistered', async () => await hasRtc());
+        await measure(LOADS / 2, off);
+        await p.getByTestId('webrtc-mode').selectOption('block');
+        await waitFor('script registered', async () => !(await hasRtc()));
+        await measure(LOADS / 2, on);
+      }
+      expect(await p.getByTestId('webrtc-text').textContent()).toBe('WebRTC is off in every page.');
+      expect(await page.evaluate(() => [typeof (globalThis as { RTCPeerConnection?: unknown }).RTCPeerConnection, typeof (globalThis as { webkitRTCPeerConnection?: unknown }).webkitRTCPeerConnection])).toEqual(['undefined', 'undefined']);
+      const f = (v: number[]) => `median ${percentile(v, 50).toFixed(2)} ms, p95 ${percentile(v, 95).toFixed(2)} ms`;
+      console.log(`[measure] Chromium page load, ${LOADS} loads per arm, local page (page.goto wall time): protect ${f(off.wall)}; block ${f(on.wall)}`);
+      console.log(`[measure] Chromium page load, ${LOADS} loads per arm (navigation timing, DOMContentLoaded end): protect ${f(off.dcl)}; block ${f(on.dcl)}`);
+    } finally {
+      await granted.close();
+    }
   });
 
   it('without the host installed the popup says so and shows the fix (no spinner)', async () => {

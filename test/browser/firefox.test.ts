@@ -12,9 +12,9 @@ import type { Browser, Page } from 'puppeteer-core';
 import puppeteer from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FIREFOX_ADDON_ID, NATIVE_HOST_NAME } from '../../host/src/protocol/extension-ids.js';
-import { BrowserLab, canRunRootTier, CLIENT_V4, CLIENT_V6, ROOT, STUN_PORT, STUN_V4, STUN_V6, TUN } from './browser-lab.js';
+import { BrowserLab, canRunRootTier, CLIENT_V4, CLIENT_V6, ROOT, STABLE_DIR, STUN_PORT, STUN_V4, STUN_V6, TUN } from './browser-lab.js';
 import type { ExtGlobal, IceResult } from './helpers.js';
-import { FIREFOX_DIST, hostManifest, percentile, revealing, SCREENSHOTS, waitFor } from './helpers.js';
+import { FIREFOX_DIST, hostManifest, percentile, revealing, SCREENSHOTS, stabilizeForScreenshot, waitFor } from './helpers.js';
 
 const RUN = canRunRootTier('browser tests (Firefox)');
 const UUID = '7c3f2a4e-1b7d-4c55-9d1e-2f6a8b9c0d11';
@@ -35,6 +35,8 @@ describe.runIf(RUN)('Firefox: extension + tunlock-host + tunlockd', () => {
   const title = () => popup.evaluate(() => (globalThis as unknown as ExtGlobal).browser.action.getTitle({}));
   async function shot(name: string) {
     mkdirSync(SCREENSHOTS, { recursive: true });
+    await popup.waitForSelector('main[aria-busy="false"]'); // no request in flight: controls enabled
+    await popup.evaluate(stabilizeForScreenshot, [lab.dir, STABLE_DIR] as [string, string]);
     const main = await popup.waitForSelector('main');
     await main!.screenshot({ path: join(SCREENSHOTS, `firefox-${name}.png`) as `${string}.png` });
   }
@@ -138,6 +140,46 @@ describe.runIf(RUN)('Firefox: extension + tunlock-host + tunlockd', () => {
     await shot('error-daemon');
     await lab.startDaemon();
     await waitFor('back', async () => (await label()) === 'Blocking', 40_000);
+  });
+
+  it('captive portal: "Log in to this network" loads the portal in a tab; WebRTC off (peerConnectionEnabled=false) only while the hole is open', async () => {
+    const pcEnabled = () => popup.evaluate(() => (globalThis as unknown as ExtGlobal).browser.privacy.network.peerConnectionEnabled!.get({}).then((d) => d.value));
+    const options = await browser.newPage();
+    void options.goto(`${EXT}/src/options/index.html`).catch(() => undefined);
+    await options.waitForSelector('[data-testid=portal-url]', { timeout: 10_000 });
+    await options.$eval('[data-testid=portal-url]', (e) => ((e as HTMLInputElement).value = ''));
+    await options.type('[data-testid=portal-url]', lab.portalUrl);
+    await options.click('[data-testid=portal-save]');
+    await waitFor('portal URL saved', async () => {
+      const got = await options.evaluate(() => (globalThis as unknown as ExtGlobal).browser.storage.local.get('settings'));
+      return (got.settings as { portalUrl?: string } | undefined)?.portalUrl === lab.portalUrl;
+    });
+    await options.close();
+
+    expect(await label()).toBe('Blocking');
+    expect(await pcEnabled()).toBe(true);
+    const probe = await browser.newPage();
+    const portalLoads = async () => {
+      await probe.goto(lab.portalUrl, { timeout: 5000 }).catch(() => undefined);
+      return (await probe.evaluate(() => document.querySelector('h1')?.textContent ?? '')) === 'Lab Wi-Fi login';
+    };
+    expect(await portalLoads()).toBe(false);
+
+    await popup.click('[data-testid=captive-open]');
+    await waitFor('Portal exception', async () => (await label()) === 'Portal exception');
+    const tab = await waitFor('the portal tab the extension opened', async () => (await browser.pages()).find((p) => p !== probe && p.url().startsWith(lab.portalUrl)));
+    await waitFor('portal page loaded in the tab', async () => (await tab.evaluate(() => document.querySelector('h1')?.textContent)) === 'Lab Wi-Fi login');
+    expect(await portalLoads()).toBe(true);
+    expect(await popup.$eval('[data-testid=captive-countdown]', (e) => e.textContent)).toMatch(/^(2:0[01]|1:[5]\d)$/);
+    await waitFor('WebRTC forced off', async () => (await pcEnabled()) === false);
+    expect(await popup.$eval('[data-testid=webrtc-text]', (e) => e.textContent)).toMatch(/^Forced off in every page while the Wi-Fi login hole is open/);
+
+    await popup.click('[data-testid=captive-close]');
+    await waitFor('Blocking again', async () => (await label()) === 'Blocking');
+    await waitFor('WebRTC given back', async () => (await pcEnabled()) === true);
+    expect(await portalLoads()).toBe(false);
+    await probe.close();
+    await tab.close();
   });
 
   it('WebRTC: the leak is visible without protection; protect and block hide it', async () => {

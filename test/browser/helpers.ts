@@ -66,9 +66,28 @@ export const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
+/**
+ * Runs in the page before a screenshot: replaces what differs between runs and means nothing for the UI (the
+ * lab's random temp dir in the daemon-socket hint, the blocked-packet counter, which stray IPv6 router
+ * solicitations move) with fixed placeholders, so a committed PNG changes only when the UI does.
+ */
+export function stabilizeForScreenshot([dir, stable]: [string, string]): void {
+  // Text nodes are edited in place (nodeValue), so the page's own later updates still land.
+  const walker = document.createTreeWalker(document.body, NodeFilter.SHOW_TEXT);
+  for (let n = walker.nextNode(); n; n = walker.nextNode()) {
+    let v = n.nodeValue ?? '';
+    if (v.includes(dir)) v = v.split(dir).join(stable);
+    const el = n.parentElement;
+    if (el?.closest('[data-testid=blocked]')) v = v.replace(/^Blocked [\d,]+ packets?/, 'Blocked N packets');
+    if (el?.closest('[data-testid=bindings] td:last-child')) v = v.replace(/^[\d,]+ packets?/, 'N packets');
+    if (v !== n.nodeValue) n.nodeValue = v;
+  }
+}
+
 /** The extension APIs the tests call inside extension pages (typed here; @types/chrome is not a dependency). */
 export interface ExtApi {
   action: { getTitle(d: object): Promise<string>; getBadgeText(d: object): Promise<string> };
-  privacy: { network: { webRTCIPHandlingPolicy: { get(d: object): Promise<{ value: unknown }> } } };
+  privacy: { network: { webRTCIPHandlingPolicy: { get(d: object): Promise<{ value: unknown }> }; peerConnectionEnabled?: { get(d: object): Promise<{ value: unknown }> } } };
+  storage: { local: { get(k: string): Promise<Record<string, unknown>> } };
 }
 export type ExtGlobal = { chrome: ExtApi; browser: ExtApi };

@@ -28,6 +28,12 @@ export function chromeDisconnectReason(): string | undefined {
   return chromeApi().runtime.lastError?.message;
 }
 
+/** Whether block mode's page script can be registered (the optional `<all_urls>` permission is granted). */
+export async function chromeCanBlock(): Promise<boolean> {
+  const c = chromeApi();
+  return c.scripting !== undefined && (await c.permissions.contains({ origins: ALL_SITES }));
+}
+
 export function chromeBlocker(): PeerConnectionBlocker {
   return {
     async setBlocked(blocked) {

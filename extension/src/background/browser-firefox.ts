@@ -6,9 +6,11 @@
 //   showed the real IPv4 and IPv6 in them (test/browser/firefox.test.ts). `proxy_only` is what gathers no UDP
 //   outside a proxy, i.e. what Chromium's disable_non_proxied_udp does; protect mode uses it here.
 // - The reason a native port closed is in port.error.
+// - captivePortal (permission `captivePortal`): Firefox's own detection of a login page, and the address it
+//   probes (canonicalURL). Chromium has no such API.
 import type browser from 'webextension-polyfill';
 import type { NativePort } from './native-client.js';
-import type { WebrtcPolicy } from '../shared/snapshot.js';
+import type { BrowserPortalState, WebrtcPolicy } from '../shared/snapshot.js';
 import type { PeerConnectionBlocker } from './webrtc-apply.js';
 
 export const FIREFOX_STRICT_POLICY: WebrtcPolicy = 'proxy_only';
@@ -28,6 +30,39 @@ export function firefoxBlocker(api: typeof browser): PeerConnectionBlocker {
       if (now.levelOfControl === 'controlled_by_other_extensions') return 'Another extension controls whether WebRTC is enabled.';
       if (blocked && now.value !== false) return 'Firefox kept WebRTC enabled (a policy may fix it on).';
       return null;
+    },
+  };
+}
+
+const PORTAL_STATES: readonly BrowserPortalState[] = ['unknown', 'not_captive', 'unlocked_portal', 'locked_portal'];
+const portalState = (v: unknown): BrowserPortalState | null => (PORTAL_STATES.includes(v as BrowserPortalState) ? (v as BrowserPortalState) : null);
+
+interface CaptivePortalApi {
+  getState(): Promise<string>;
+  onStateChanged: { addListener(cb: (details: { state: string }) => void): void };
+  canonicalURL?: { get(details: Record<string, never>): Promise<{ value: unknown }> };
+}
+
+export interface CaptivePortalWatch {
+  getState(): Promise<BrowserPortalState | null>;
+  onStateChanged(cb: (state: BrowserPortalState) => void): void;
+  canonicalUrl(): Promise<string | null>;
+}
+
+export function firefoxCaptivePortal(api: typeof browser): CaptivePortalWatch | null {
+  const cp = (api as unknown as { captivePortal?: CaptivePortalApi }).captivePortal;
+  if (!cp) return null;
+  return {
+    getState: async () => portalState(await cp.getState().catch(() => null)),
+    onStateChanged(cb) {
+      cp.onStateChanged.addListener((d) => {
+        const s = portalState(d?.state);
+        if (s) cb(s);
+      });
+    },
+    async canonicalUrl() {
+      const v = (await cp.canonicalURL?.get({}).catch(() => null))?.value;
+      return typeof v === 'string' && /^https?:\/\//.test(v) ? v : null;
     },
   };
 }

@@ -4,7 +4,7 @@
 import type { Event, StatusT } from '../shared/protocol.js';
 import type { Settings, SettingsStorage } from '../shared/settings.js';
 import { applyPatch, DEFAULT_SETTINGS, loadSettings, saveSettings } from '../shared/settings.js';
-import type { Connection, Snapshot, WebrtcPolicy, WebrtcView } from '../shared/snapshot.js';
+import type { BrowserPortalState, Connection, Snapshot, WebrtcPolicy, WebrtcView } from '../shared/snapshot.js';
 import type { IconKind } from '../shared/state-view.js';
 import { stateView } from '../shared/state-view.js';
 import type { BackgroundMessage } from '../shared/ui-messages.js';
@@ -12,7 +12,7 @@ import { parseUiMessage } from '../shared/ui-messages.js';
 import type { NativeClientOptions } from './native-client.js';
 import { NativeClient, RequestError } from './native-client.js';
 import type { Notice } from './notifier.js';
-import { tamperNotice, tunnelDropNotice } from './notifier.js';
+import { portalNotice, tamperNotice, tunnelDropNotice } from './notifier.js';
 import type { WebrtcApi } from './webrtc-apply.js';
 import { applyWebrtc } from './webrtc-apply.js';
 import { decideWebrtc } from './webrtc-decide.js';
@@ -37,12 +37,25 @@ export interface Env {
   strictPolicy: WebrtcPolicy;
   /** whether a tab of one of these origins is open */
   allowedSiteOpen: (origins: readonly string[]) => Promise<boolean>;
+  /** whether WebRTC can be removed from pages right now (Firefox: always; Chromium: block-mode permission) */
+  canBlockPeerConnection: () => Promise<boolean>;
+  /** the login page to open for the configured address (Firefox: its own canonicalURL for the default) */
+  portalUrl: (configured: string) => Promise<string>;
+  openTab: (url: string) => Promise<void>;
   native: Omit<NativeClientOptions, 'onChange' | 'onEvent'>;
   /** reports an error that has no user-facing place (named by where it happened) */
   reportError: (where: string, error: unknown) => void;
 }
 
-const INITIAL_WEBRTC: WebrtcView = { policy: null, levelOfControl: null, peerConnectionBlocked: false, relaxed: false, reason: 'Not applied yet.', problem: null };
+const INITIAL_WEBRTC: WebrtcView = {
+  policy: null,
+  levelOfControl: null,
+  peerConnectionBlocked: false,
+  relaxed: false,
+  captiveForced: false,
+  reason: 'Not applied yet.',
+  problem: null,
+};
 
 export class Controller {
   private settings: Settings = { ...DEFAULT_SETTINGS };
@@ -55,6 +68,9 @@ export class Controller {
   /** serialises WebRTC applies so an older decision never lands after a newer one */
   private webrtcChain: Promise<void> = Promise.resolve();
   private started: Promise<void> | null = null;
+  private portalState: BrowserPortalState | null = null;
+  /** re-decides WebRTC when a hole's kernel timer runs out while the daemon cannot tell us */
+  private holeTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(private readonly env: Env) {
     this.native = new NativeClient({
@@ -81,7 +97,14 @@ export class Controller {
   }
 
   snapshot(): Snapshot {
-    return { connection: this.connection, status: this.status, webrtc: this.webrtc, settings: this.settings, browser: this.env.browser };
+    return {
+      connection: this.connection,
+      status: this.status,
+      webrtc: this.webrtc,
+      settings: this.settings,
+      browser: this.env.browser,
+      portalState: this.portalState,
+    };
   }
 
   attachUi(port: UiPort): void {
@@ -99,6 +122,16 @@ export class Controller {
     void this.refreshWebrtc();
   }
 
+  /** Firefox's captive-portal detection changed its mind (captivePortal.onStateChanged / getState). */
+  portalStateChanged(state: BrowserPortalState): void {
+    if (state === this.portalState) return;
+    const prev = { portal: this.portalState, lock: this.lockState() };
+    this.portalState = state;
+    const n = portalNotice(prev, { portal: state, lock: this.lockState() }, this.settings);
+    if (n) this.env.notify(n);
+    this.broadcast();
+  }
+
   /** A tab opened, closed or navigated: the video-call relaxation may start or end. */
   tabsChanged(): void {
     if (this.settings.videoCallSites.length > 0 || this.webrtc.relaxed) void this.refreshWebrtc();
@@ -114,6 +147,11 @@ export class Controller {
     try {
       if (m.kind === 'daemon') {
         await this.native.request(m.request);
+        // The hole is open (the daemon said so by answering): show the user the network's login page.
+        if (m.request.type === 'captiveOpen') await this.openPortal();
+      } else if (m.kind === 'openPortal') {
+        if (!this.holeOpen()) throw new Error('No Wi-Fi login hole is open: press "Log in to this network" first.');
+        await this.openPortal();
       } else {
         const r = applyPatch(this.settings, m.patch);
         if (!r.ok) throw new Error(r.error);
@@ -129,13 +167,26 @@ export class Controller {
     }
   }
 
+  private async openPortal(): Promise<void> {
+    let url = this.settings.portalUrl;
+    try {
+      url = await this.env.portalUrl(url);
+      await this.env.openTab(url);
+    } catch (e) {
+      throw new Error(`The hole is open, but the login page could not be opened (${e instanceof Error ? e.message : String(e)}). Open ${url} yourself.`);
+    }
+  }
+
   private onNative(connection: Connection, status: StatusT | null): void {
     const prev = this.status;
+    const prevLock = this.lockState();
     this.connection = connection;
     this.status = status;
     if (status && connection.kind === 'ready' && prev !== status) {
       const n = tunnelDropNotice(prev, status, this.settings);
       if (n) this.env.notify(n);
+      const p = portalNotice({ portal: this.portalState, lock: prevLock }, { portal: this.portalState, lock: status.state }, this.settings);
+      if (p) this.env.notify(p);
     }
     void this.render();
     void this.refreshWebrtc();
@@ -150,16 +201,53 @@ export class Controller {
     return this.connection.kind === 'ready' && this.status ? this.status.state : null;
   }
 
+  /**
+   * A captive hole is open, or may still be: with the link up the daemon's state says so; with the link down
+   * the last known hole counts until its kernel timer runs out (never relax on a guess).
+   */
+  private holeOpen(now = Date.now()): boolean {
+    const c = this.status?.captive;
+    if (!c || c.expiresAt <= now) return false;
+    return this.connection.kind === 'ready' ? this.status?.state === 'exception' : true;
+  }
+
+  private armHoleTimer(): void {
+    if (this.holeTimer) clearTimeout(this.holeTimer);
+    this.holeTimer = null;
+    const c = this.status?.captive;
+    if (!c || !this.webrtc.captiveForced) return;
+    this.holeTimer = setTimeout(() => void this.refreshWebrtc(), Math.max(0, c.expiresAt - Date.now()) + 250);
+  }
+
   private refreshWebrtc(): Promise<void> {
     this.webrtcChain = this.webrtcChain.then(async () => {
       try {
         const sites = this.settings.videoCallSites;
         const allowedSiteOpen = sites.length > 0 && (await this.env.allowedSiteOpen(sites));
-        const decision = decideWebrtc({ mode: this.settings.webrtc, lockState: this.lockState(), allowedSiteOpen, strict: this.env.strictPolicy });
+        const captiveHoleOpen = this.holeOpen();
+        const canBlockPeerConnection = captiveHoleOpen && (await this.env.canBlockPeerConnection().catch(() => false));
+        const decision = decideWebrtc({
+          mode: this.settings.webrtc,
+          lockState: this.lockState(),
+          allowedSiteOpen,
+          strict: this.env.strictPolicy,
+          captiveHoleOpen,
+          canBlockPeerConnection,
+        });
         const w = this.webrtc;
         // Skip the browser round-trip when nothing would change.
-        if (w !== INITIAL_WEBRTC && w.reason === decision.reason && w.relaxed === decision.relaxed && w.peerConnectionBlocked === decision.blockPeerConnection && w.problem === null) return;
+        if (
+          w !== INITIAL_WEBRTC &&
+          w.reason === decision.reason &&
+          w.relaxed === decision.relaxed &&
+          w.captiveForced === decision.captiveForced &&
+          w.peerConnectionBlocked === decision.blockPeerConnection &&
+          w.problem === null
+        ) {
+          return;
+        }
         this.webrtc = await applyWebrtc(this.env.webrtc, decision);
+        this.armHoleTimer();
         this.broadcast();
       } catch (e) {
         this.env.reportError('apply WebRTC setting', e);

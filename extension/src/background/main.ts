@@ -3,11 +3,11 @@
 // stopped and woken again; on every wake the controller starts afresh and re-reads the state from the daemon.
 import browser from 'webextension-polyfill';
 import { NATIVE_HOST_NAME } from '../shared/protocol.js';
-import { isAllowedSite, originPattern } from '../shared/settings.js';
+import { DEFAULT_PORTAL_URL, isAllowedSite, originPattern } from '../shared/settings.js';
 import { iconPaths } from '../shared/state-view.js';
 import { UI_PORT } from '../shared/ui-messages.js';
-import { chromeBlocker, chromeDisconnectReason } from './browser-chrome.js';
-import { FIREFOX_STRICT_POLICY, firefoxBlocker, firefoxDisconnectReason } from './browser-firefox.js';
+import { chromeBlocker, chromeCanBlock, chromeDisconnectReason } from './browser-chrome.js';
+import { FIREFOX_STRICT_POLICY, firefoxBlocker, firefoxCaptivePortal, firefoxDisconnectReason } from './browser-firefox.js';
 import type { UiPort } from './controller.js';
 import { Controller } from './controller.js';
 import type { NativePort } from './native-client.js';
@@ -19,6 +19,9 @@ const isFirefox = __TUNLOCK_BROWSER__ === 'firefox';
 function reportError(where: string, error: unknown): void {
   console.error(`tunlock background: ${where}:`, error);
 }
+
+// Firefox only: its own captive-portal detection (we never probe; Firefox does, as it always does).
+const captivePortal = isFirefox ? firefoxCaptivePortal(browser) : null;
 
 const controller = new Controller({
   browser: __TUNLOCK_BROWSER__,
@@ -47,6 +50,14 @@ const controller = new Controller({
     const tabs = await browser.tabs.query({ url: origins.map(originPattern) });
     return tabs.some((t) => isAllowedSite(t.url, origins));
   },
+  canBlockPeerConnection: async () => isFirefox || (await chromeCanBlock()),
+  async portalUrl(configured) {
+    if (configured !== DEFAULT_PORTAL_URL || !captivePortal) return configured;
+    return (await captivePortal.canonicalUrl()) ?? configured;
+  },
+  async openTab(url) {
+    await browser.tabs.create({ url, active: true });
+  },
   native: {
     connect: () => browser.runtime.connectNative(NATIVE_HOST_NAME) as unknown as NativePort,
     disconnectReason: (port) => (isFirefox ? firefoxDisconnectReason(port) : chromeDisconnectReason()),
@@ -65,7 +76,11 @@ browser.tabs.onUpdated.addListener((_id, change) => {
   if (change.url !== undefined || change.status === 'complete') controller.tabsChanged();
 });
 browser.tabs.onRemoved.addListener(() => controller.tabsChanged());
+captivePortal?.onStateChanged((state) => controller.portalStateChanged(state));
 browser.permissions.onAdded.addListener(() => void controller.start().then(() => controller.reapplyWebrtc()));
 
 self.addEventListener('unhandledrejection', (e) => reportError('unhandled rejection', (e as PromiseRejectionEvent).reason));
-void controller.start();
+void controller.start().then(async () => {
+  const state = await captivePortal?.getState();
+  if (state) controller.portalStateChanged(state);
+});

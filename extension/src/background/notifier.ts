@@ -1,6 +1,7 @@
 // Decides which lock changes deserve a desktop notification. Pure: takes the previous and the new status.
-import type { Event, StatusT } from '../shared/protocol.js';
+import type { Event, LockState, StatusT } from '../shared/protocol.js';
 import type { Settings } from '../shared/settings.js';
+import type { BrowserPortalState } from '../shared/snapshot.js';
 
 export interface Notice {
   id: string;
@@ -25,5 +26,19 @@ export function tamperNotice(event: Event, settings: Settings): Notice | null {
     id: 'tamper',
     title: 'Firewall rules restored',
     message: `Something changed tunlock's firewall rules (${event.detail}); the daemon put them back.`,
+  };
+}
+
+/**
+ * Firefox's own detection says this network has a login page, and the lock blocks it: offer the button.
+ * Once per arrival in that situation (not again on every status while it lasts).
+ */
+export function portalNotice(prev: { portal: BrowserPortalState | null; lock: LockState | null }, next: { portal: BrowserPortalState | null; lock: LockState | null }, settings: Settings): Notice | null {
+  const offer = (s: typeof next) => s.portal === 'locked_portal' && s.lock === 'blocking';
+  if (!settings.notifyPortal || !offer(next) || offer(prev)) return null;
+  return {
+    id: 'portal',
+    title: 'This network has a login page',
+    message: 'tunlock blocks it while the VPN is down. Open the tunlock button and choose "Log in to this network" to open a short, narrow hole for it.',
   };
 }

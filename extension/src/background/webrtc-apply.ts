@@ -64,6 +64,7 @@ export async function applyWebrtc(api: WebrtcApi, decision: WebrtcDecision): Pro
     levelOfControl,
     peerConnectionBlocked: decision.blockPeerConnection && blockProblem === null,
     relaxed: decision.relaxed,
+    captiveForced: decision.captiveForced,
     reason: decision.reason,
     problem: problem ?? blockProblem,
   };

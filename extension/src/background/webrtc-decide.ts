@@ -10,6 +10,12 @@
 //   - the link to the daemon is up (a stale "protected" is not proof).
 // Relaxed means `default_public_interface_only`: candidates only from the default-route interface, UDP
 // allowed. What that still reveals to every page (not only the allowed one) is in docs/extension.md.
+//
+// A captive-portal hole overrides everything, the user's `off` included: while it is open the browser is the
+// weakest point (a portal page could run WebRTC/STUN out of the physical interface and unmask the user), so
+// the strictest setting the browser offers is forced — the strict policy plus WebRTC removed from pages where
+// that is possible (Firefox always; Chromium when block mode's page-script permission is granted). When the
+// hole closes the decision is the user's again, so the previous setting comes back by itself.
 import type { LockState } from '../shared/protocol.js';
 import type { WebrtcMode } from '../shared/settings.js';
 import type { WebrtcPolicy } from '../shared/snapshot.js';
@@ -24,6 +30,13 @@ export interface WebrtcInputs {
   allowedSiteOpen: boolean;
   /** the browser's strictest non-blocking value (Firefox needs proxy_only: see browser-firefox.ts) */
   strict?: WebrtcPolicy;
+  /**
+   * A captive-portal hole is (or may still be) open: the daemon says `exception`, or the last status had a
+   * hole whose kernel timer has not run out (the link may be down while the hole is still open).
+   */
+  captiveHoleOpen?: boolean;
+  /** whether this browser can remove RTCPeerConnection from pages right now (Chromium: permission granted) */
+  canBlockPeerConnection?: boolean;
 }
 
 export interface WebrtcDecision {
@@ -32,16 +45,31 @@ export interface WebrtcDecision {
   /** remove RTCPeerConnection from pages */
   blockPeerConnection: boolean;
   relaxed: boolean;
+  /** forced strictest while a captive hole is open */
+  captiveForced: boolean;
   reason: string;
 }
 
 export function decideWebrtc(i: WebrtcInputs): WebrtcDecision {
   const strict = i.strict ?? STRICT_POLICY;
+  if (i.captiveHoleOpen) {
+    const block = i.canBlockPeerConnection ?? false;
+    return {
+      policy: strict,
+      blockPeerConnection: block,
+      relaxed: false,
+      captiveForced: true,
+      reason: block
+        ? 'A Wi-Fi login hole is open: WebRTC is off in every page until it closes.'
+        : 'A Wi-Fi login hole is open: WebRTC may not use UDP outside a proxy until it closes.',
+    };
+  }
+  const base = { relaxed: false, captiveForced: false };
   switch (i.mode) {
     case 'off':
-      return { policy: null, blockPeerConnection: false, relaxed: false, reason: 'WebRTC protection is off: the browser decides.' };
+      return { ...base, policy: null, blockPeerConnection: false, reason: 'WebRTC protection is off: the browser decides.' };
     case 'block':
-      return { policy: strict, blockPeerConnection: true, relaxed: false, reason: 'WebRTC is turned off in every page.' };
+      return { ...base, policy: strict, blockPeerConnection: true, reason: 'WebRTC is turned off in every page.' };
     case 'protect':
       break;
   }
@@ -50,6 +78,7 @@ export function decideWebrtc(i: WebrtcInputs): WebrtcDecision {
       policy: RELAXED_POLICY,
       blockPeerConnection: false,
       relaxed: true,
+      captiveForced: false,
       reason: 'Relaxed for a video call: an allowed site is open and the lock keeps all traffic in the tunnel.',
     };
   }
@@ -58,5 +87,5 @@ export function decideWebrtc(i: WebrtcInputs): WebrtcDecision {
     : i.lockState === null
       ? ' (an allowed site is open, but the lock state is unknown, so no relaxation)'
       : ` (an allowed site is open, but the lock is ${i.lockState}, not protected, so no relaxation)`;
-  return { policy: strict, blockPeerConnection: false, relaxed: false, reason: `WebRTC may not use UDP outside a proxy${why}.` };
+  return { ...base, policy: strict, blockPeerConnection: false, reason: `WebRTC may not use UDP outside a proxy${why}.` };
 }

@@ -30,6 +30,11 @@ export interface PopupModel {
 
 export function webrtcText(s: Snapshot): string {
   const w = s.webrtc;
+  if (w.captiveForced) {
+    return w.peerConnectionBlocked
+      ? 'Forced off in every page while the Wi-Fi login hole is open; your setting comes back when it closes.'
+      : 'Forced to no UDP outside a proxy while the Wi-Fi login hole is open; your setting comes back when it closes.';
+  }
   if (s.settings.webrtc === 'off') return 'WebRTC protection is off.';
   if (w.relaxed) return 'Relaxed for a video call: every site may use WebRTC over UDP now (the lock keeps it in the tunnel).';
   if (s.settings.webrtc === 'block') return w.peerConnectionBlocked ? 'WebRTC is off in every page.' : 'WebRTC is restricted to proxied connections.';

@@ -1,7 +1,8 @@
 // The only door from the extension into host/: the protocol schemas and the fixed identities. Everything the
 // extension receives from tunlock-host is validated with these schemas before it is used.
-export { ErrorBody, PROTOCOL_VERSION, ServerMessage, Status } from '../../../host/src/protocol/schema.js';
+export { CAPTIVE_DEFAULT_SECONDS, CAPTIVE_MAX_SECONDS, ErrorBody, PROTOCOL_VERSION, ServerMessage, Status } from '../../../host/src/protocol/schema.js';
 export type {
+  BindTarget,
   ErrorBody as ErrorBodyT,
   Event,
   LockState,

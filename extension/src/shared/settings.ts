@@ -16,13 +16,24 @@ export interface Settings {
   videoCallSites: string[];
   notifyTunnelDrop: boolean;
   notifyTamper: boolean;
+  /** Firefox says this network has a login page (captivePortal API) while the lock blocks */
+  notifyPortal: boolean;
+  /**
+   * The plain-HTTP page opened after "Log in to this network": a portal intercepts it and shows its login.
+   * Left at the default, Firefox uses its own detection address (captivePortal.canonicalURL).
+   */
+  portalUrl: string;
 }
+
+export const DEFAULT_PORTAL_URL = 'http://detectportal.firefox.com/canonical.html';
 
 export const DEFAULT_SETTINGS: Readonly<Settings> = Object.freeze({
   webrtc: 'protect',
   videoCallSites: [],
   notifyTunnelDrop: true,
   notifyTamper: true,
+  notifyPortal: true,
+  portalUrl: DEFAULT_PORTAL_URL,
 });
 
 export const SETTINGS_KEY = 'settings';
@@ -53,6 +64,22 @@ export function normalizeSite(input: string): { ok: true; origin: string } | { o
   }
   if (url.username || url.password) return { ok: false, error: 'a site must not contain a user name or password' };
   return { ok: true, origin: url.origin };
+}
+
+/** The login-page address: http(s) only (a portal intercepts plain HTTP), no credentials, a sane length. */
+export function normalizePortalUrl(input: string): { ok: true; url: string } | { ok: false; error: string } {
+  const text = input.trim();
+  if (text === '') return { ok: true, url: DEFAULT_PORTAL_URL };
+  if (text.length > 2000) return { ok: false, error: 'the login-page address is too long' };
+  let url: URL;
+  try {
+    url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `http://${text}`);
+  } catch {
+    return { ok: false, error: `"${text}" is not a web address` };
+  }
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return { ok: false, error: 'the login page must be an http:// address (a portal intercepts plain HTTP)' };
+  if (url.username || url.password) return { ok: false, error: 'the login-page address must not contain a user name or password' };
+  return { ok: true, url: url.href };
 }
 
 function isLoopback(hostname: string): boolean {
@@ -89,6 +116,8 @@ export function parseSettings(stored: unknown): Settings {
     videoCallSites: sites.success ? [...new Set(sites.data.map((s) => (normalizeSite(s) as { origin: string }).origin))] : [],
     notifyTunnelDrop: bool(o.notifyTunnelDrop, DEFAULT_SETTINGS.notifyTunnelDrop),
     notifyTamper: bool(o.notifyTamper, DEFAULT_SETTINGS.notifyTamper),
+    notifyPortal: bool(o.notifyPortal, DEFAULT_SETTINGS.notifyPortal),
+    portalUrl: typeof o.portalUrl === 'string' && normalizePortalUrl(o.portalUrl).ok ? (normalizePortalUrl(o.portalUrl) as { url: string }).url : DEFAULT_SETTINGS.portalUrl,
   };
 }
 
@@ -124,8 +153,15 @@ export function applyPatch(current: Settings, patch: unknown): { ok: true; setti
         next.videoCallSites = origins;
         break;
       }
+      case 'portalUrl': {
+        const r = typeof value === 'string' ? normalizePortalUrl(value) : ({ ok: false, error: 'portalUrl must be text' } as const);
+        if (!r.ok) return { ok: false, error: r.error };
+        next.portalUrl = r.url;
+        break;
+      }
       case 'notifyTunnelDrop':
       case 'notifyTamper':
+      case 'notifyPortal':
         if (typeof value !== 'boolean') return { ok: false, error: `${key} must be true or false` };
         next[key] = value;
         break;

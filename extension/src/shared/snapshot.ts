@@ -28,11 +28,16 @@ export interface WebrtcView {
   peerConnectionBlocked: boolean;
   /** the video-call relaxation is in effect right now */
   relaxed: boolean;
+  /** a captive-portal hole is open: the strictest setting is forced, the user's own comes back after */
+  captiveForced: boolean;
   /** one sentence on why the setting is what it is */
   reason: string;
   /** set when the wanted setting could not be applied (another extension, enterprise policy, missing permission) */
   problem: string | null;
 }
+
+/** Firefox's captivePortal.getState() values; null where the browser has no such API (Chromium). */
+export type BrowserPortalState = 'unknown' | 'not_captive' | 'unlocked_portal' | 'locked_portal';
 
 export interface Snapshot {
   connection: Connection;
@@ -41,6 +46,8 @@ export interface Snapshot {
   webrtc: WebrtcView;
   settings: Settings;
   browser: 'chrome' | 'firefox';
+  /** what the browser's own captive-portal detection says (Firefox only; it never probes for us) */
+  portalState: BrowserPortalState | null;
 }
 
 export type { ErrorBodyT };

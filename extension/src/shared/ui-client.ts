@@ -10,10 +10,13 @@ export interface PagePort {
   onDisconnect: { addListener(cb: () => void): void };
 }
 
+export const UI_REPLY_TIMEOUT_MS = 15_000;
+
 export interface UiClient {
   onSnapshot(cb: (s: Snapshot) => void): void;
   daemon(request: UiDaemonRequest): Promise<void>;
   settings(patch: Record<string, unknown>): Promise<void>;
+  openPortal(): Promise<void>;
   retry(): void;
 }
 
@@ -46,10 +49,17 @@ export function connectUi(connect: (info: { name: string }) => PagePort): UiClie
   };
   wire(port);
 
+  // The background always replies (its daemon requests time out after 10 s); this is the backstop, so a
+  // button never stays busy forever.
   const send = (make: (id: number) => UiMessage) =>
     new Promise<void>((resolve, reject) => {
       const id = nextId++;
-      waiting.set(id, { resolve, reject });
+      const timer = setTimeout(() => {
+        waiting.delete(id);
+        reject(new Error('no answer from the extension background within 15 s; try again'));
+      }, UI_REPLY_TIMEOUT_MS);
+      const done = () => clearTimeout(timer);
+      waiting.set(id, { resolve: () => (done(), resolve()), reject: (e) => (done(), reject(e)) });
       port.postMessage(make(id));
     });
 
@@ -60,6 +70,7 @@ export function connectUi(connect: (info: { name: string }) => PagePort): UiClie
     },
     daemon: (request) => send((id) => ({ kind: 'daemon', id, request })),
     settings: (patch) => send((id) => ({ kind: 'settings', id, patch })),
+    openPortal: () => send((id) => ({ kind: 'openPortal', id })),
     retry: () => port.postMessage({ kind: 'retry' }),
   };
 }

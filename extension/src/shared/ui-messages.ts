@@ -1,15 +1,25 @@
 // Messages between the extension's pages (popup, options) and the background, over a runtime port named
 // UI_PORT. The background checks every message it receives with parseUiMessage: the pages are ours, but a
 // page bug must not turn into an arbitrary request to the daemon.
+import { CAPTIVE_MAX_SECONDS } from './protocol.js';
 import type { Snapshot } from './snapshot.js';
 
 export const UI_PORT = 'tunlock-ui';
 
-/** The daemon requests a page may make (the captive-portal button adds captiveOpen/Close in its own issue). */
-export type UiDaemonRequest = { type: 'setMode'; mode: 'off' | 'on' | 'always' } | { type: 'setLan'; allow: boolean };
+/** The daemon requests a page may make. Captive seconds are checked here too (10..600, as the protocol). */
+export type UiDaemonRequest =
+  | { type: 'setMode'; mode: 'off' | 'on' | 'always' }
+  | { type: 'setLan'; allow: boolean }
+  | { type: 'captiveOpen'; seconds: number }
+  | { type: 'captiveExtend'; seconds: number }
+  | { type: 'captiveClose' };
+
+export const CAPTIVE_MIN_SECONDS = 10;
 
 export type UiMessage =
   | { kind: 'daemon'; id: number; request: UiDaemonRequest }
+  /** open the network's login page again (the hole must be open) */
+  | { kind: 'openPortal'; id: number }
   | { kind: 'settings'; id: number; patch: Record<string, unknown> }
   | { kind: 'retry' };
 
@@ -17,6 +27,10 @@ export type BackgroundMessage =
   | { kind: 'snapshot'; snapshot: Snapshot }
   | { kind: 'reply'; id: number; ok: true }
   | { kind: 'reply'; id: number; ok: false; error: string };
+
+function isCaptiveSeconds(v: unknown): v is number {
+  return typeof v === 'number' && Number.isInteger(v) && v >= CAPTIVE_MIN_SECONDS && v <= CAPTIVE_MAX_SECONDS;
+}
 
 function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -27,11 +41,16 @@ export function parseUiMessage(v: unknown): UiMessage | null {
   if (v.kind === 'retry') return { kind: 'retry' };
   if (typeof v.id !== 'number' || !Number.isInteger(v.id)) return null;
   if (v.kind === 'settings' && isObject(v.patch)) return { kind: 'settings', id: v.id, patch: v.patch };
+  if (v.kind === 'openPortal') return { kind: 'openPortal', id: v.id };
   if (v.kind !== 'daemon' || !isObject(v.request)) return null;
   const r = v.request;
   if (r.type === 'setMode' && (r.mode === 'off' || r.mode === 'on' || r.mode === 'always')) {
     return { kind: 'daemon', id: v.id, request: { type: 'setMode', mode: r.mode } };
   }
   if (r.type === 'setLan' && typeof r.allow === 'boolean') return { kind: 'daemon', id: v.id, request: { type: 'setLan', allow: r.allow } };
+  if ((r.type === 'captiveOpen' || r.type === 'captiveExtend') && isCaptiveSeconds(r.seconds)) {
+    return { kind: 'daemon', id: v.id, request: { type: r.type, seconds: r.seconds } };
+  }
+  if (r.type === 'captiveClose') return { kind: 'daemon', id: v.id, request: { type: 'captiveClose' } };
   return null;
 }
