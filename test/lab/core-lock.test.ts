@@ -58,6 +58,13 @@ describe.skipIf(skip)('core lock (tunlockd + nftables + CLI)', () => {
     await expectBlocked(INTERNET);
   });
 
+  it('loopback keeps working while blocking (IPv4 and IPv6)', async () => {
+    for (const addr of ['127.0.0.1', '::1']) {
+      const r = await lab.exec('client', 'ping', ['-c', '1', '-W', '1', addr], { allowFail: true });
+      expect(r.code, `${addr}: ${r.stdout}${r.stderr}`).toBe(0);
+    }
+  });
+
   it('LAN printer reachable while LAN access is allowed, but DNS to the LAN router stays blocked', async () => {
     const r = await lab.probeAll({ kinds: ['printer-tcp', 'printer-udp', 'dns-lan', 'dns-lan-tcp'] });
     expect(r['printer-tcp'], show(r)).toMatchObject({ reached: true });
