@@ -292,7 +292,7 @@ export class Daemon {
       }
       return;
     }
-    const observed = await this.deps.firewall.read().catch((e: Error) => {
+    const observed = await this.deps.firewall.read({ full: true }).catch((e: Error) => {
       this.deps.log(`verify read failed: ${e.message}`);
       return undefined;
     });
@@ -300,7 +300,10 @@ export class Daemon {
     const want = expectedShape(this.applied, this.now());
     if (sameShape(want, observed?.shape ?? null)) {
       this.verifiedAt = this.now();
-      if (observed) this.lastCounters = observed.counters;
+      if (!observed) return;
+      this.lastCounters = observed.counters;
+      // The guard lives in the firewall's nft session; if that session ended, put it back.
+      if (!observed.guarded) await this.applyPolicy(this.policy(), 'guard restored');
       return;
     }
     const detail = observed ? 'table inet tunlock was modified by another program' : 'table inet tunlock was removed by another program';

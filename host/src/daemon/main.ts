@@ -45,7 +45,7 @@ async function main(): Promise<void> {
   // Before anything touches the firewall: a second daemon must not rewrite the first one's rules.
   await claimSocketPath(values.socket);
   const store = new StateStore(values['state-dir']);
-  const firewall = new NftBackend({ warn: log });
+  const firewall = new NftBackend({ warn: log, workDir: values['state-dir'] });
   const daemon = new Daemon({ firewall, store, log, ...(values['resolv-conf'] ? { resolvConf: values['resolv-conf'] } : {}) });
   await daemon.start();
   const server = await listen({ socketPath: values.socket, daemon, log });

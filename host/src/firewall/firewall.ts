@@ -7,6 +7,10 @@ export interface Observed {
   shape: TableShape;
   /** packets counted by each named counter */
   counters: Record<string, number>;
+  /** the guard table is present too */
+  guarded: boolean;
+  /** the table was in the listing */
+  found: boolean;
 }
 
 export interface Firewall {
@@ -14,8 +18,8 @@ export interface Firewall {
   apply(policy: Policy, now: number): Promise<Observed | null>;
   /** Removes our rules and nothing else. */
   reset(): Promise<void>;
-  /** What the kernel holds now; null when our table is absent. */
-  read(): Promise<Observed | null>;
+  /** What the kernel holds now; null when our table is absent. `full` also counts set elements (slower). */
+  read(opts?: { full?: boolean }): Promise<Observed | null>;
   /** Calls onChange on every ruleset change by anyone (so tampering is noticed at once). */
   watch(onChange: (line: string) => void, onExit: (why: string) => void): void;
   close(): void;
@@ -48,6 +52,7 @@ export function sameShape(want: TableShape | null, have: TableShape | null): boo
   for (const name of setNames) {
     const h = have.sets[name];
     if (h === undefined) return false;
+    if (h === null) continue; // a terse listing does not count elements
     if (EXPIRING_SETS.has(name) ? h > want.sets[name]! : h !== want.sets[name]) return false;
   }
   return [...want.counters].sort().join() === [...have.counters].sort().join();

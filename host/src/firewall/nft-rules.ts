@@ -4,10 +4,10 @@
 //
 // One table, `inet tunlock`. Sets hold the variable parts (tunnels, endpoints, LAN ranges, captive hole), so
 // the per-packet cost stays flat with thousands of entries. Chains, in order of evaluation:
-//   output   locked: policy drop; loopback, DHCP, NDP, VPN endpoints, tunnel interfaces, captive hole,
+//   output   locked: policy drop; loopback, tunnel interfaces, DHCP, NDP, VPN endpoints, captive hole,
 //            never DNS to the LAN, LAN ranges if allowed, then reject (apps fail fast).
 //            unlocked with bindings: policy accept, only bound accounts are restricted.
-//   input    locked: policy drop; loopback, replies, DHCP, NDP, from tunnels, from LAN if allowed.
+//   input    locked: policy drop; loopback, from tunnels, replies, DHCP, NDP, from LAN if allowed.
 //   forward  locked: policy drop; containers/VMs may leave only through a tunnel (or to the LAN if allowed).
 //   bind_N   one per bound account: tunnel or loopback (LAN if allowed), else reject; own counter.
 import { parseIfname } from '../net/values.js';
@@ -134,6 +134,9 @@ function bindingMatch(b: BoundAccount): string {
 function outputChain(policy: Policy): string[] {
   const lock = policy.lock;
   const rules = [`type filter hook output priority filter; policy ${lock ? 'drop' : 'accept'};`, `oifname "lo" accept`];
+  // Tunnel traffic is nearly all traffic: accept it first, so each packet is evaluated against two rules.
+  // (Bound accounts may use the tunnel too, so this is the same verdict their own chains would give.)
+  if (lock) rules.push('oifname @tunnels accept');
   policy.bindings.forEach((b, i) => rules.push(`${bindingMatch(b)} jump ${bindingCounter(i)}`));
   if (!lock) return rules;
   rules.push(
@@ -144,7 +147,6 @@ function outputChain(policy: Policy): string[] {
     'ip daddr . tcp dport @endpoints4_tcp accept',
     'ip6 daddr . udp dport @endpoints6_udp accept',
     'ip6 daddr . tcp dport @endpoints6_tcp accept',
-    'oifname @tunnels accept',
     'meta l4proto { tcp, udp } th dport 53 oifname . meta skuid . ip daddr @captive_dns4 accept',
     'meta l4proto { tcp, udp } th dport 53 oifname . meta skuid . ip6 daddr @captive_dns6 accept',
     'tcp dport { 80, 443 } oifname . meta skuid @captive_web accept',
@@ -158,11 +160,11 @@ function inputChain(lock: LockRules): string[] {
   return [
     'type filter hook input priority filter; policy drop;',
     'iifname "lo" accept',
+    'iifname @tunnels accept',
     'ct state established,related accept',
     'udp sport 67 udp dport 68 accept',
     'meta nfproto ipv6 udp sport 547 udp dport 546 accept',
     'icmpv6 type { nd-router-advert, nd-neighbor-solicit, nd-neighbor-advert, nd-redirect } ip6 hoplimit 255 accept',
-    'iifname @tunnels accept',
     ...lanRules(lock.allowLan, 'blocked_in', 'saddr'),
     'counter name "blocked_in" drop',
   ];
@@ -200,7 +202,8 @@ function bindingChain(index: number, allowLan: boolean): string[] {
 /** What the kernel should hold after an apply: enough to verify a read-back and to detect tampering. */
 export interface TableShape {
   chains: Record<string, { policy: 'accept' | 'drop' | null; rules: number }>;
-  sets: Record<string, number>;
+  /** elements per set; null when the listing did not include elements */
+  sets: Record<string, number | null>;
   counters: string[];
 }
 

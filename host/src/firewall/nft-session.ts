@@ -1,0 +1,138 @@
+// One long-lived `nft -j -t -i` process for every firewall operation. Starting an `nft` per operation costs
+// 3–20 ms each (mostly closing its netlink socket); one session answers a whole batch in ~2 ms. The session
+// also owns the guard table (`flags owner` ties a table to the netlink socket that created it).
+//
+// Commands are written one per line; after each we write a sentinel command that must fail —
+// `list table inet tunlock_sync_<n>` — and nft echoes it on stderr. Everything on stderr before that echo
+// belongs to the command (an `Error:` there means it failed); a listing arrives as one JSON line on stdout.
+// `-t` (terse) leaves set elements out of listings: the post-apply check does not need 10,000 of them.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { FirewallError } from './firewall.js';
+import { TABLE_FAMILY } from './nft-rules.js';
+
+const TIMEOUT_MS = 10_000;
+
+interface Pending {
+  seq: number;
+  wantsLine: boolean;
+  resolve: (line: string | null) => void;
+  reject: (e: Error) => void;
+  timer: NodeJS.Timeout;
+}
+
+export class NftSession {
+  private child: ChildProcess | null = null;
+  private stdout = '';
+  private stderr = '';
+  private seq = 0;
+  private pending: Pending | null = null;
+  private queue: Promise<unknown> = Promise.resolve();
+
+  /** onExit: the session ended (the guard table went with it). */
+  constructor(
+    private readonly nft: string,
+    private readonly onExit: (why: string) => void,
+  ) {}
+
+  /** Runs one command (a listing when `listing`), in call order. Resolves with the JSON line of a listing. */
+  run(command: string, listing: boolean): Promise<string | null> {
+    if (/[\n\r]/.test(command)) return Promise.reject(new FirewallError('nft command with a line break'));
+    const next = this.queue.then(() => this.runNow(command, listing));
+    this.queue = next.catch(() => undefined);
+    return next;
+  }
+
+  private start(): ChildProcess {
+    const child = spawn(this.nft, ['-j', '-t', '-i'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.stdout = '';
+    this.stderr = '';
+    child.stdout!.setEncoding('utf8').on('data', (d: string) => {
+      this.stdout += d;
+      this.check();
+    });
+    child.stderr!.setEncoding('utf8').on('data', (d: string) => {
+      this.stderr += d;
+      this.check();
+    });
+    child.stdin!.on('error', () => undefined);
+    child.on('error', (e) => this.lost(child, `cannot run ${this.nft}: ${e.message}`));
+    child.on('exit', (code, signal) => this.lost(child, `nft session exited (${signal ?? code})`));
+    this.child = child;
+    return child;
+  }
+
+  private lost(child: ChildProcess, why: string): void {
+    if (this.child !== child) return;
+    this.child = null;
+    this.fail(new FirewallError(why, 'install nftables (apt-get install nftables)'));
+    this.onExit(why);
+  }
+
+  private runNow(command: string, listing: boolean): Promise<string | null> {
+    const child = this.child ?? this.start();
+    const seq = ++this.seq;
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.fail(new FirewallError(`nft did not answer within ${TIMEOUT_MS} ms: ${command.slice(0, 200)}`));
+        child.kill('SIGKILL');
+      }, TIMEOUT_MS);
+      this.pending = { seq, wantsLine: listing, resolve, reject, timer };
+      child.stdin!.write(`${command}\nlist table ${TABLE_FAMILY} tunlock_sync_${seq}\n`);
+    });
+  }
+
+  private check(): void {
+    const p = this.pending;
+    if (!p) return;
+    const echo = `\nlist table ${TABLE_FAMILY} tunlock_sync_${p.seq}\n`;
+    const at = this.stderr.indexOf(echo);
+    if (at < 0) return;
+    const caretEnd = this.stderr.indexOf('\n', at + echo.length);
+    if (caretEnd < 0) return;
+    // The sentinel's own "Error: ..." line sits just before its echo; the command's output is before that.
+    const sentinelStart = this.stderr.lastIndexOf('Error:', at);
+    const own = this.stderr.slice(0, Math.max(0, sentinelStart));
+    if (/Error:/.test(own)) {
+      this.stderr = this.stderr.slice(caretEnd + 1);
+      return this.settle(new FirewallError(own.trim().slice(0, 800)));
+    }
+    let line: string | null = null;
+    if (p.wantsLine) {
+      const nl = this.stdout.indexOf('\n');
+      if (nl < 0) return; // the listing is still on its way (stdout and stderr are separate pipes)
+      line = this.stdout.slice(0, nl);
+      this.stdout = this.stdout.slice(nl + 1);
+    }
+    this.stderr = this.stderr.slice(caretEnd + 1);
+    this.settle(null, line);
+  }
+
+  private settle(error: Error | null, line: string | null = null): void {
+    const p = this.pending;
+    if (!p) return;
+    this.pending = null;
+    clearTimeout(p.timer);
+    if (error) p.reject(error);
+    else p.resolve(line);
+  }
+
+  private fail(error: Error): void {
+    const p = this.pending;
+    if (!p) return;
+    this.pending = null;
+    clearTimeout(p.timer);
+    p.reject(error);
+  }
+
+  /** Ends the session (the kernel drops the guard table with it). */
+  close(): Promise<void> {
+    const child = this.child;
+    this.child = null;
+    if (!child || child.exitCode !== null) return Promise.resolve();
+    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.stdin!.end();
+    child.kill('SIGTERM');
+    return exited;
+  }
+}
