@@ -4,7 +4,9 @@
 import { existsSync, readFileSync, readdirSync, rmdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADDR, LAB_DIR, Lab, REPO_ROOT, VIA_LEAK4, VIA_TUNNEL, labSkip } from './lab';
+import { ADDR, Lab, REPO_ROOT, VIA_LEAK4, VIA_TUNNEL, labSkip } from './lab';
+import { probeAs as probeAsUid } from './probe-as';
+import type { ProbeTarget } from './probe-as';
 import type { Daemon } from './lab';
 import type { Status } from '../../host/src/protocol/schema.js';
 
@@ -16,42 +18,16 @@ const NOBODY = 65534;
 const CGROUP_PREFIX = ['sh', '-c', 'mountpoint -q /sys/fs/cgroup || mount -t cgroup2 none /sys/fs/cgroup; exec "$@"', 'sh'];
 const HOST_CGROUP_ROOTS = ['/sys/fs/cgroup/unified/tunlock', '/sys/fs/cgroup/tunlock'];
 
-interface RawProbe {
-  ok: boolean;
-  seen?: string;
-  error?: string;
-}
-
 describe.skipIf(skip)('bound apps (lock off)', () => {
   let lab: Lab;
   let d: Daemon;
-  let seq = 0;
   const status = async () => (await d.cli(['status'])) as Status;
-  const probeScript = path.join(LAB_DIR, 'servers/probe.mjs');
-  const spec = (proto: 'tcp' | 'udp' | 'dns', host: string, port: number) => ({
-    id: 'p',
-    token: `bind-${++seq}`,
-    timeoutMs: 800,
-    qname: `b${seq}.bind.test`,
-    qtype: 1,
-    proto,
-    host,
-    port,
-  });
+  const spec = (proto: ProbeTarget['proto'], host: string, port: number): ProbeTarget => ({ proto, host, port });
   const web4 = () => spec('tcp', ADDR.sink.v4, 80);
-
-  async function probeAs(uid: number, s: ReturnType<typeof spec>): Promise<RawProbe> {
-    const node = [process.execPath, probeScript, JSON.stringify([s])];
-    const cmd = uid === 0 ? node : ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', ...node];
-    const r = await lab.exec('client', cmd[0]!, cmd.slice(1));
-    return (JSON.parse(r.stdout) as RawProbe[])[0]!;
-  }
-
-  /** `tunlock run -- node probe.mjs SPEC` in the client namespace. */
-  async function probeRun(s: ReturnType<typeof spec>): Promise<RawProbe> {
-    const r = await lab.exec('client', process.execPath, [path.join(REPO_ROOT, 'host/dist/tunlock.js'), '--socket', d.socket, 'run', '--', process.execPath, probeScript, JSON.stringify([s])]);
-    return (JSON.parse(r.stdout) as RawProbe[])[0]!;
-  }
+  const probeAs = (uid: number, target: ProbeTarget) => probeAsUid(lab, uid, target);
+  /** `tunlock run -- node probe.mjs ...` in the client namespace. */
+  const probeRun = (target: ProbeTarget) =>
+    probeAsUid(lab, 0, target, [process.execPath, path.join(REPO_ROOT, 'host/dist/tunlock.js'), '--socket', d.socket, 'run', '--']);
 
   async function waitTunnel(up: boolean): Promise<void> {
     for (let i = 0; (await status()).tunnels[0]?.up !== up; i++) {

@@ -5,7 +5,9 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADDR, LAB_DIR, Lab, labSkip } from './lab';
+import { ADDR, Lab, labSkip } from './lab';
+import { probeAs as probeAsUid } from './probe-as';
+import type { ProbeTarget } from './probe-as';
 import type { Daemon } from './lab';
 import type { Status } from '../../host/src/protocol/schema.js';
 
@@ -13,26 +15,12 @@ const skip = labSkip('lab: captive exception');
 const PORTAL_PORT = 8088;
 const NOBODY = 65534;
 
-interface RawProbe {
-  ok: boolean;
-  seen?: string;
-  error?: string;
-}
-
 describe.skipIf(skip)('captive-portal exception', () => {
   let lab: Lab;
   let d: Daemon;
-  let seq = 0;
   const status = async () => (await d.cli(['status'])) as Status;
 
-  /** One probe from the client namespace as `uid`; ok = the far end answered. */
-  async function probeAs(uid: number, spec: { proto: 'tcp' | 'udp' | 'dns'; host: string; port: number }): Promise<RawProbe> {
-    const s = { id: 'p', token: `cap-${++seq}`, timeoutMs: 800, qname: `cap${seq}.portal.test`, qtype: 1, ...spec };
-    const node = [process.execPath, path.join(LAB_DIR, 'servers/probe.mjs'), JSON.stringify([s])];
-    const cmd = uid === 0 ? node : ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', ...node];
-    const r = await lab.exec('client', cmd[0]!, cmd.slice(1));
-    return (JSON.parse(r.stdout) as RawProbe[])[0]!;
-  }
+  const probeAs = (uid: number, target: ProbeTarget) => probeAsUid(lab, uid, target);
   const portal = (uid = 0, port = 80) => probeAs(uid, { proto: 'tcp', host: ADDR.sink.v4, port });
   const lanDns = (uid = 0) => probeAs(uid, { proto: 'dns', host: ADDR.lanDns.v4, port: 53 });
 

@@ -117,14 +117,11 @@ export class NftBackend implements Firewall {
         `read-back after apply does not match: want ${JSON.stringify(want)}, kernel has ${JSON.stringify(observed?.shape ?? null)}`,
       );
     }
-    // The main table is in force; the guard only covers the moments after someone else flushes it.
-    try {
-      if (isEmptyPolicy(policy)) await this.dropGuard();
-      else await this.include('guard.nft', renderApplyBatch(policy, now, GUARD_TABLE));
-      if (observed) observed.guarded = !isEmptyPolicy(policy);
-    } catch (e) {
-      this.warn(`guard table not updated: ${(e as Error).message}`);
-    }
+    // The main table is in force. The guard follows without delaying the answer: it only covers the moments
+    // after someone else flushes the main table, and while it lags a packet must pass both tables, so the
+    // stricter of old and new applies. The session runs it before any later operation.
+    const guard = isEmptyPolicy(policy) ? this.dropGuard() : this.include('guard.nft', renderApplyBatch(policy, now, GUARD_TABLE));
+    void guard.catch((e: Error) => this.warn(`guard table not updated: ${e.message}`));
     return observed;
   }
 
