@@ -4,7 +4,7 @@
 //
 // One table, `inet tunlock`. Sets hold the variable parts (tunnels, endpoints, LAN ranges, captive hole), so
 // the per-packet cost stays flat with thousands of entries. Chains, in order of evaluation:
-//   output   locked: policy drop; loopback, tunnel interfaces, DHCP, NDP, VPN endpoints, captive hole,
+//   output   locked: policy drop; loopback, tunnel interfaces, VPN endpoints, DHCP, NDP, captive hole,
 //            never DNS to the LAN, LAN ranges if allowed, then reject (apps fail fast).
 //            unlocked with bindings: policy accept, only bound accounts are restricted.
 //   input    locked: policy drop; loopback, from tunnels, replies, DHCP, NDP, from LAN if allowed.
@@ -140,13 +140,14 @@ function outputChain(policy: Policy): string[] {
   policy.bindings.forEach((b, i) => rules.push(`${bindingMatch(b)} jump ${bindingCounter(i)}`));
   if (!lock) return rules;
   rules.push(
-    'udp sport 68 udp dport 67 accept',
-    'meta nfproto ipv6 udp sport 546 udp dport 547 accept',
-    'icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept',
+    // The tunnel's own encrypted packets come next in volume.
     'ip daddr . udp dport @endpoints4_udp accept',
     'ip daddr . tcp dport @endpoints4_tcp accept',
     'ip6 daddr . udp dport @endpoints6_udp accept',
     'ip6 daddr . tcp dport @endpoints6_tcp accept',
+    'udp sport 68 udp dport 67 accept',
+    'meta nfproto ipv6 udp sport 546 udp dport 547 accept',
+    'icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept',
     'meta l4proto { tcp, udp } th dport 53 oifname . meta skuid . ip daddr @captive_dns4 accept',
     'meta l4proto { tcp, udp } th dport 53 oifname . meta skuid . ip6 daddr @captive_dns6 accept',
     'tcp dport { 80, 443 } oifname . meta skuid @captive_web accept',
