@@ -1,5 +1,6 @@
 // The core lock against a real kernel and a real WireGuard tunnel: a real tunlockd in the lab's client
 // namespace, driven by the real CLI, checked with real probes and a capture on the router's LAN port.
+import { readFileSync, readdirSync, readlinkSync, statSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADDR, Lab, VIA_TUNNEL, labSkip } from './lab';
 import type { Daemon, ProbeKind, ProbeResult } from './lab';
@@ -32,6 +33,7 @@ describe.skipIf(skip)('core lock (tunlockd + nftables + CLI)', () => {
 
   beforeAll(async () => {
     lab = await Lab.create();
+    clientNetns = `net:[${statSync(`/run/netns/${lab.ns.client}`).ino}]`;
     d = await lab.startDaemon();
     await d.cli(['tunnel', 'add', lab.wg.client, '--endpoint', `${ADDR.vpn.pub4}:${ADDR.vpn.port}/udp`]);
   });
@@ -103,9 +105,11 @@ describe.skipIf(skip)('core lock (tunlockd + nftables + CLI)', () => {
     await expectBlocked(['tcp4:80']);
   });
 
-  it('SIGKILL of the daemon leaves the block in place', async () => {
+  it('SIGKILL of the daemon leaves the block in place, and none of its helpers behind', async () => {
     await d.kill('SIGKILL');
     await waitFor(async () => !(await tables()).includes('tunlock_guard'), 'guard gone with its session');
+    // nft monitor, ip monitor and the nft session die with it (they are tied to the daemon's pipes).
+    await waitFor(async () => processesInClientNamespace().every((c) => !/\b(nft|ip)\b/.test(c)), 'helpers gone');
     expect(await tables()).toContain('inet tunlock');
     await expectBlocked(['tcp4:80', 'udp4', 'icmp4', 'dns-isp', 'tcp6:80']);
   });
@@ -207,6 +211,21 @@ describe.skipIf(skip)('core lock (tunlockd + nftables + CLI)', () => {
     await waitFor(async () => (await status()).state === state, `state ${state}`, timeoutMs);
   }
 });
+
+/** Command lines of the processes in the lab's client network namespace. */
+let clientNetns = '';
+function processesInClientNamespace(): string[] {
+  const out: string[] = [];
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      if (readlinkSync(`/proc/${pid}/ns/net`) !== clientNetns) continue;
+      out.push(readFileSync(`/proc/${pid}/cmdline`, 'utf8').replace(/\0/g, ' ').trim());
+    } catch {
+      // the process ended while we looked
+    }
+  }
+  return out;
+}
 
 async function waitFor(check: () => Promise<boolean>, what: string, timeoutMs = 3000): Promise<void> {
   const end = Date.now() + timeoutMs;

@@ -1,10 +1,10 @@
 // Tunnel link state, live. `ip monitor link` streams the kernel's netlink link events (no polling); on each
 // event we re-read the few interfaces we care about from sysfs, which is cheap and synchronous.
-import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseIfname } from '../net/values.js';
+import { spawnTied, stopTied } from '../process/spawn-tied.js';
 
 const IFF_UP = 0x1;
 
@@ -26,7 +26,7 @@ export class LinkWatcher {
 
   /** Calls onEvent for every link event; onExit if the monitor dies (the daemon then restarts it). */
   start(onEvent: () => void, onExit: (why: string) => void): void {
-    const child = spawn('ip', ['-o', 'monitor', 'link'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnTied('ip', ['-o', 'monitor', 'link']);
     this.child = child;
     createInterface({ input: child.stdout! }).on('line', onEvent);
     child.on('error', (e) => onExit(`ip monitor failed: ${e.message}`));
@@ -37,7 +37,7 @@ export class LinkWatcher {
 
   close(): void {
     this.closed = true;
-    this.child?.kill('SIGTERM');
+    if (this.child) stopTied(this.child);
     this.child = null;
   }
 }

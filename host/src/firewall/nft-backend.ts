@@ -16,6 +16,7 @@ import { isEmptyPolicy } from './policy.js';
 import type { TableShape } from './nft-rules.js';
 import { GUARD_TABLE, GUARD_TABLE_NAME, RESET_BATCH, TABLE_FAMILY, TABLE_NAME, expectedShape, renderApplyBatch } from './nft-rules.js';
 import { NftSession } from './nft-session.js';
+import { spawnTied, stopTied } from '../process/spawn-tied.js';
 
 function runOnce(nft: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
@@ -185,7 +186,7 @@ export class NftBackend implements Firewall {
   watch(onChange: (line: string) => void, onExit: (why: string) => void): void {
     this.onChange = onChange;
     if (this.monitor) return;
-    const child = spawn(this.nft, ['monitor'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawnTied(this.nft, ['monitor']);
     this.monitor = child;
     createInterface({ input: child.stdout! }).on('line', onChange);
     child.on('error', (e) => onExit(`nft monitor failed: ${e.message}`));
@@ -200,7 +201,7 @@ export class NftBackend implements Firewall {
   close(): void {
     const m = this.monitor;
     this.monitor = null;
-    m?.kill('SIGTERM');
+    if (m) stopTied(m);
     void this.session.close();
   }
 }
