@@ -69,7 +69,12 @@ const controller = new Controller({
 browser.runtime.onStartup.addListener(() => void controller.start());
 browser.runtime.onInstalled.addListener(() => void controller.start());
 browser.runtime.onConnect.addListener((port) => {
-  if (port.name !== UI_PORT || port.sender?.id !== browser.runtime.id) return;
+  // Only our own pages (popup, options) may drive the lock: not content scripts, which share our ID.
+  const fromOurPage = port.sender?.id === browser.runtime.id && (port.sender.url ?? '').startsWith(browser.runtime.getURL('/'));
+  if (port.name !== UI_PORT || !fromOurPage) {
+    port.disconnect();
+    return;
+  }
   controller.attachUi(port as unknown as UiPort);
 });
 browser.tabs.onUpdated.addListener((_id, change) => {
