@@ -8,10 +8,10 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import readline from 'node:readline';
-import { ADDR, Lab } from '../lab/lab';
 import { DaemonClient } from '../../host/src/protocol/daemon-client';
 import type { Status } from '../../host/src/protocol/schema';
-import { daemonEnv, daemonScripts, emitResult, fmtStats, log, selfScript, sleep, stats, wallNow } from './lib/common';
+import { emitResult, fmtStats, log, selfScript, sleep, stats, wallNow, runBench } from './lib/common';
+import { withLabDaemon } from './lib/lab-daemon';
 import { NsWorker, push, serveWorker } from './lib/worker';
 
 const DROPS = 30;
@@ -70,11 +70,7 @@ interface Pushed {
 }
 
 async function main(): Promise<void> {
-  const { daemonJs, cliJs } = daemonScripts();
-  const lab = await Lab.create();
-  try {
-    const d = await lab.startDaemon({ daemonJs, cliJs, env: daemonEnv(lab.tmp) });
-    await d.cli(['tunnel', 'add', lab.wg.client, '--endpoint', `${ADDR.vpn.pub4}:${ADDR.vpn.port}/udp`]);
+  await withLabDaemon(async (lab, d) => {
     const st = (await d.cli(['lock', 'on'])) as Status;
     if (st.state !== 'protected') throw new Error(`lock on: state ${st.state}, expected protected`);
 
@@ -140,21 +136,11 @@ async function main(): Promise<void> {
       ],
       REPRODUCE,
     );
-  } finally {
-    await lab.destroy();
-  }
+  });
 }
 
-if (process.argv[2] === 'worker') {
-  const [kind, socket, iface] = process.argv.slice(3);
+runBench(main, async (args) => {
+  const [kind, socket, iface] = args;
   if (kind !== 'subscriber' || !socket || !iface) throw new Error('usage: worker subscriber SOCKET IFACE');
-  subscriberWorker(socket, iface).catch((e: Error) => {
-    process.stderr.write(`${e.stack ?? e.message}\n`);
-    process.exit(1);
-  });
-} else {
-  main().catch((e: Error) => {
-    console.error(e.stack ?? e.message);
-    process.exitCode = 1;
-  });
-}
+  await subscriberWorker(socket, iface);
+});

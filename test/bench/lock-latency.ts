@@ -12,14 +12,14 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import readline from 'node:readline';
-import { ADDR, Lab } from '../lab/lab';
 import { DaemonClient } from '../../host/src/protocol/daemon-client';
 import type { Status } from '../../host/src/protocol/schema';
 import type { Policy } from '../../host/src/firewall/policy';
 import { DEFAULT_LAN_RANGES } from '../../host/src/firewall/policy';
 import { renderApplyBatch } from '../../host/src/firewall/nft-rules';
 import { parseEndpoint } from '../../host/src/net/values';
-import { daemonEnv, daemonScripts, emitResult, fmtRatio, fmtStats, log, selfScript, sleep, stats } from './lib/common';
+import { emitResult, fmtRatio, fmtStats, log, selfScript, sleep, stats, runBench } from './lib/common';
+import { LAB_ENDPOINT, withLabDaemon } from './lib/lab-daemon';
 import { NsWorker, serveWorker } from './lib/worker';
 
 const TOGGLES = 200;
@@ -172,14 +172,9 @@ async function baselineWorker(iface: string, endpoint: string, parent: string): 
 // ── the bench ─────────────────────────────────────────────────────────────────────────────────────────
 
 async function main(): Promise<void> {
-  const { daemonJs, cliJs } = daemonScripts();
-  const endpoint = `${ADDR.vpn.pub4}:${ADDR.vpn.port}/udp`;
-  const lab = await Lab.create();
-  try {
-    const d = await lab.startDaemon({ daemonJs, cliJs, env: daemonEnv(lab.tmp) });
-    await d.cli(['tunnel', 'add', lab.wg.client, '--endpoint', endpoint]);
+  await withLabDaemon(async (lab, d) => {
     const subject = NsWorker.start(lab.ns.client, selfScript(), ['subject', d.socket], 'subject');
-    const baseline = NsWorker.start(lab.ns.printer, selfScript(), ['baseline', lab.wg.client, endpoint, lab.tmp], 'baseline');
+    const baseline = NsWorker.start(lab.ns.printer, selfScript(), ['baseline', lab.wg.client, LAB_ENDPOINT, lab.tmp], 'baseline');
 
     const daemonMs: number[] = [];
     const daemonOnMs: number[] = [];
@@ -264,21 +259,9 @@ async function main(): Promise<void> {
       ],
       REPRODUCE,
     );
-  } finally {
-    await lab.destroy();
-  }
+  });
 }
 
-if (process.argv[2] === 'worker') {
-  const [kind, ...rest] = process.argv.slice(3);
-  const w = kind === 'subject' ? subjectWorker(rest[0]!) : baselineWorker(rest[0]!, rest[1]!, rest[2]!);
-  w.catch((e: Error) => {
-    process.stderr.write(`${e.stack ?? e.message}\n`);
-    process.exit(1);
-  });
-} else {
-  main().catch((e: Error) => {
-    console.error(e.stack ?? e.message);
-    process.exitCode = 1;
-  });
-}
+runBench(main, async ([kind, ...rest]) => {
+  await (kind === 'subject' ? subjectWorker(rest[0]!) : baselineWorker(rest[0]!, rest[1]!, rest[2]!));
+});

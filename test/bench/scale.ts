@@ -12,7 +12,9 @@
 // Bar: apply < 100 ms; per-packet cost flat (throughput ratio big/small ≈ 1).
 // Run: node test/bench/run.mjs scale   (root)
 import { spawn } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { NftBackend } from '../../host/src/firewall/nft-backend';
 import type { Policy } from '../../host/src/firewall/policy';
@@ -20,7 +22,7 @@ import { DEFAULT_LAN_RANGES } from '../../host/src/firewall/policy';
 import { BLOCK_COUNTERS, renderApplyBatch } from '../../host/src/firewall/nft-rules';
 import type { Cidr, Endpoint } from '../../host/src/net/values';
 import { parseCidr, parseEndpoint } from '../../host/src/net/values';
-import { abba, emitResult, fmtMbit, fmtMs, fmtRatio, fmtStats, log, selfScript, sleep, stats } from './lib/common';
+import { abba, emitResult, runBench, fmtMbit, fmtMs, fmtRatio, fmtStats, log, selfScript, sleep, stats } from './lib/common';
 import { BenchNetns } from './lib/netns';
 import { NsWorker, serveWorker } from './lib/worker';
 
@@ -91,7 +93,9 @@ function run(cmd: string, args: string[], input?: string): Promise<{ code: numbe
 
 async function worker(pin: boolean): Promise<void> {
   const p = policies();
-  const backend = new NftBackend({ warn: (m) => process.stderr.write(`warn: ${m}\n`) });
+  // Batch files go to a directory under TMPDIR, which the bench points into its namespaces' temp dir.
+  const workDir = fs.mkdtempSync(path.join(os.tmpdir(), 'scale-nft-'));
+  const backend = new NftBackend({ workDir, warn: (m) => process.stderr.write(`warn: ${m}\n`) });
   /** Runs f and returns its result with the milliseconds it took. */
   const timed = async <T>(f: () => Promise<T>): Promise<[T, number]> => {
     const t0 = performance.now();
@@ -170,7 +174,7 @@ async function main(): Promise<void> {
       await sleep(50);
     }
 
-    // TMPDIR: NftBackend's guard keeps its batch file in a temp dir; this one goes with the namespaces.
+    // TMPDIR: the worker's batch files go with the namespaces' temp dir, removed on every exit path.
     const w = NsWorker.start(a, selfScript(), [pin ? 'pin' : 'nopin'], 'scale-worker', { ...process.env, TMPDIR: ns.tmp });
     const desc = await w.call<{ bigBatchBytes: number; bigBatchLines: number }>('describe');
     log(`scale: big batch ${(desc.bigBatchBytes / 1024).toFixed(0)} KiB, ${desc.bigBatchLines} lines; ${APPLY_REPS} applies per size, interleaved`);
@@ -265,14 +269,4 @@ async function main(): Promise<void> {
   }
 }
 
-if (process.argv[2] === 'worker') {
-  worker(process.argv[3] === 'pin').catch((e: Error) => {
-    process.stderr.write(`${e.stack ?? e.message}\n`);
-    process.exit(1);
-  });
-} else {
-  main().catch((e: Error) => {
-    console.error(e.stack ?? e.message);
-    process.exitCode = 1;
-  });
-}
+runBench(main, async ([pin]) => worker(pin === 'pin'));

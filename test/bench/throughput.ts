@@ -6,9 +6,10 @@
 // Run: node test/bench/run.mjs throughput   (root; TUNLOCK_BENCH_PIN=0 to let the scheduler place processes)
 import { execFile } from 'node:child_process';
 import os from 'node:os';
-import { ADDR, Lab } from '../lab/lab';
+import { ADDR } from '../lab/lab';
 import type { Status } from '../../host/src/protocol/schema';
-import { abba, daemonEnv, daemonScripts, emitResult, fmtMbit, fmtRatio, log, sleep, stats } from './lib/common';
+import { abba, emitResult, fmtMbit, fmtRatio, log, sleep, stats, runBench } from './lib/common';
+import { withLabDaemon } from './lib/lab-daemon';
 
 const PAIRS = 5;
 const SECONDS = 3;
@@ -29,11 +30,7 @@ interface IperfResult {
 }
 
 async function main(): Promise<void> {
-  const { daemonJs, cliJs } = daemonScripts();
-  const lab = await Lab.create();
-  try {
-    const d = await lab.startDaemon({ daemonJs, cliJs, env: daemonEnv(lab.tmp) });
-    await d.cli(['tunnel', 'add', lab.wg.client, '--endpoint', `${ADDR.vpn.pub4}:${ADDR.vpn.port}/udp`]);
+  await withLabDaemon(async (lab, d) => {
 
     // Two cores, four busy processes: pin the sending side (iperf3 client, the client's wireguard-go) to CPU 0
     // and the receiving side (the server's wireguard-go, iperf3 server) to CPU 1, so that both conditions see
@@ -122,12 +119,7 @@ async function main(): Promise<void> {
       ],
       REPRODUCE,
     );
-  } finally {
-    await lab.destroy();
-  }
+  });
 }
 
-main().catch((e: Error) => {
-  console.error(e.stack ?? e.message);
-  process.exitCode = 1;
-});
+runBench(main);

@@ -17,11 +17,17 @@ export function daemonScripts(): { daemonJs: string; cliJs: string } {
 }
 
 /**
- * The daemon's environment: its temp files (the guard's batch file) in the lab's temp dir, which the lab
- * removes even when it SIGKILLs the daemon (in /tmp they would outlive it).
+ * A bench file's entry point. `node bundle.js worker ARGS…` (the same file restarted inside a namespace) runs
+ * `worker(ARGS)`; anything else runs the bench. A failure prints its stack and exits non-zero.
  */
-export function daemonEnv(labTmp: string): NodeJS.ProcessEnv {
-  return { ...process.env, TMPDIR: labTmp };
+export function runBench(main: () => Promise<void>, worker?: (args: string[]) => Promise<void>): void {
+  const inWorker = process.argv[2] === 'worker';
+  if (inWorker && !worker) throw new Error('this bench has no worker');
+  const run = inWorker ? worker!(process.argv.slice(3)) : main();
+  run.catch((e: Error) => {
+    process.stderr.write(`${e.stack ?? e.message}\n`);
+    process.exit(1);
+  });
 }
 
 /** This bench's own bundle: workers are the same file started again inside a namespace with `worker …`. */
