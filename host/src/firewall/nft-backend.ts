@@ -5,8 +5,7 @@
 // `nft monitor` process wakes the daemon on any ruleset change. Touches no table but ours.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import type { Firewall, Observed } from './firewall.js';
@@ -70,8 +69,8 @@ export function observeJson(json: string, table = TABLE_NAME, terse = false): Ob
 export interface NftBackendOptions {
   /** the nft binary; tests may point at a wrapper */
   nft?: string;
-  /** where batch files are written (the daemon passes its state directory) */
-  workDir?: string;
+  /** a private directory for batch files (the daemon passes its state directory) */
+  workDir: string;
   /** problems that do not stop the main table from being enforced (the guard could not be updated) */
   warn?: (message: string) => void;
 }
@@ -84,10 +83,10 @@ export class NftBackend implements Firewall {
   private monitor: ChildProcess | null = null;
   private onChange: ((line: string) => void) | null = null;
 
-  constructor(opts: NftBackendOptions = {}) {
+  constructor(opts: NftBackendOptions) {
     this.nft = opts.nft ?? 'nft';
     this.warn = opts.warn ?? (() => undefined);
-    this.workDir = opts.workDir ?? mkdtempSync(join(tmpdir(), 'tunlock-nft-'));
+    this.workDir = opts.workDir;
     // The path goes into an `include "..."` line.
     if (/["\n\r\\]/.test(this.workDir)) throw new FirewallError(`unusable directory name for nft batches: ${JSON.stringify(this.workDir)}`);
     mkdirSync(this.workDir, { recursive: true, mode: 0o700 });
