@@ -1,7 +1,8 @@
-// Builds the three runnable single files in host/dist/ (tunlockd.js, tunlock.js, tunlock-host.js).
-// Each is one self-contained ES module with its dependencies inlined, so it runs with nothing but `node`.
+// Builds the runnable single files in host/dist/ (tunlockd.js, tunlock.js, tunlock-host.js and the installer,
+// tunlock-install.js) and copies the VPN hook scripts to host/dist/hooks/. Each file is one self-contained ES
+// module with its dependencies inlined, so it runs with nothing but `node`.
 import { build } from 'esbuild';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -11,7 +12,9 @@ const entries = {
   tunlockd: 'src/daemon/main.ts',
   tunlock: 'src/cli/main.ts',
   'tunlock-host': 'src/native-host/main.ts',
+  'tunlock-install': '../installer/src/main.ts',
 };
+const hooks = join(here, '..', 'installer', 'src', 'hooks');
 
 mkdirSync(out, { recursive: true });
 // The files are ES modules; this marker makes Node treat them so wherever host/dist is copied.
@@ -31,4 +34,9 @@ await Promise.all(
     }),
   ),
 );
-console.log(`built ${Object.keys(entries).map((n) => `host/dist/${n}.js`).join(', ')}`);
+mkdirSync(join(out, 'hooks'), { recursive: true });
+for (const f of readdirSync(hooks)) {
+  copyFileSync(join(hooks, f), join(out, 'hooks', f));
+  chmodSync(join(out, 'hooks', f), 0o755);
+}
+console.log(`built ${Object.keys(entries).map((n) => `host/dist/${n}.js`).join(', ')}, host/dist/hooks/`);

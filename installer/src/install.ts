@@ -102,7 +102,7 @@ export function plan(opts: InstallOptions): Plan {
   const l = new Layout(opts);
   const notes: string[] = [];
   const missing = [...DIST_FILES.map((f) => join(opts.dist, f)), ...HOOK_FILES.map((f) => join(opts.dist, 'hooks', f))].filter((f) => !existsSync(f));
-  if (missing.length) throw new Error(`missing built files: ${missing.join(', ')} (run the build first: npm run build:host && node installer/build.mjs)`);
+  if (missing.length) throw new Error(`missing built files: ${missing.join(', ')} (run the build first: npm run build:host)`);
   if (!isDir(l.root)) throw new Error(`--root ${l.root} is not a directory`);
 
   const userName = installingUser(opts.user, opts.env);

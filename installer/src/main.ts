@@ -1,5 +1,5 @@
 // tunlock-install: install | uninstall | start | stop | demo. Built to host/dist/tunlock-install.js by
-// installer/build.mjs; also copied into PREFIX/lib/tunlock so uninstall works without the source tree.
+// host/build.mjs; also copied into PREFIX/lib/tunlock so uninstall works without the source tree.
 import { dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
