@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// `npm test`: everything that can fail, in one command — build, type checks, then every tier
+// `npm test`: everything that can fail, in one command — build, type checks (tsc, svelte-check), then every tier
 // (unit, lab, browser). Ends with one plain summary line "N passed, N failed, N skipped".
 import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -17,6 +17,7 @@ function step(name, cmd, args) {
 
 step('build', 'npm', ['run', '--silent', 'build']);
 step('typecheck', 'npx', ['tsc', '--noEmit', '-p', 'tsconfig.json']);
+step('svelte-check', 'npx', ['svelte-check', '--tsconfig', 'extension/tsconfig.json', '--threshold', 'error', '--fail-on-warnings']);
 
 const dir = mkdtempSync(join(tmpdir(), 'tunlock-test-'));
 const report = join(dir, 'vitest.json');

@@ -1,6 +1,6 @@
 // Golden tests of the rule generator: the exact text each policy becomes. To accept a deliberate change,
-// run with UPDATE_GOLDEN=1 and review the diff of test/unit/golden/ in the commit.
-import { readFileSync, writeFileSync } from 'node:fs';
+// run with UPDATE_GOLDEN=1 (it rewrites the changed files and fails), review the diff of test/unit/golden/, rerun.
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { expectedShape, renderApplyBatch, renderTable } from '../../host/src/firewall/nft-rules.js';
@@ -40,7 +40,12 @@ describe('renderApplyBatch (golden)', () => {
     it(name, () => {
       const file = join(__dirname, 'golden', `${name}.nft`);
       const text = renderApplyBatch(policy, NOW);
-      if (process.env.UPDATE_GOLDEN) writeFileSync(file, text);
+      if (process.env.UPDATE_GOLDEN) {
+        // Rewrite, then fail: a regenerated golden file is reviewed in the diff, never silently accepted.
+        const changed = !existsSync(file) || readFileSync(file, 'utf8') !== text;
+        writeFileSync(file, text);
+        expect(changed, `${name}.nft rewritten (UPDATE_GOLDEN): review the diff, then run the tests without it`).toBe(false);
+      }
       expect(text).toBe(readFileSync(file, 'utf8'));
     });
   }
