@@ -8,6 +8,7 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { requireRootOrSkip } from '../helpers/root.js';
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const CLIENT_V4 = '203.0.113.2';
@@ -21,13 +22,9 @@ export const PORTAL_V4 = '203.0.113.1';
 /** What screenshots show instead of the random temp dir (so a PNG only changes when the UI does). */
 export const STABLE_DIR = '/tmp/tunlock-browser-XXXXXX';
 
-/** Root-only tier: skip loudly when not root; fail under CI. Returns whether the tests can run. */
+/** Root-only tier (see test/helpers/root.ts). Returns whether the tests can run. */
 export function canRunRootTier(what: string): boolean {
-  if (process.getuid?.() === 0) return true;
-  const msg = `${what}: NOT RUN — needs root (network namespaces, nftables). Run as root: sudo npm run test:browser`;
-  if (process.env.CI === 'true') throw new Error(`${msg} (CI=true: a skipped tier is a failure)`);
-  console.warn(`\n${'!'.repeat(100)}\n!! SKIPPED ${msg}\n${'!'.repeat(100)}\n`);
-  return false;
+  return requireRootOrSkip(what);
 }
 
 function sh(cmd: string, args: string[]): string {

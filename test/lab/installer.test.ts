@@ -12,18 +12,10 @@ import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NetnsLab } from '../../installer/src/netns-lab';
 import { diff, snapshot } from '../../installer/src/tree';
+import { requireRootOrSkip } from '../helpers/root.js';
 
-const isRoot = process.getuid?.() === 0;
 function labGate(): boolean {
-  if (!isRoot) {
-    const msg = 'lab tier "installer" needs root (network namespaces, nftables)';
-    if (process.env.CI === 'true') throw new Error(`${msg}: CI=true and not root — failing instead of skipping`);
-    console.warn(`\n!!!!!!!! SKIPPED: ${msg}. Run as root: sudo npx vitest run --project lab test/lab/installer.test.ts !!!!!!!!\n`);
-    return true;
-  }
-  const missing = ['ip', 'nft', 'ping'].filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0);
-  if (missing.length) throw new Error(`lab tier "installer": missing tools: ${missing.join(', ')}`);
-  return false;
+  return !requireRootOrSkip('lab tier "installer"', ['ip', 'nft', 'ping']);
 }
 const skip = labGate();
 

@@ -10,6 +10,7 @@
 
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { requireRootOrSkip } from '../helpers/root.js';
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
@@ -273,20 +274,14 @@ export function missingLabTools(): string[] {
   return missing;
 }
 
-export const isRoot = typeof process.getuid === 'function' && process.getuid() === 0;
+export { isRoot } from '../helpers/root.js';
 
 /**
- * Gate for a lab test tier. Not root: warns LOUDLY and returns true (skip) — or throws when CI=true, so CI
- * fails instead of silently skipping. Root but tools missing: throws.
+ * Gate for a lab test tier (see test/helpers/root.ts): true means skip.
  * Usage: `const skip = labSkip('lab-baseline'); describe.skipIf(skip)(…)`.
  */
 export function labSkip(tier: string): boolean {
-  if (!isRoot) {
-    const msg = `lab tier "${tier}" needs root (network namespaces, nftables, wireguard-go, tcpdump)`;
-    if (process.env.CI === 'true') throw new Error(`${msg}: CI=true and not root — failing instead of skipping`);
-    console.warn(`\n!!!!!!!! SKIPPED: ${msg}. Run as root: sudo npx vitest run --project lab !!!!!!!!\n`);
-    return true;
-  }
+  if (!requireRootOrSkip(`lab tier "${tier}"`)) return true;
   const missing = missingLabTools();
   if (missing.length) throw new Error(`lab tier "${tier}": missing tools: ${missing.join(', ')}`);
   return false;

@@ -23,22 +23,12 @@ import {
 } from '../../host/src/protocol/schema';
 import { DIST, REPO_ROOT, startNetnsDaemon } from '../helpers/netns-daemon';
 import type { NetnsDaemon } from '../helpers/netns-daemon';
+import { requireRootOrSkip } from '../helpers/root.js';
 
 // ── gate: root only; skip loudly, or fail under CI ─────────────────────────────────────────────────────
 
-const isRoot = process.getuid?.() === 0;
 function gate(): boolean {
-  if (isRoot) {
-    const missing = ['ip', 'nft', 'ss', 'setpriv', 'useradd', 'groupadd'].filter(
-      (c) => spawnSync('sh', ['-c', `command -v ${c}`], { stdio: 'ignore' }).status !== 0,
-    );
-    if (missing.length) throw new Error(`native-host lab: missing tools: ${missing.join(', ')}`);
-    return false;
-  }
-  const msg = 'native-host lab tests need root (network namespaces, nftables, setpriv)';
-  if (process.env.CI === 'true') throw new Error(`${msg}: CI=true and not root — failing instead of skipping`);
-  console.warn(`\n!!!!!!!! SKIPPED: ${msg}. Run as root: sudo npx vitest run --project lab test/lab/native-host.test.ts !!!!!!!!\n`);
-  return true;
+  return !requireRootOrSkip('native-host lab tests', ['ip', 'nft', 'ss', 'setpriv', 'useradd', 'groupadd']);
 }
 const skip = gate();
 

@@ -14,14 +14,10 @@ import { Layout } from '../../installer/src/layout';
 import { readRecord } from '../../installer/src/record';
 import { diff, snapshot } from '../../installer/src/tree';
 import { uninstall } from '../../installer/src/uninstall';
+import { requireRootOrSkip } from '../helpers/root.js';
 
-const isRoot = process.getuid?.() === 0;
 function rootSkip(name: string): boolean {
-  if (isRoot) return false;
-  const msg = `${name} needs root (it chowns files and runs groupadd --prefix in a temporary root)`;
-  if (process.env.CI === 'true') throw new Error(`${msg}: CI=true and not root — failing instead of skipping`);
-  console.warn(`\n!!!!!!!! SKIPPED: ${msg}. Run as root: sudo npx vitest run --project unit test/unit/installer-* !!!!!!!!\n`);
-  return true;
+  return !requireRootOrSkip(`${name} (it chowns files and runs groupadd --prefix in a temporary root)`);
 }
 const skip = rootSkip('installer-install');
 

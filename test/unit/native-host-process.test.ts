@@ -17,8 +17,9 @@ import { FrameDecoder, encodeFrame } from '../../host/src/protocol/framing';
 import type { ServerMessage } from '../../host/src/protocol/schema';
 import { MAX_MESSAGE_TO_BROWSER_BYTES, MAX_REQUEST_BYTES, PROTOCOL_VERSION, ServerMessage as ServerMessageSchema } from '../../host/src/protocol/schema';
 import { sampleStatus } from './native-host-fakes';
+import { requireRootOrSkip } from '../helpers/root.js';
 
-const isRoot = process.getuid?.() === 0;
+const isRoot = requireRootOrSkip('native-host-process (root-owned fake daemon socket)');
 const HELLO = { id: 1, type: 'hello', version: PROTOCOL_VERSION, client: 'extension' };
 let dir: string;
 let hostJs: string;

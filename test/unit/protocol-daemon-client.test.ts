@@ -10,9 +10,9 @@ import { DaemonClient, checkSocketOwner } from '../../host/src/protocol/daemon-c
 import { FrameDecoder, encodeFrame } from '../../host/src/protocol/framing';
 import { MAX_REQUEST_BYTES, PROTOCOL_VERSION, ProtocolError } from '../../host/src/protocol/schema';
 import { sampleStatus } from './native-host-fakes';
+import { requireRootOrSkip } from '../helpers/root.js';
 
-const isRoot = process.getuid?.() === 0;
-if (!isRoot) console.warn('protocol-daemon-client: not root — the socket-owner tests that need chown are skipped');
+const isRoot = requireRootOrSkip('protocol-daemon-client socket-owner tests (they chown sockets)');
 
 function refusal(fn: () => unknown): ProtocolError {
   try {
