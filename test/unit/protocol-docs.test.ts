@@ -2,7 +2,7 @@
 // every request type, the response to each, every event and every error code has a documented example.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import {
   BindTarget,
   ErrorBody,
@@ -37,14 +37,14 @@ const examples: Example[] = [...text.matchAll(/^```json (\S+)\n([\s\S]*?)^```$/g
   return { tag: m[1]!, line, value };
 });
 
-const SCHEMAS: Record<string, z.ZodType> = { request: Request, response: Response, event: Event, error: ErrorBody, status: Status };
+const SCHEMAS: Record<string, z.ZodMiniType> = { request: Request, response: Response, event: Event, error: ErrorBody, status: Status };
 
-function schemaFor(tag: string): z.ZodType | undefined {
+function schemaFor(tag: string): z.ZodMiniType | undefined {
   return SCHEMAS[tag.split(':')[0]!];
 }
 
 const tagged = (tag: string) => examples.filter((e) => e.tag === tag);
-const requestTypes = Request.options.map((o) => o.shape.type.value);
+const requestTypes = Request.def.options.map((o) => o.shape.type.def.values[0]);
 
 describe('docs/protocol.md', () => {
   it('has examples, every one tagged with a known schema', () => {
@@ -83,10 +83,10 @@ describe('docs/protocol.md', () => {
 
   it('documents every kind of bind target', () => {
     const kinds = new Set(tagged('request').flatMap((e) => ((e.value as { target?: { kind: string } }).target ? [(e.value as { target: { kind: string } }).target.kind] : [])));
-    for (const option of BindTarget.options) expect(kinds).toContain(option.shape.kind.value);
+    for (const option of BindTarget.def.options) expect(kinds).toContain(option.shape.kind.def.values[0]);
   });
 
-  it.each(Event.options.map((o) => o.shape.event.value))('documents event %s', (name) => {
+  it.each(Event.def.options.map((o) => o.shape.event.def.values[0]))('documents event %s', (name) => {
     const evs = tagged('event').filter((e) => (e.value as { event: string }).event === name);
     expect(evs.length).toBeGreaterThan(0);
     expect(text).toMatch(new RegExp(`^### ${name}$`, 'm'));

@@ -83,12 +83,12 @@ describe('message unions', () => {
   });
 
   it('events are status, tamper and daemon; a client can tell events from responses', () => {
-    expect(Event.options.map((o) => o.shape.event.value).sort()).toEqual(['daemon', 'status', 'tamper']);
+    expect(Event.def.options.map((o) => o.shape.event.def.values[0]).sort()).toEqual(['daemon', 'status', 'tamper']);
     expect(ServerMessage.safeParse({ event: 'daemon', available: true }).success).toBe(true);
     expect(ServerMessage.safeParse({ event: 'daemon', available: 'yes' }).success).toBe(false);
   });
 
   it('every request carries an id', () => {
-    for (const option of Request.options) expect(Object.keys(option.shape)).toContain('id');
+    for (const option of Request.def.options) expect(Object.keys(option.shape)).toContain('id');
   });
 });

@@ -2,7 +2,7 @@
 // storage.local; the storage area is a parameter so unit tests pass a fake. Reading is lenient per field: a
 // field that is missing or invalid (older version, hand-edited storage) falls back to its default, so a bad
 // value can never switch WebRTC protection off.
-import { z } from 'zod';
+import * as z from 'zod/mini';
 
 export const WebrtcMode = z.enum(['protect', 'block', 'off']);
 export type WebrtcMode = z.infer<typeof WebrtcMode>;
@@ -44,7 +44,7 @@ export interface SettingsStorage {
   set(items: Record<string, unknown>): Promise<void>;
 }
 
-const Origin = z.string().refine((s) => normalizeSite(s).ok, 'not a site origin');
+const Origin = z.string().check(z.refine((s) => normalizeSite(s).ok, 'not a site origin'));
 
 /** Turns whatever the user typed ("meet.example.com", "https://meet.example.com/room") into an origin. */
 export function normalizeSite(input: string): { ok: true; origin: string } | { ok: false; error: string } {
@@ -109,7 +109,7 @@ export function isAllowedSite(tabUrl: string | undefined, origins: readonly stri
 export function parseSettings(stored: unknown): Settings {
   const o = typeof stored === 'object' && stored !== null ? (stored as Record<string, unknown>) : {};
   const webrtc = WebrtcMode.safeParse(o.webrtc);
-  const sites = z.array(Origin).max(MAX_VIDEO_CALL_SITES).safeParse(o.videoCallSites);
+  const sites = z.array(Origin).check(z.maxLength(MAX_VIDEO_CALL_SITES)).safeParse(o.videoCallSites);
   const bool = (v: unknown, d: boolean) => (typeof v === 'boolean' ? v : d);
   return {
     webrtc: webrtc.success ? webrtc.data : DEFAULT_SETTINGS.webrtc,

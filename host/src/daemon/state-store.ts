@@ -3,40 +3,43 @@
 // or validate is an error the daemon must answer by keeping the block (it never guesses "off").
 import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { BindTarget, EndpointText, Ifname, Mode } from '../protocol/schema.js';
 import { parseAddress, parseCidr, parseEndpoint, formatEndpoint } from '../net/values.js';
 import type { LockConfig } from './lock-machine.js';
 import type { CaptiveHole } from '../firewall/policy.js';
 import { DEFAULT_LAN_RANGES } from '../firewall/policy.js';
 
-const CidrText = z.string().max(49).refine((s) => {
-  try {
-    parseCidr(s);
-    return true;
-  } catch {
-    return false;
-  }
-});
+const CidrText = z.string().check(
+  z.maxLength(49),
+  z.refine((s) => {
+    try {
+      parseCidr(s);
+      return true;
+    } catch {
+      return false;
+    }
+  }),
+);
 
 const Persisted = z.strictObject({
   version: z.literal(1),
   mode: Mode,
   allowLan: z.boolean(),
-  lanRanges: z.array(CidrText).max(10_000),
+  lanRanges: z.array(CidrText).check(z.maxLength(10_000)),
   tunnels: z
     .array(z.strictObject({ iface: Ifname, endpoints: z.array(EndpointText), learned: z.array(EndpointText) }))
-    .max(64),
+    .check(z.maxLength(64)),
   deliberateDisconnect: z.boolean(),
-  bindings: z.array(BindTarget).max(256),
-  captive: z
-    .strictObject({
+  bindings: z.array(BindTarget).check(z.maxLength(256)),
+  captive: z.nullable(
+    z.strictObject({
       iface: Ifname,
-      uid: z.number().int().min(0),
-      resolvers: z.array(z.string().max(45)).max(8),
-      expiresAt: z.number().int(),
-    })
-    .nullable(),
+      uid: z.int().check(z.minimum(0)),
+      resolvers: z.array(z.string().check(z.maxLength(45))).check(z.maxLength(8)),
+      expiresAt: z.int(),
+    }),
+  ),
 });
 
 export interface SavedState {

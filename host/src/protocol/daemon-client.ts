@@ -8,7 +8,7 @@ import { dirname } from 'node:path';
 import { FrameDecoder, encodeFrame } from './framing.js';
 import type { ClientKind, Event, Request, ServerMessage, Status } from './schema.js';
 import { MAX_MESSAGE_TO_BROWSER_BYTES, MAX_REQUEST_BYTES, PROTOCOL_VERSION, ProtocolError, ServerMessage as ServerMessageSchema } from './schema.js';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 
 export const DEFAULT_SOCKET = '/run/tunlock/tunlockd.sock';
 
