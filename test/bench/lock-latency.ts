@@ -15,7 +15,7 @@ import readline from 'node:readline';
 import { DaemonClient } from '../../host/src/protocol/daemon-client';
 import type { Status } from '../../host/src/protocol/schema';
 import type { Policy } from '../../host/src/firewall/policy';
-import { DEFAULT_LAN_RANGES } from '../../host/src/firewall/policy';
+import { DEFAULT_LAN_RANGES, rootEndpoint } from '../../host/src/firewall/policy';
 import { renderApplyBatch } from '../../host/src/firewall/nft-rules';
 import { parseEndpoint } from '../../host/src/net/values';
 import { emitResult, fmtRatio, fmtStats, log, selfScript, sleep, stats, runBench } from './lib/common';
@@ -96,7 +96,7 @@ function lockPolicy(iface: string, endpoint: string): Policy {
   // What tunlockd applies for `tunnel add IFACE --endpoint E` + `lock on` with default settings (LAN allowed).
   const lan = [...DEFAULT_LAN_RANGES];
   return {
-    lock: { tunnels: [iface], endpoints: [parseEndpoint(endpoint)], allowLan: true, lanRanges: lan, captive: null },
+    lock: { tunnels: [iface], endpoints: [rootEndpoint(parseEndpoint(endpoint))], allowLan: true, lanRanges: lan, captive: null },
     bindings: [],
     tunnels: [iface],
     allowLan: true,

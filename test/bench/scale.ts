@@ -18,7 +18,7 @@ import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { NftBackend } from '../../host/src/firewall/nft-backend';
 import type { Policy } from '../../host/src/firewall/policy';
-import { DEFAULT_LAN_RANGES } from '../../host/src/firewall/policy';
+import { DEFAULT_LAN_RANGES, rootEndpoint } from '../../host/src/firewall/policy';
 import { BLOCK_COUNTERS, renderApplyBatch } from '../../host/src/firewall/nft-rules';
 import type { Cidr, Endpoint } from '../../host/src/net/values';
 import { parseCidr, parseEndpoint } from '../../host/src/net/values';
@@ -64,7 +64,7 @@ function policies(): Record<Size, Policy> {
   for (let i = 0; lan.length < LAN_RANGES - v6; i++) lan.push(parseCidr(`100.${64 + (i >> 8)}.${i & 255}.0/24`));
   for (let i = 0; lan.length < LAN_RANGES; i++) lan.push(parseCidr(`2001:db8:${(0x100 + i).toString(16)}::/48`));
   const make = (eps: Endpoint[], ranges: Cidr[]): Policy => ({
-    lock: { tunnels: ['wgbench0'], endpoints: eps, allowLan: true, lanRanges: ranges, captive: null },
+    lock: { tunnels: ['wgbench0'], endpoints: eps.map(rootEndpoint), allowLan: true, lanRanges: ranges, captive: null },
     bindings: [],
     tunnels: ['wgbench0'],
     allowLan: true,

@@ -5,7 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { observeJson } from '../../host/src/firewall/nft-backend.js';
 import { expectedShape, renderApplyBatch } from '../../host/src/firewall/nft-rules.js';
-import { DEFAULT_LAN_RANGES } from '../../host/src/firewall/policy.js';
+import { DEFAULT_LAN_RANGES, rootEndpoint } from '../../host/src/firewall/policy.js';
 import type { Policy } from '../../host/src/firewall/policy.js';
 import { sameShape } from '../../host/src/firewall/firewall.js';
 import { parseAddress, parseCidr, parseEndpoint } from '../../host/src/net/values.js';
@@ -18,7 +18,7 @@ const nft = (args: string[], input?: string) =>
 
 const lan = [...DEFAULT_LAN_RANGES];
 const lock = (over: Partial<NonNullable<Policy['lock']>> = {}): Policy => ({
-  lock: { tunnels: ['wg0'], endpoints: [parseEndpoint('198.51.100.10:51820/udp')], allowLan: true, lanRanges: lan, captive: null, ...over },
+  lock: { tunnels: ['wg0'], endpoints: [rootEndpoint(parseEndpoint('198.51.100.10:51820/udp'))], allowLan: true, lanRanges: lan, captive: null, ...over },
   bindings: [],
   tunnels: ['wg0'],
   allowLan: true,
@@ -41,7 +41,7 @@ describe.skipIf(!run)('generated rules in a real kernel', () => {
     'bindings only': { ...lock(), lock: null, bindings: [{ kind: 'user', uid: 65534 }, { kind: 'group', gid: 65534 }] },
     'locked + bindings': { ...lock(), bindings: [{ kind: 'user', uid: 65534 }] },
     '10k endpoints, 1k LAN ranges': lock({
-      endpoints: Array.from({ length: 10_000 }, (_, i) => parseEndpoint(`198.51.${100 + ((i >> 8) % 2)}.${i & 255}:${1000 + i}/udp`)),
+      endpoints: Array.from({ length: 10_000 }, (_, i) => rootEndpoint(parseEndpoint(`198.51.${100 + ((i >> 8) % 2)}.${i & 255}:${1000 + i}/udp`))),
       lanRanges: Array.from({ length: 1000 }, (_, i) => parseCidr(`10.${i >> 8}.${i & 255}.0/24`)),
     }),
   };

@@ -60,7 +60,7 @@ describe('NativeClient', () => {
 
   async function handshake(p: FakePort, s = status()) {
     await flush();
-    p.answer('hello', { ok: true, result: { version: 1, server: 'tunlockd' } });
+    p.answer('hello', { ok: true, result: { version: 2, server: 'tunlockd' } });
     await flush();
     p.answer('subscribe', { ok: true, result: s });
     await flush();
@@ -71,7 +71,7 @@ describe('NativeClient', () => {
     const p = ports[0]!;
     await handshake(p);
     expect(p.sent.map((m) => m.type)).toEqual(['hello', 'subscribe']);
-    expect(p.sent[0]).toMatchObject({ version: 1, client: 'extension' });
+    expect(p.sent[0]).toMatchObject({ version: 2, client: 'extension' });
     expect(client.state.connection.kind).toBe('ready');
     p.push({ event: 'status', status: status({ state: 'blocking' }) });
     expect(client.state.status?.state).toBe('blocking');
@@ -94,7 +94,7 @@ describe('NativeClient', () => {
     client.start();
     const p = ports[0]!;
     await flush();
-    p.answer('hello', { ok: true, result: { version: 1, server: 'tunlockd' } });
+    p.answer('hello', { ok: true, result: { version: 2, server: 'tunlockd' } });
     await flush();
     p.answer('subscribe', { ok: false, error: { code: 'daemon_unavailable', message: 'tunlockd is not running', hint: 'sudo systemctl start tunlockd' } });
     await flush();

@@ -26,6 +26,9 @@ beforeAll(() => {
   writeFileSync(join(sysfs, 'tun0/tun_flags'), '0x1001\n');
   mkdirSync(join(sysfs, 'wlan0'), { recursive: true });
   writeFileSync(join(sysfs, 'wlan0/uevent'), 'DEVTYPE=wlan\nINTERFACE=wlan0\n');
+  writeFileSync(join(sysfs, 'wlan0/type'), '1\n');
+  mkdirSync(join(sysfs, 'ppp0'), { recursive: true });
+  writeFileSync(join(sysfs, 'ppp0/type'), '512\n');
 });
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
@@ -97,6 +100,11 @@ describe('NetworkManager dispatcher hook', () => {
     [['wlan0', 'up'], []],
     [['eth0', 'up'], []],
     [['wlan0', 'pre-down'], []],
+    [['ppp0', 'vpn-up'], ['tunnel up ppp0']],
+    // a VPN without its own interface reports the physical device on vpn-up: never a "tunnel"
+    [['wlan0', 'vpn-up'], []],
+    [['eth0', 'vpn-up'], []],
+    [['wlan0', 'vpn-pre-down'], []],
     [['', 'connectivity-change'], []],
     [['none', 'hostname'], []],
   ])('%j → %j', (args, expected) => {

@@ -9,12 +9,13 @@ const config = (over: Partial<LockConfig> = {}): LockConfig => ({
   mode: 'on',
   allowLan: true,
   lanRanges: [...DEFAULT_LAN_RANGES],
-  tunnels: [{ iface: 'wg0', endpoints: [parseEndpoint('198.51.100.10:51820/udp')], learned: [] }],
+  tunnels: [{ iface: 'wg0', endpoints: [parseEndpoint('198.51.100.10:51820/udp')], learned: [], fwmark: null, endpointUid: 0 }],
   deliberateDisconnect: false,
   ...over,
 });
 const obs = (up: string[] = [], captiveFor = 0): Observations => ({
   tunnelsUp: new Set(up),
+  refused: new Map(),
   captive: captiveFor ? { iface: 'eth0', uid: 1000, resolvers: [parseAddress('192.168.77.1')], expiresAt: NOW + captiveFor } : null,
   now: NOW,
 });
@@ -52,7 +53,7 @@ describe('policyFor', () => {
     const down = policyFor(config(), obs([]), []);
     expect(up).toEqual(down);
     expect(up.lock?.tunnels).toEqual(['wg0']);
-    expect(up.lock?.endpoints.map((e) => e.address.text)).toEqual(['198.51.100.10']);
+    expect(up.lock?.endpoints.map((e) => e.endpoint.address.text)).toEqual(['198.51.100.10']);
   });
   it('standby and off have no lock; bindings stay', () => {
     const bindings = [{ kind: 'user' as const, uid: 1001 }];
@@ -63,8 +64,23 @@ describe('policyFor', () => {
     expect(policyFor(config(), obs([], 60_000), []).lock?.captive?.uid).toBe(1000);
     expect(policyFor(config(), obs(['wg0'], 60_000), []).lock?.captive).toBeNull();
   });
+  it('a configured name that exists as a physical link is no tunnel: not allowed out, not protected, no servers', () => {
+    const refused: Observations = { ...obs(['wg0']), refused: new Map([['wg0', 'wg0 is not a VPN tunnel: veth']]) };
+    expect(lockState(config(), refused)).toBe('blocking');
+    const p = policyFor(config(), refused, [{ kind: 'user', uid: 109 }]);
+    expect(p.lock?.tunnels).toEqual([]);
+    expect(p.lock?.endpoints).toEqual([]);
+    expect(p.tunnels).toEqual([]);
+  });
+  it('endpoints are for the tunnel\'s own packets: its fwmark, else the configured socket owner (root by default)', () => {
+    const tunnel = config().tunnels[0]!;
+    const owners = (t: Partial<typeof tunnel>) => policyFor(config({ tunnels: [{ ...tunnel, ...t }] }), obs([]), []).lock?.endpoints.map((e) => e.owner);
+    expect(owners({})).toEqual([{ kind: 'uid', uid: 0 }]);
+    expect(owners({ endpointUid: 998 })).toEqual([{ kind: 'uid', uid: 998 }]);
+    expect(owners({ fwmark: 0xca6c, endpointUid: 998 })).toEqual([{ kind: 'mark', mark: 0xca6c }]);
+  });
   it('learned endpoints are allowed too', () => {
-    const c = config({ tunnels: [{ iface: 'wg0', endpoints: [], learned: [parseEndpoint('203.0.113.9:4500/udp')] }] });
-    expect(policyFor(c, obs([]), []).lock?.endpoints.map((e) => e.port)).toEqual([4500]);
+    const c = config({ tunnels: [{ iface: 'wg0', endpoints: [], learned: [parseEndpoint('203.0.113.9:4500/udp')], fwmark: null, endpointUid: 0 }] });
+    expect(policyFor(c, obs([]), []).lock?.endpoints.map((e) => e.endpoint.port)).toEqual([4500]);
   });
 });

@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { expectedShape, renderApplyBatch, renderTable } from '../../host/src/firewall/nft-rules.js';
 import type { Policy } from '../../host/src/firewall/policy.js';
-import { DEFAULT_LAN_RANGES } from '../../host/src/firewall/policy.js';
+import { DEFAULT_LAN_RANGES, rootEndpoint } from '../../host/src/firewall/policy.js';
 import { parseAddress, parseCidr, parseEndpoint } from '../../host/src/net/values.js';
 
 const NOW = 1_700_000_000_000;
@@ -15,7 +15,11 @@ const locked = (over: Partial<NonNullable<Policy['lock']>> = {}): Policy => ({
   ...base,
   lock: {
     tunnels: ['wg0'],
-    endpoints: [parseEndpoint('198.51.100.10:51820/udp'), parseEndpoint('[2001:db8::10]:443/tcp')],
+    endpoints: [
+      rootEndpoint(parseEndpoint('198.51.100.10:51820/udp')),
+      { endpoint: parseEndpoint('[2001:db8::10]:443/tcp'), owner: { kind: 'uid', uid: 998 } },
+      { endpoint: parseEndpoint('198.51.100.20:51820/udp'), owner: { kind: 'mark', mark: 0xca6c } },
+    ],
     allowLan: true,
     lanRanges: lan,
     captive: null,
@@ -70,6 +74,15 @@ describe('rule generator invariants', () => {
     // ...but after the tunnel, so DNS through the tunnel (often to a 10.x resolver) works.
     expect(output.indexOf('oifname @tunnels accept')).toBeLessThan(output.indexOf('th dport { 53, 853 }'));
   });
+  it('every endpoint exception also matches who sends (fwmark or socket owner): TunnelCrack ServerIP', () => {
+    for (const policy of Object.values(cases)) {
+      const endpointRules = renderTable(policy, NOW)
+        .split('\n')
+        .filter((l) => l.includes('@endpoints'));
+      for (const rule of endpointRules) expect(rule).toMatch(/ \. meta (skuid|mark) @endpoints[46](_mark)? accept$/);
+      if (policy.lock) expect(endpointRules).toHaveLength(4);
+    }
+  });
   it('LAN block leaves no LAN accept anywhere', () => {
     expect(renderTable(locked({ allowLan: false }), NOW)).not.toMatch(/@lan[46] accept/);
   });
@@ -94,8 +107,8 @@ describe('rule generator invariants', () => {
     const endpoints = Array.from({ length: 10_000 }, (_, i) => parseEndpoint(`198.51.${100 + (i >> 8) % 2}.${i & 255}:${1000 + i}/udp`));
     const ranges = Array.from({ length: 1000 }, (_, i) => parseCidr(`10.${i >> 8}.${i & 255}.0/24`));
     const small = expectedShape(locked(), NOW)!;
-    const big = expectedShape(locked({ endpoints, lanRanges: ranges }), NOW)!;
+    const big = expectedShape(locked({ endpoints: endpoints.map(rootEndpoint), lanRanges: ranges }), NOW)!;
     expect(big.chains).toEqual(small.chains);
-    expect(big.sets['endpoints4_udp']).toBe(10_000);
+    expect(big.sets['endpoints4']).toBe(10_000);
   });
 });

@@ -1,7 +1,7 @@
 // Parsers of other programs' output that the daemon relies on: each must take only what it understands.
 import { describe, expect, it } from 'vitest';
 import { parseSs } from '../../host/src/daemon/peer-cred.js';
-import { parseWgEndpoints } from '../../host/src/daemon/wireguard.js';
+import { parseWgEndpoints, parseWgFwmark } from '../../host/src/daemon/wireguard.js';
 import { sameShape } from '../../host/src/firewall/firewall.js';
 import { observeJson } from '../../host/src/firewall/nft-backend.js';
 import { formatEndpoint } from '../../host/src/net/values.js';
@@ -25,6 +25,14 @@ describe('parseWgEndpoints', () => {
   it('learns v4 and v6 endpoints as UDP and ignores peers without one or lines it cannot parse', () => {
     const out = 'AAA=\t198.51.100.10:51820\nBBB=\t[2001:db8::10]:51820\nCCC=\t(none)\nDDD=\tevil"; flush ruleset:1\n\n';
     expect(parseWgEndpoints(out).map(formatEndpoint)).toEqual(['198.51.100.10:51820/udp', '[2001:db8::10]:51820/udp']);
+  });
+});
+
+describe('parseWgFwmark', () => {
+  it('reads the mark WireGuard puts on its own packets, and nothing else', () => {
+    expect(parseWgFwmark('0xca6c\n')).toBe(0xca6c);
+    expect(parseWgFwmark('51820\n')).toBe(51820);
+    for (const bad of ['off\n', '', '0x0', '0x1ffffffff', '12 ; flush', '-1']) expect(parseWgFwmark(bad)).toBeNull();
   });
 });
 

@@ -22,7 +22,7 @@ describe('StateStore', () => {
     s.config.mode = 'always';
     s.config.allowLan = false;
     s.config.deliberateDisconnect = true;
-    s.config.tunnels = [{ iface: 'wg0', endpoints: [parseEndpoint('198.51.100.10:51820/udp')], learned: [parseEndpoint('[2001:db8::1]:51820/udp')] }];
+    s.config.tunnels = [{ iface: 'wg0', endpoints: [parseEndpoint('198.51.100.10:51820/udp')], learned: [parseEndpoint('[2001:db8::1]:51820/udp')], fwmark: 0xca6c, endpointUid: 0 }];
     s.bindings = [{ kind: 'user', name: 'debian-transmission' }];
     s.captive = { iface: 'eth0', uid: 1000, resolvers: [parseAddress('192.168.77.1')], expiresAt: 123 };
     store.save(s);

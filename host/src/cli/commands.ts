@@ -22,11 +22,14 @@ function one<T extends string>(value: string | undefined, choices: readonly T[],
   return value as T;
 }
 
+function accountName(kind: 'user' | 'group', name: string | undefined): string {
+  if (!name || !/^[a-z_][a-z0-9_.-]{0,31}\$?$/i.test(name)) throw new UsageError(`invalid ${kind} name ${JSON.stringify(name ?? '')}`);
+  return name;
+}
+
 function bindTarget(args: string[]): BindTarget {
   const kind = one(args[0], ['user', 'group'] as const, 'bind');
-  const name = args[1];
-  if (!name || !/^[a-z_][a-z0-9_.-]{0,31}\$?$/i.test(name)) throw new UsageError(`invalid ${kind} name ${JSON.stringify(name ?? '')}`);
-  return { kind, name };
+  return { kind, name: accountName(kind, args[1]) };
 }
 
 /** Turns the command words into one protocol request. */
@@ -44,12 +47,14 @@ export function toRequest(rest: string[]): RequestBody {
       const iface = parseIfname(args[0] ?? '');
       if (action === 'add') {
         const endpoints: string[] = [];
+        let endpointUser: string | undefined;
         for (let i = 1; i < args.length; i++) {
-          if (args[i] !== '--endpoint') throw new UsageError(`unexpected ${JSON.stringify(args[i])}`);
-          endpoints.push(args[++i] ?? '');
+          if (args[i] === '--endpoint') endpoints.push(args[++i] ?? '');
+          else if (args[i] === '--endpoint-user' && endpointUser === undefined) endpointUser = accountName('user', args[++i]);
+          else throw new UsageError(`unexpected ${JSON.stringify(args[i])}`);
         }
         endpoints.forEach(parseEndpoint);
-        return { type: 'tunnelAdd', iface, endpoints };
+        return endpointUser === undefined ? { type: 'tunnelAdd', iface, endpoints } : { type: 'tunnelAdd', iface, endpoints, endpointUser };
       }
       if (action === 'remove') return { type: 'tunnelRemove', iface };
       if (action === 'up') return { type: 'tunnelUp', iface };

@@ -10,6 +10,7 @@ import { DaemonClient } from '../protocol/daemon-client.js';
 import type { Status } from '../protocol/schema.js';
 import { ProtocolError } from '../protocol/schema.js';
 import { DAEMON_UNIT, DEFAULT_PREFIX, SOCKET_GROUP_NAME, UNIT_DIR, installRecordPath, lastContactPath } from '../shared-paths.js';
+import { NOT_A_TUNNEL_HINT } from '../daemon/link-kind.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'info';
 export interface Check {
@@ -107,6 +108,13 @@ async function checkDaemon(ctx: DoctorContext): Promise<{ check: Check; status: 
     const fix = pe?.hint ?? 'sudo systemctl start tunlockd';
     return { check: { id: 'daemon', status: 'fail', message: (e as Error).message, fix }, status: null };
   }
+}
+
+/** A configured tunnel name that exists as a physical link is refused by the daemon: say so loudly. */
+export function checkTunnels(status: Status | null): Check[] {
+  return (status?.tunnels ?? [])
+    .filter((t) => t.problem)
+    .map((t) => ({ id: `tunnel ${t.iface}`, status: 'fail' as const, message: `${t.problem}; traffic through it stays blocked`, fix: NOT_A_TUNNEL_HINT }));
 }
 
 function checkSocketAndGroup(ctx: DoctorContext): Check[] {
@@ -269,6 +277,7 @@ export async function runChecks(ctx: DoctorContext): Promise<Check[]> {
     checkNft(ctx),
     ...checkInstall(ctx),
     daemon.check,
+    ...checkTunnels(daemon.status),
     ...checkSocketAndGroup(ctx),
     ...checkBrowsers(ctx),
     checkLastContact(ctx),

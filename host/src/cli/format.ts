@@ -1,6 +1,7 @@
 // Human-readable output of the CLI. JSON output (--json) is the Status object itself: stable, documented in
 // docs/protocol.md.
 import type { Status } from '../protocol/schema.js';
+import { NOT_A_TUNNEL_HINT } from '../daemon/link-kind.js';
 
 const STATE_TEXT: Record<Status['state'], string> = {
   off: 'Off — the network lock is not active',
@@ -15,7 +16,9 @@ export function formatStatus(s: Status): string {
   if (s.tunnels.length === 0) lines.push('Tunnels:  none configured (tunlock tunnel add IF --endpoint ADDR:PORT/udp)');
   for (const t of s.tunnels) {
     const eps = [...t.endpoints, ...t.learned.map((e) => `${e} (learned)`)];
-    lines.push(`Tunnel:   ${t.iface} ${t.up ? 'up' : 'down'}${eps.length ? ` → ${eps.join(', ')}` : ''}`);
+    const owner = t.endpointOwner && eps.length ? ` (for ${t.endpointOwner} only)` : '';
+    lines.push(`Tunnel:   ${t.iface} ${t.up ? 'up' : 'down'}${eps.length ? ` → ${eps.join(', ')}${owner}` : ''}`);
+    if (t.problem) lines.push(`WARNING:  ${t.problem}; traffic through it stays blocked\n          → ${NOT_A_TUNNEL_HINT}`);
   }
   if (s.captive) {
     lines.push(`Portal:   open on ${s.captive.iface} for uid ${s.captive.uid}, closes in ${s.captive.secondsLeft} s`);

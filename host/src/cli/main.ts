@@ -15,7 +15,9 @@ export const USAGE = `usage: tunlock [--socket PATH] [--json] COMMAND
   lock on|off|always                      on: engaged while a VPN is in use, kept when it drops;
                                           always: blocked unless a tunnel is up, across reboots
   lan allow|block                         local network access (DNS to the LAN stays blocked)
-  tunnel add IF --endpoint ADDR:PORT/udp  a VPN interface and its server(s) (repeat --endpoint)
+  tunnel add IF --endpoint ADDR:PORT/udp  a VPN interface and its server(s) (repeat --endpoint); only the VPN's
+             [--endpoint-user NAME]     own packets reach them (its fwmark, else root's sockets, or (root only)
+                                          NAME's sockets for a VPN client that runs as NAME)
   tunnel remove IF
   tunnel up IF                            (VPN hooks) the tunnel is up
   tunnel down IF [--intentional]          (VPN hooks) --intentional releases an "on" lock

@@ -15,11 +15,13 @@ import { groupId, userId } from './accounts.js';
 import { cgroupExists, cgroupPopulated, enterCgroup, removeIdleCgroups } from './cgroups.js';
 import type { LockConfig } from './lock-machine.js';
 import { isLocked, lockState, policyFor } from './lock-machine.js';
-import { isLinkUp, LinkWatcher } from './link-watch.js';
+import { isLinkUp, linkExists, LinkWatcher } from './link-watch.js';
 import { physicalDefaultRoute, resolvConfNameservers } from './network-info.js';
 import type { SavedState, StateStore } from './state-store.js';
 import { StateError, defaultState } from './state-store.js';
-import { learnWireGuardEndpoints } from './wireguard.js';
+import { learnWireGuard } from './wireguard.js';
+import type { WireGuardFacts } from './wireguard.js';
+import { NOT_A_TUNNEL_HINT, linkKind, readLinkKinds, trustProblem } from './link-kind.js';
 
 export type Log = (message: string) => void;
 
@@ -46,6 +48,8 @@ export class Daemon {
   private stateError: ErrorBody | null = null;
   private applyError: ErrorBody | null = null;
   private tunnelsUp = new Set<string>();
+  /** configured tunnel names that exist as something else (see link-kind.ts), with the reason */
+  private refused = new Map<string, string>();
   private queue: Promise<unknown> = Promise.resolve();
   private applied: Policy | null = null;
   private blockedBase = 0;
@@ -74,7 +78,7 @@ export class Daemon {
       if (!(e instanceof StateError)) throw e;
       await this.failClosedOnUnreadableState(e);
     }
-    this.refreshLinks();
+    await this.refreshLinks();
     if (!this.stateError) {
       await this.enforce('start');
       this.writeBootRules();
@@ -134,11 +138,11 @@ export class Daemon {
   }
 
   private observations() {
-    return { tunnelsUp: this.tunnelsUp, captive: this.saved.captive, now: this.now() };
+    return { tunnelsUp: this.tunnelsUp, refused: this.refused, captive: this.saved.captive, now: this.now() };
   }
 
   private policy(config: LockConfig = this.saved.config, captive = this.saved.captive, bindings = this.saved.bindings): Policy {
-    return policyFor(config, { tunnelsUp: this.tunnelsUp, captive, now: this.now() }, this.resolveBindings(bindings));
+    return policyFor(config, { ...this.observations(), captive }, this.resolveBindings(bindings));
   }
 
   private resolveBindings(targets: BindTarget[]): BoundAccount[] {
@@ -225,17 +229,30 @@ export class Daemon {
 
   // ── live observations: tunnel links, tampering, captive expiry ───────────────────────────────────────
 
-  private refreshLinks(): { cameUp: string[]; changed: boolean } {
-    const next = new Set(this.saved.config.tunnels.map((t) => t.iface).filter((i) => isLinkUp(i)));
+  /**
+   * Re-reads which configured tunnels are up, and re-checks that each one that exists is a tunnel: a name that
+   * appears as a physical link is refused (never allowed out) until it is a tunnel again.
+   */
+  private async refreshLinks(config: LockConfig = this.saved.config): Promise<{ cameUp: string[]; changed: boolean }> {
+    const kinds = await readLinkKinds();
+    const refused = new Map<string, string>();
+    for (const { iface } of config.tunnels) {
+      const problem = trustProblem(iface, kinds, linkExists(iface));
+      if (problem) refused.set(iface, problem);
+    }
+    const next = new Set(config.tunnels.map((t) => t.iface).filter((i) => !refused.has(i) && isLinkUp(i)));
     const cameUp = [...next].filter((i) => !this.tunnelsUp.has(i));
-    const changed = cameUp.length > 0 || [...this.tunnelsUp].some((i) => !next.has(i));
+    const changed =
+      cameUp.length > 0 || [...this.tunnelsUp].some((i) => !next.has(i)) || JSON.stringify([...refused]) !== JSON.stringify([...this.refused]);
+    for (const [iface, why] of refused) if (this.refused.get(iface) !== why) this.deps.log(`refused as a tunnel: ${why}`);
     this.tunnelsUp = next;
+    this.refused = refused;
     return { cameUp, changed };
   }
 
   private onLinkEvent(): void {
     void this.serial(async () => {
-      const { cameUp, changed } = this.refreshLinks();
+      const { cameUp, changed } = await this.refreshLinks();
       if (!changed) return;
       this.deps.log(`tunnels up: [${[...this.tunnelsUp].join(', ')}]`);
       if (cameUp.length) await this.onTunnelsUp(cameUp);
@@ -246,10 +263,7 @@ export class Daemon {
   /** A tunnel came up: the deliberate disconnect is over, the captive hole closes, endpoints are learned. */
   private async onTunnelsUp(ifaces: string[]): Promise<void> {
     let next: SavedState = { ...this.saved, config: { ...this.saved.config, deliberateDisconnect: false }, captive: null };
-    for (const iface of ifaces) {
-      const learned = await learnWireGuardEndpoints(iface);
-      next = withLearned(next, iface, learned);
-    }
+    for (const iface of ifaces) next = withLearned(next, iface, await learnWireGuard(iface));
     if (JSON.stringify(next) !== JSON.stringify(this.saved)) await this.commit(next, 'tunnel up');
   }
 
@@ -357,12 +371,17 @@ export class Daemon {
       mode: config.mode,
       state,
       lan: config.allowLan ? 'allow' : 'block',
-      tunnels: config.tunnels.map((t) => ({
-        iface: t.iface,
-        up: this.tunnelsUp.has(t.iface),
-        endpoints: t.endpoints.map(formatEndpoint),
-        learned: t.learned.map(formatEndpoint),
-      })),
+      tunnels: config.tunnels.map((t) => {
+        const problem = this.refused.get(t.iface);
+        return {
+          iface: t.iface,
+          up: this.tunnelsUp.has(t.iface),
+          endpoints: t.endpoints.map(formatEndpoint),
+          learned: t.learned.map(formatEndpoint),
+          endpointOwner: t.fwmark !== null ? `fwmark 0x${t.fwmark.toString(16)}` : `uid ${t.endpointUid}`,
+          ...(problem ? { problem } : {}),
+        };
+      }),
       captive: hole && {
         uid: hole.uid,
         iface: hole.iface,
@@ -408,7 +427,7 @@ export class Daemon {
   bootRules(): string | null {
     const config = this.saved.config.mode === 'always' ? this.saved.config : { ...this.saved.config, mode: 'off' as const };
     const lasting = this.saved.bindings.filter((b) => b.kind !== 'cgroup');
-    const policy = policyFor(config, { tunnelsUp: new Set(), captive: null, now: this.now() }, this.resolveBindings(lasting));
+    const policy = policyFor(config, { tunnelsUp: new Set(), refused: this.refused, captive: null, now: this.now() }, this.resolveBindings(lasting));
     return isEmptyPolicy(policy) ? null : renderApplyBatch(policy, this.now());
   }
 
@@ -462,30 +481,36 @@ export class Daemon {
       case 'setLan':
         return this.commit({ ...s, config: { ...c, allowLan: req.allow } }, `lan ${req.allow ? 'allow' : 'block'}`);
       case 'tunnelAdd': {
+        await assertTunnel(req.iface);
         const endpoints = req.endpoints.map(parseEndpoint);
         const existing = c.tunnels.find((t) => t.iface === req.iface);
         if (!existing && c.tunnels.length >= MAX_TUNNELS) throw new ProtocolError('invalid_value', `at most ${MAX_TUNNELS} tunnels`);
         const merged = existing ? mergeEndpoints(existing.endpoints, endpoints) : mergeEndpoints([], endpoints);
         if (merged.length > MAX_ENDPOINTS_PER_TUNNEL) throw new ProtocolError('invalid_value', `at most ${MAX_ENDPOINTS_PER_TUNNEL} endpoints per tunnel`);
-        const tunnel = { iface: req.iface, endpoints: merged, learned: existing?.learned ?? [] };
-        this.tunnelsUp = new Set([...this.tunnelsUp, ...(isLinkUp(req.iface) ? [req.iface] : [])]);
-        const learned = this.tunnelsUp.has(req.iface) ? await learnWireGuardEndpoints(req.iface) : [];
+        const endpointUid = req.endpointUser === undefined ? (existing?.endpointUid ?? 0) : endpointOwnerUid(req.endpointUser, client);
+        const tunnel = { iface: req.iface, endpoints: merged, learned: existing?.learned ?? [], fwmark: existing?.fwmark ?? null, endpointUid };
         const tunnels = existing ? c.tunnels.map((t) => (t.iface === req.iface ? tunnel : t)) : [...c.tunnels, tunnel];
-        return this.commit(withLearned({ ...s, config: { ...c, tunnels } }, req.iface, learned), `tunnel add ${req.iface}`);
+        const next = { ...s, config: { ...c, tunnels } };
+        await this.refreshLinks(next.config);
+        const facts = this.tunnelsUp.has(req.iface) ? await learnWireGuard(req.iface) : null;
+        return this.commit(withLearned(next, req.iface, facts), `tunnel add ${req.iface}`);
       }
       case 'tunnelRemove': {
         if (!c.tunnels.some((t) => t.iface === req.iface)) throw notFound(req.iface);
         this.tunnelsUp.delete(req.iface);
+        this.refused.delete(req.iface);
         return this.commit({ ...s, config: { ...c, tunnels: c.tunnels.filter((t) => t.iface !== req.iface) } }, `tunnel remove ${req.iface}`);
       }
       case 'tunnelUp': {
-        // VPN hooks know only the interface name: an unknown tunnel is added, its endpoints learned.
+        // VPN hooks know only the interface name: an unknown tunnel is added, its endpoints learned. A hook
+        // reporting the physical device (a VPN without its own interface) is refused here.
+        await assertTunnel(req.iface);
         const known = c.tunnels.some((t) => t.iface === req.iface);
-        const tunnels = known ? c.tunnels : [...c.tunnels, { iface: req.iface, endpoints: [], learned: [] }];
+        const tunnels = known ? c.tunnels : [...c.tunnels, { iface: req.iface, endpoints: [], learned: [], fwmark: null, endpointUid: 0 }];
         if (!known && c.tunnels.length >= MAX_TUNNELS) throw new ProtocolError('invalid_value', `at most ${MAX_TUNNELS} tunnels`);
         let next: SavedState = { ...s, captive: null, config: { ...c, tunnels, deliberateDisconnect: false } };
-        next = withLearned(next, req.iface, await learnWireGuardEndpoints(req.iface));
-        this.refreshLinksFor(next);
+        next = withLearned(next, req.iface, await learnWireGuard(req.iface));
+        await this.refreshLinks(next.config);
         return this.commit(next, `tunnel up ${req.iface}`);
       }
       case 'tunnelDown': {
@@ -530,10 +555,6 @@ export class Daemon {
     }
   }
 
-  private refreshLinksFor(next: SavedState): void {
-    for (const t of next.config.tunnels) if (isLinkUp(t.iface)) this.tunnelsUp.add(t.iface);
-  }
-
   private async openCaptive(seconds: number, extend: boolean, client: Client): Promise<void> {
     const s = this.saved;
     const state = lockState(s.config, this.observations());
@@ -558,15 +579,37 @@ function notFound(iface: string): ProtocolError {
   return new ProtocolError('not_found', `no tunnel ${iface}`, `add it first: tunlock tunnel add ${iface} --endpoint ADDR:PORT/udp`);
 }
 
+/** Refuses an existing link that is not a tunnel (a name that does not exist yet may be configured). */
+async function assertTunnel(iface: string): Promise<void> {
+  const kind = await linkKind(iface);
+  if (kind === 'unknown') {
+    throw new ProtocolError('internal', `cannot tell what kind of link ${iface} is (\`ip -d -j link show\` failed)`, 'check that iproute2 is installed (apt-get install iproute2)');
+  }
+  if (kind && !kind.tunnel) throw new ProtocolError('invalid_value', `${iface} is not a VPN tunnel: ${kind.reason}`, NOT_A_TUNNEL_HINT);
+}
+
+/** Only root may let another account's sockets reach the VPN servers outside the tunnel. */
+function endpointOwnerUid(name: string, client: Client): number {
+  const uid = userId(name);
+  if (uid === null) throw new ProtocolError('not_found', `no user named ${JSON.stringify(name)}`, 'check the name: getent passwd NAME');
+  if (uid !== 0 && client.uid !== 0) {
+    throw new ProtocolError('not_permitted', 'only root may let another account reach the VPN servers outside the tunnel', 'run it as root: sudo tunlock tunnel add …');
+  }
+  return uid;
+}
+
 function mergeEndpoints(existing: Endpoint[], added: Endpoint[]): Endpoint[] {
   const out = [...existing];
   for (const e of added) if (!out.some((o) => sameEndpoint(o, e))) out.push(e);
   return out;
 }
 
-function withLearned(state: SavedState, iface: string, learned: Endpoint[]): SavedState {
-  if (learned.length === 0) return state;
-  const tunnels = state.config.tunnels.map((t) => (t.iface === iface ? { ...t, learned: mergeEndpoints(t.learned, learned) } : t));
+/** Adopts what a WireGuard interface told us: new peer endpoints, and its current fwmark. */
+function withLearned(state: SavedState, iface: string, facts: WireGuardFacts | null): SavedState {
+  if (!facts) return state;
+  const tunnels = state.config.tunnels.map((t) =>
+    t.iface === iface ? { ...t, learned: mergeEndpoints(t.learned, facts.endpoints), fwmark: facts.fwmark } : t,
+  );
   return { ...state, config: { ...state.config, tunnels } };
 }
 

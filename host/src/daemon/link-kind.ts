@@ -94,3 +94,19 @@ export async function linkKind(iface: string): Promise<LinkKind | null | 'unknow
   if (all === null) return 'unknown';
   return all.find((l) => l.iface === name) ?? null;
 }
+
+/**
+ * Pure: why a configured tunnel name must not be trusted right now, or null. A name that does not exist (yet)
+ * is fine: nothing can leave through it, and the check runs again when it appears.
+ */
+export function trustProblem(iface: string, kinds: LinkKind[] | null, exists: boolean): string | null {
+  if (kinds === null) return exists ? `cannot tell what kind of link ${iface} is (\`ip -d -j link show\` failed): not trusted as a tunnel` : null;
+  const link = kinds.find((l) => l.iface === iface);
+  if (!link) return null;
+  return link.tunnel ? null : `${iface} is not a VPN tunnel: ${link.reason ?? `the kernel reports it as ${link.kind}`}`;
+}
+
+/** What to do about a refused interface (shared by the refusal and the status warning). */
+export const NOT_A_TUNNEL_HINT =
+  "name the VPN's own interface (wg0, tun0, ppp0…; `ip -d link show` shows each link's kind), or remove it: tunlock tunnel remove IF. " +
+  'A VPN without an interface of its own (policy-based IPsec) cannot be locked to an interface (docs/security.md).';

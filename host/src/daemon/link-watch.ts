@@ -1,7 +1,7 @@
 // Tunnel link state, live. `ip monitor link` streams the kernel's netlink link events (no polling); on each
 // event we re-read the few interfaces we care about from sysfs, which is cheap and synchronous.
 import type { ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { parseIfname } from '../net/values.js';
 import { spawnTied, stopTied } from '../process/spawn-tied.js';
@@ -18,6 +18,11 @@ export function isLinkUp(iface: string, sysClassNet = '/sys/class/net'): boolean
   } catch {
     return false;
   }
+}
+
+/** The interface exists in this network namespace (whatever its kind or state). */
+export function linkExists(iface: string, sysClassNet = '/sys/class/net'): boolean {
+  return existsSync(`${sysClassNet}/${parseIfname(iface)}`);
 }
 
 export class LinkWatcher {

@@ -18,7 +18,7 @@
 // interfaces (by name), so a tunnel that dies is blocked by the kernel at once, with no daemon involved.
 import type { LockState, Mode } from '../protocol/schema.js';
 import type { Cidr, Endpoint } from '../net/values.js';
-import type { BoundAccount, CaptiveHole, Policy } from '../firewall/policy.js';
+import type { BoundAccount, CaptiveHole, EndpointOwner, Policy } from '../firewall/policy.js';
 
 export interface TunnelConfig {
   iface: string;
@@ -26,6 +26,10 @@ export interface TunnelConfig {
   endpoints: Endpoint[];
   /** learned from the interface (WireGuard peers) and kept across restarts */
   learned: Endpoint[];
+  /** the interface's own fwmark (WireGuard), learned with its peers: its packets to the servers carry it */
+  fwmark: number | null;
+  /** without a fwmark, the account whose sockets may reach the servers (0: root; another only if root says so) */
+  endpointUid: number;
 }
 
 export interface LockConfig {
@@ -38,15 +42,20 @@ export interface LockConfig {
 }
 
 export interface Observations {
-  /** tunnel interfaces that exist and are up */
+  /** trusted tunnel interfaces that exist and are up */
   tunnelsUp: ReadonlySet<string>;
+  /**
+   * configured names that exist as something other than a tunnel (an Ethernet card, a veth, a bridge…), with
+   * the reason: they are never allowed out, and status warns about them
+   */
+  refused: ReadonlyMap<string, string>;
   captive: CaptiveHole | null;
   now: number;
 }
 
 export function lockState(config: LockConfig, obs: Observations): LockState {
   if (config.mode === 'off') return 'off';
-  const anyUp = config.tunnels.some((t) => obs.tunnelsUp.has(t.iface));
+  const anyUp = config.tunnels.some((t) => obs.tunnelsUp.has(t.iface) && !obs.refused.has(t.iface));
   if (anyUp) return 'protected';
   if (config.mode === 'on' && config.deliberateDisconnect) return 'standby';
   if (obs.captive && obs.captive.expiresAt > obs.now) return 'exception';
@@ -59,12 +68,17 @@ export function isLocked(state: LockState): boolean {
 
 export function policyFor(config: LockConfig, obs: Observations, bindings: BoundAccount[]): Policy {
   const state = lockState(config, obs);
-  const tunnels = config.tunnels.map((t) => t.iface);
+  // Fail closed: a configured name that turned out to be a physical link is not a tunnel, nor are its servers.
+  const trusted = config.tunnels.filter((t) => !obs.refused.has(t.iface));
+  const tunnels = trusted.map((t) => t.iface);
   return {
     lock: isLocked(state)
       ? {
           tunnels,
-          endpoints: config.tunnels.flatMap((t) => [...t.endpoints, ...t.learned]),
+          endpoints: trusted.flatMap((t) => {
+            const owner: EndpointOwner = t.fwmark !== null ? { kind: 'mark', mark: t.fwmark } : { kind: 'uid', uid: t.endpointUid };
+            return [...t.endpoints, ...t.learned].map((endpoint) => ({ endpoint, owner }));
+          }),
           allowLan: config.allowLan,
           lanRanges: config.lanRanges,
           captive: state === 'exception' ? obs.captive : null,

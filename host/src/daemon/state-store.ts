@@ -28,7 +28,16 @@ const Persisted = z.strictObject({
   allowLan: z.boolean(),
   lanRanges: z.array(CidrText).check(z.maxLength(10_000)),
   tunnels: z
-    .array(z.strictObject({ iface: Ifname, endpoints: z.array(EndpointText), learned: z.array(EndpointText) }))
+    .array(
+      z.strictObject({
+        iface: Ifname,
+        endpoints: z.array(EndpointText),
+        learned: z.array(EndpointText),
+        // absent in files written before they existed: no fwmark known, root-owned sockets
+        fwmark: z.optional(z.nullable(z.int().check(z.minimum(1), z.maximum(0xffffffff)))),
+        endpointUid: z.optional(z.int().check(z.minimum(0), z.maximum(0xfffffffe))),
+      }),
+    )
     .check(z.maxLength(64)),
   deliberateDisconnect: z.boolean(),
   bindings: z.array(BindTarget).check(z.maxLength(256)),
@@ -96,6 +105,8 @@ export class StateStore {
           iface: t.iface,
           endpoints: t.endpoints.map(parseEndpoint),
           learned: t.learned.map(parseEndpoint),
+          fwmark: t.fwmark ?? null,
+          endpointUid: t.endpointUid ?? 0,
         })),
         deliberateDisconnect: p.deliberateDisconnect,
       },
@@ -115,6 +126,8 @@ export class StateStore {
         iface: t.iface,
         endpoints: t.endpoints.map(formatEndpoint),
         learned: t.learned.map(formatEndpoint),
+        fwmark: t.fwmark,
+        endpointUid: t.endpointUid,
       })),
       deliberateDisconnect: c.deliberateDisconnect,
       bindings: state.bindings,

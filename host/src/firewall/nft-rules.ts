@@ -11,8 +11,8 @@
 //   forward  locked: policy drop; containers/VMs may leave only through a tunnel (or to the LAN if allowed).
 //   bind_N   one per bound account: tunnel or loopback (LAN if allowed), else reject; own counter.
 import { parseIfname } from '../net/values.js';
-import type { Cidr, Endpoint, Family } from '../net/values.js';
-import type { BoundAccount, CaptiveHole, LockRules, Policy } from './policy.js';
+import type { Cidr, Family } from '../net/values.js';
+import type { AllowedEndpoint, BoundAccount, CaptiveHole, EndpointOwner, LockRules, Policy } from './policy.js';
 import { isEmptyPolicy } from './policy.js';
 
 export const TABLE_FAMILY = 'inet';
@@ -54,10 +54,13 @@ function elements(items: string[]): string {
   return items.length ? ` elements = { ${items.join(', ')} };` : '';
 }
 
-function endpointElements(endpoints: Endpoint[], family: Family, protocol: 'udp' | 'tcp'): string[] {
+/** `ADDR . PROTO . PORT . OWNER` for the endpoints of one family whose owner is of one kind. */
+function endpointElements(endpoints: AllowedEndpoint[], family: Family, owner: EndpointOwner['kind']): string[] {
   const seen = new Set<string>();
-  for (const e of endpoints) {
-    if (e.address.family === family && e.protocol === protocol) seen.add(`${e.address.text} . ${e.port}`);
+  for (const { endpoint: e, owner: o } of endpoints) {
+    if (e.address.family !== family || o.kind !== owner) continue;
+    const who = o.kind === 'mark' ? `0x${o.mark.toString(16).padStart(8, '0')}` : String(o.uid);
+    seen.add(`${e.address.text} . ${e.protocol} . ${e.port} . ${who}`);
   }
   return [...seen].sort();
 }
@@ -82,10 +85,10 @@ function sets(policy: Policy, now: number): TableModel['sets'] {
   const lan = lock?.lanRanges ?? policy.lanRanges;
   const out = [
     set('tunnels', 'type ifname', tunnels),
-    set('endpoints4_udp', 'type ipv4_addr . inet_service', endpointElements(endpoints, 4, 'udp')),
-    set('endpoints4_tcp', 'type ipv4_addr . inet_service', endpointElements(endpoints, 4, 'tcp')),
-    set('endpoints6_udp', 'type ipv6_addr . inet_service', endpointElements(endpoints, 6, 'udp')),
-    set('endpoints6_tcp', 'type ipv6_addr . inet_service', endpointElements(endpoints, 6, 'tcp')),
+    set('endpoints4', 'type ipv4_addr . inet_proto . inet_service . uid', endpointElements(endpoints, 4, 'uid')),
+    set('endpoints6', 'type ipv6_addr . inet_proto . inet_service . uid', endpointElements(endpoints, 6, 'uid')),
+    set('endpoints4_mark', 'type ipv4_addr . inet_proto . inet_service . mark', endpointElements(endpoints, 4, 'mark')),
+    set('endpoints6_mark', 'type ipv6_addr . inet_proto . inet_service . mark', endpointElements(endpoints, 6, 'mark')),
     set('lan4', 'type ipv4_addr; flags interval', cidrElements(lan, 4)),
     set('lan6', 'type ipv6_addr; flags interval', cidrElements(lan, 6)),
   ];
@@ -140,11 +143,12 @@ function outputChain(policy: Policy): string[] {
   policy.bindings.forEach((b, i) => rules.push(`${bindingMatch(b)} jump ${bindingCounter(i)}`));
   if (!lock) return rules;
   rules.push(
-    // The tunnel's own encrypted packets come next in volume.
-    'ip daddr . udp dport @endpoints4_udp accept',
-    'ip daddr . tcp dport @endpoints4_tcp accept',
-    'ip6 daddr . udp dport @endpoints6_udp accept',
-    'ip6 daddr . tcp dport @endpoints6_tcp accept',
+    // The tunnel's own encrypted packets come next in volume: address, protocol and port of a VPN server, and
+    // only from the VPN's own sockets (its fwmark, or the owner of its sockets), never from any program.
+    'ip daddr . meta l4proto . th dport . meta mark @endpoints4_mark accept',
+    'ip6 daddr . meta l4proto . th dport . meta mark @endpoints6_mark accept',
+    'ip daddr . meta l4proto . th dport . meta skuid @endpoints4 accept',
+    'ip6 daddr . meta l4proto . th dport . meta skuid @endpoints6 accept',
     'udp sport 68 udp dport 67 accept',
     'meta nfproto ipv6 udp sport 546 udp dport 547 accept',
     'icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept',

@@ -15,13 +15,26 @@ export interface CaptiveHole {
   expiresAt: number;
 }
 
+/**
+ * Whose packets may use an endpoint exception (TunnelCrack "ServerIP": any other program sending to the VPN
+ * server's address and port would leave outside the tunnel). A tunnel with a fwmark (WireGuard) marks its own
+ * packets; otherwise the VPN's sockets are recognised by their owner (root for kernel WireGuard and most VPN
+ * daemons; another account only when root configured it).
+ */
+export type EndpointOwner = { kind: 'mark'; mark: number } | { kind: 'uid'; uid: number };
+
+export interface AllowedEndpoint {
+  endpoint: Endpoint;
+  owner: EndpointOwner;
+}
+
 export type BoundAccount = { kind: 'user'; uid: number } | { kind: 'group'; gid: number } | { kind: 'cgroup'; path: string };
 
 export interface LockRules {
   /** traffic may leave through these interfaces (names; they need not exist yet) */
   tunnels: string[];
-  /** the VPN servers, reachable outside the tunnel so the tunnel can (re)connect */
-  endpoints: Endpoint[];
+  /** the VPN servers, reachable outside the tunnel by the VPN's own sockets so the tunnel can (re)connect */
+  endpoints: AllowedEndpoint[];
   allowLan: boolean;
   lanRanges: Cidr[];
   captive: CaptiveHole | null;
@@ -51,6 +64,11 @@ export const DEFAULT_LAN_RANGES: readonly Cidr[] = [
   'fc00::/7',
   'ff02::/16', // link-local multicast (mDNS ff02::fb, SSDP ff02::c)
 ].map(parseCidr);
+
+/** An endpoint exception for root-owned sockets (what a tunnel without a fwmark gets by default). */
+export function rootEndpoint(endpoint: Endpoint): AllowedEndpoint {
+  return { endpoint, owner: { kind: 'uid', uid: 0 } };
+}
 
 /** True when the policy needs no table at all (nothing to enforce). */
 export function isEmptyPolicy(p: Policy): boolean {

@@ -18,7 +18,7 @@ import { parseEndpoint, parseIfname, ValueError } from '../net/values.js';
 
 z.config(en());
 
-export const PROTOCOL_VERSION = 1;
+export const PROTOCOL_VERSION = 2;
 
 /** Largest frame a tunlock process accepts from a peer (the browser may send up to 4 GB; we never need more). */
 export const MAX_REQUEST_BYTES = 64 * 1024;
@@ -68,7 +68,8 @@ export const Request = z.discriminatedUnion('type', [
   request('subscribe', {}),
   request('setMode', { mode: Mode }),
   request('setLan', { allow: z.boolean() }),
-  request('tunnelAdd', { iface: Ifname, endpoints: z.array(EndpointText).check(z.maxLength(64)) }),
+  /** endpointUser (root only): the account whose sockets reach the servers when the tunnel has no fwmark */
+  request('tunnelAdd', { iface: Ifname, endpoints: z.array(EndpointText).check(z.maxLength(64)), endpointUser: z.optional(AccountName) }),
   request('tunnelRemove', { iface: Ifname }),
   request('tunnelUp', { iface: Ifname }),
   request('tunnelDown', { iface: Ifname, intentional: z.boolean() }),
@@ -109,6 +110,10 @@ export const TunnelStatus = z.strictObject({
   endpoints: z.array(EndpointText),
   /** learned from the interface (WireGuard peers); kept so the client can reconnect after a crash */
   learned: z.array(EndpointText),
+  /** whose packets may reach the endpoints outside the tunnel: `fwmark 0xca6c` or `uid 0` */
+  endpointOwner: z.optional(z.string().check(z.maxLength(32))),
+  /** why this name is not trusted as a tunnel right now (it exists as a physical link): blocked, not allowed out */
+  problem: z.optional(z.string().check(z.maxLength(500))),
 });
 
 export const BindingStatus = z.strictObject({

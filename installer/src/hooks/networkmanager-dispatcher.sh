@@ -1,8 +1,9 @@
 #!/bin/sh
 # tunlock hook for NetworkManager, installed as /etc/NetworkManager/dispatcher.d/90-tunlock and linked
 # from dispatcher.d/pre-down.d/ (pre-down events reach only scripts there). Arguments: INTERFACE ACTION.
-# Only VPN interfaces are reported (vpn-* actions, or a WireGuard/tun device): tunlockd adds any interface it
-# is told is "up" to the tunnels, so a Wi-Fi or Ethernet "up" must never get through.
+# Only tunnel interfaces are reported (a WireGuard, tun or ppp device), for vpn-* actions too: a VPN without
+# an interface of its own (policy-based IPsec, some plugins) reports its physical device on vpn-up, and a
+# Wi-Fi or Ethernet device must never reach tunlockd as a "tunnel" (tunlockd refuses it too).
 #   up / vpn-up               → tunlock tunnel up IFACE
 #   pre-down / vpn-pre-down   → tunlock tunnel down IFACE --intentional  (NM deactivates it on purpose;
 #                               a lost carrier or a crashed VPN never sends pre-down)
@@ -23,17 +24,21 @@ case "$iface" in
 '' | -* | *[!A-Za-z0-9_.=+-]*) exit 0 ;;
 esac
 
+# tun/tap devices have tun_flags; WireGuard says so in uevent; ppp links have type 512 (ARPHRD_PPP).
 is_tunnel() {
 	[ -e "$SYSFS/$1/tun_flags" ] && return 0
-	grep -qs '^DEVTYPE=wireguard$' "$SYSFS/$1/uevent"
+	grep -qs '^DEVTYPE=wireguard$' "$SYSFS/$1/uevent" && return 0
+	[ "$(cat "$SYSFS/$1/type" 2>/dev/null)" = 512 ]
 }
 
 case "$action" in
-vpn-up) set -- tunnel up "$iface" ;;
-vpn-pre-down) set -- tunnel down "$iface" --intentional ;;
-up) is_tunnel "$iface" || exit 0; set -- tunnel up "$iface" ;;
-pre-down) is_tunnel "$iface" || exit 0; set -- tunnel down "$iface" --intentional ;;
+up | vpn-up) set -- tunnel up "$iface" ;;
+pre-down | vpn-pre-down) set -- tunnel down "$iface" --intentional ;;
 *) exit 0 ;;
 esac
+if ! is_tunnel "$iface"; then
+	case "$action" in vpn-*) log "$action for $iface ignored: it is not a tunnel interface (a VPN without its own interface cannot be locked)" ;; esac
+	exit 0
+fi
 out=$("$TUNLOCK" "$@" 2>&1) || log "tunlock $* failed: $out"
 exit 0
