@@ -4,7 +4,7 @@
 // and temp dirs are removed, on every exit path (close(), or process exit).
 import type { ChildProcess } from 'node:child_process';
 import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -16,7 +16,8 @@ export const CLIENT_V6 = '2001:db8:1::2';
 export const STUN_V4 = '192.0.2.1';
 export const STUN_V6 = '2001:db8:2::1';
 export const STUN_PORT = 3478;
-export const TUN = 'tlt0';
+/** Unique per process: wireguard-go's control socket (/var/run/wireguard/NAME.sock) is shared by all namespaces. */
+export const TUN = `tlt${process.pid.toString(36)}`;
 /** The lab's captive portal, on the "internet" side: blocked while locked, reachable through a captive hole. */
 export const PORTAL_V4 = '203.0.113.1';
 /** What screenshots show instead of the random temp dir (so a PNG only changes when the UI does). */
@@ -24,7 +25,7 @@ export const STABLE_DIR = '/tmp/tunlock-browser-XXXXXX';
 
 /** Root-only tier (see test/helpers/root.ts). Returns whether the tests can run. */
 export function canRunRootTier(what: string): boolean {
-  return requireRootOrSkip(what);
+  return requireRootOrSkip(what, ['wireguard-go']);
 }
 
 function sh(cmd: string, args: string[]): string {
@@ -52,6 +53,7 @@ export class BrowserLab {
   readonly pagePort = 8088;
   private daemon: ChildProcess | null = null;
   private readonly children = new Set<ChildProcess>();
+  private tunnelProc: ChildProcess | null = null;
   readonly stunLog: { from: string; at: number }[] = [];
   daemonLog = '';
 
@@ -184,12 +186,23 @@ export class BrowserLab {
     }
   }
   /**
-   * The stand-in tunnel: a veth pair inside the client namespace (a `tun` device nobody has opened has no
-   * carrier, so the daemon rightly counts it down). Deleting it is the "tunnel drop".
+   * The stand-in tunnel: a real tun device held open by wireguard-go (no peers needed: the daemon trusts only
+   * links the kernel reports as tunnels, and a tun nobody holds open has no carrier). Deleting the link is the
+   * "tunnel drop"; wireguard-go then exits by itself.
    */
-  tunUp(): void {
-    sh('ip', ['-n', this.ns, 'link', 'add', TUN, 'type', 'veth', 'peer', 'name', `${TUN}p`]);
-    sh('ip', ['-n', this.ns, 'link', 'set', `${TUN}p`, 'up']);
+  async tunUp(): Promise<void> {
+    // The previous one exits after its link was deleted; wait for it, so its control socket is not mistaken for ours.
+    if (this.tunnelProc && this.tunnelProc.exitCode === null) await new Promise((r) => this.tunnelProc!.once('exit', r));
+    rmSync(`/var/run/wireguard/${TUN}.sock`, { force: true });
+    const child = spawn('ip', ['netns', 'exec', this.ns, 'wireguard-go', '-f', TUN], { stdio: 'ignore', env: { ...process.env, LOG_LEVEL: 'error' } });
+    this.children.add(child);
+    this.tunnelProc = child;
+    child.once('exit', () => this.children.delete(child));
+    const end = Date.now() + 5000;
+    while (!existsSync(`/var/run/wireguard/${TUN}.sock`)) {
+      if (child.exitCode !== null || Date.now() > end) throw new Error(`wireguard-go ${TUN} did not start`);
+      await new Promise((r) => setTimeout(r, 5));
+    }
     sh('ip', ['-n', this.ns, 'link', 'set', TUN, 'up']);
   }
   tunDown(): void {
@@ -215,6 +228,7 @@ export class BrowserLab {
       }
     }
     rmSync(this.dir, { recursive: true, force: true });
+    rmSync(`/var/run/wireguard/${TUN}.sock`, { force: true });
     live.delete(this);
   }
 }

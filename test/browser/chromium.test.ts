@@ -92,7 +92,7 @@ describe.runIf(RUN)('Chromium: extension + tunlock-host + tunlockd', () => {
     await waitFor('locked', () => /policy drop/.test(lab.nft()));
     const latencies: number[] = [];
     for (let i = 0; i < DROPS; i++) {
-      lab.tunUp();
+      await lab.tunUp();
       await waitFor('Protected', async () => (await title()).startsWith('tunlock: Protected'), 5000, 5);
       if (i === 0) {
         await waitFor('popup Protected', async () => (await label()) === 'Protected');
@@ -111,7 +111,7 @@ describe.runIf(RUN)('Chromium: extension + tunlock-host + tunlockd', () => {
   });
 
   it('standby after a deliberate disconnect', async () => {
-    lab.tunUp();
+    await lab.tunUp();
     await waitFor('Protected', async () => (await label()) === 'Protected');
     lab.tunlock('tunnel', 'down', TUN, '--intentional');
     lab.tunDown();
@@ -181,7 +181,7 @@ describe.runIf(RUN)('Chromium: extension + tunlock-host + tunlockd', () => {
 
   it('a daemon refusal shows in the popup (no endless spinner)', async () => {
     // The tunnel comes up between the popup's render and the click: the daemon refuses, the popup says why.
-    lab.tunUp();
+    await lab.tunUp();
     await waitFor('Protected', async () => (await label()) === 'Protected');
     const reply = await popup.evaluate(async () => {
       const port = (globalThis as unknown as { chrome: { runtime: { connect(i: object): { postMessage(m: object): void; onMessage: { addListener(cb: (m: { kind: string; id?: number; error?: string }) => void): void } } } } }).chrome.runtime.connect({ name: 'tunlock-ui' });
@@ -267,7 +267,7 @@ describe.runIf(RUN)('Chromium: extension + tunlock-host + tunlockd', () => {
     expect(await webrtcPolicy()).toBe('disable_non_proxied_udp');
 
     lab.tunlock('lock', 'on');
-    lab.tunUp();
+    await lab.tunUp();
     await waitFor('Protected', async () => (await label()) === 'Protected');
     await waitFor('relaxed', async () => (await webrtcPolicy()) === 'default_public_interface_only');
     expect(await popup.getByTestId('webrtc-text').textContent()).toContain('Relaxed for a video call');
@@ -281,7 +281,7 @@ describe.runIf(RUN)('Chromium: extension + tunlock-host + tunlockd', () => {
     // The tunnel drops: the lock is no longer `protected`, so the relaxation ends.
     lab.tunDown();
     await waitFor('strict after drop', async () => (await webrtcPolicy()) === 'disable_non_proxied_udp');
-    lab.tunUp();
+    await lab.tunUp();
     await waitFor('relaxed again', async () => (await webrtcPolicy()) === 'default_public_interface_only');
     // Closing the last allowed tab ends it too.
     await call.close();

@@ -117,7 +117,7 @@ describe.runIf(RUN)('Firefox: extension + tunlock-host + tunlockd', () => {
     lab.tunlock('lock', 'on');
     const latencies: number[] = [];
     for (let i = 0; i < DROPS; i++) {
-      lab.tunUp();
+      await lab.tunUp();
       await waitFor('Protected', async () => (await title()).startsWith('tunlock: Protected'), 5000, 5);
       if (i === 0) {
         await waitFor('popup Protected', async () => (await label()) === 'Protected');

@@ -5,7 +5,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
-import { transform } from 'esbuild';
+import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { LAB_DIR, Lab, labSkip, withLab } from './lab';
 
@@ -69,10 +69,9 @@ describe.skipIf(skip)('lab teardown', () => {
   let work: string;
   beforeAll(async () => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'tunlock-labtest-'));
-    // A plain-JS copy of lab.ts so a child `node` process can own a lab (Node 20 can't run .ts).
-    const src = fs.readFileSync(path.join(LAB_DIR, 'lab.ts'), 'utf8');
-    const js = await transform(src, { loader: 'ts', format: 'esm', platform: 'node', target: 'node20' });
-    fs.writeFileSync(path.join(work, 'lab.mjs'), js.code);
+    // A plain-JS bundle of lab.ts (with the helpers it imports) so a child `node` process can own a lab
+    // (Node 20 can't run .ts).
+    await build({ entryPoints: [path.join(LAB_DIR, 'lab.ts')], bundle: true, format: 'esm', platform: 'node', target: 'node20', outfile: path.join(work, 'lab.mjs'), logLevel: 'error' });
     fs.writeFileSync(
       path.join(work, 'owner.mjs'),
       `import { Lab } from './lab.mjs';
