@@ -22,7 +22,9 @@ export default defineConfig(({ mode, command }) => {
       // host/src/net/values.ts (reached through the protocol schema) uses node:net's isIPv4/isIPv6 only.
       alias: { 'node:net': `${here}src/shared/node-net-shim.ts` },
     },
-    plugins: [svelte({ configFile: `${here}svelte.config.js` }), crx({ manifest: manifest(target, '0.1.0', testGrant), browser: target })],
+    // crx only for a build: loaded by a tool that only reads this config (svelte-check), it empties the
+    // Chromium build's output folder.
+    plugins: [svelte({ configFile: `${here}svelte.config.js` }), ...(command === 'build' ? [crx({ manifest: manifest(target, '0.1.0', testGrant), browser: target })] : [])],
     build: { outDir, emptyOutDir: true, target: 'es2022', minify: false, sourcemap: false },
     logLevel: 'warn',
   };

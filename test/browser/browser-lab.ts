@@ -3,8 +3,8 @@
 // here touches the machine's own network namespace. Everything started is killed by PID, and the namespaces
 // and temp dirs are removed, on every exit path (close(), or process exit).
 import type { ChildProcess } from 'node:child_process';
-import { execFileSync, spawn } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
@@ -16,8 +16,7 @@ export const CLIENT_V6 = '2001:db8:1::2';
 export const STUN_V4 = '192.0.2.1';
 export const STUN_V6 = '2001:db8:2::1';
 export const STUN_PORT = 3478;
-/** Unique per process: wireguard-go's control socket (/var/run/wireguard/NAME.sock) is shared by all namespaces. */
-export const TUN = `tlt${process.pid.toString(36)}`;
+export const TUN = 'tlt0';
 /** The lab's captive portal, on the "internet" side: blocked while locked, reachable through a captive hole. */
 export const PORTAL_V4 = '203.0.113.1';
 /** What screenshots show instead of the random temp dir (so a PNG only changes when the UI does). */
@@ -53,7 +52,6 @@ export class BrowserLab {
   readonly pagePort = 8088;
   private daemon: ChildProcess | null = null;
   private readonly children = new Set<ChildProcess>();
-  private tunnelProc: ChildProcess | null = null;
   readonly stunLog: { from: string; at: number }[] = [];
   daemonLog = '';
 
@@ -188,18 +186,18 @@ export class BrowserLab {
   /**
    * The stand-in tunnel: a real tun device held open by wireguard-go (no peers needed: the daemon trusts only
    * links the kernel reports as tunnels, and a tun nobody holds open has no carrier). Deleting the link is the
-   * "tunnel drop"; wireguard-go then exits by itself.
+   * "tunnel drop"; wireguard-go then exits by itself. Its control socket goes to a private tmpfs (`ip netns
+   * exec` runs it in its own mount namespace), so concurrent labs never share /var/run/wireguard/tlt0.sock.
    */
   async tunUp(): Promise<void> {
-    // The previous one exits after its link was deleted; wait for it, so its control socket is not mistaken for ours.
-    if (this.tunnelProc && this.tunnelProc.exitCode === null) await new Promise((r) => this.tunnelProc!.once('exit', r));
-    rmSync(`/var/run/wireguard/${TUN}.sock`, { force: true });
-    const child = spawn('ip', ['netns', 'exec', this.ns, 'wireguard-go', '-f', TUN], { stdio: 'ignore', env: { ...process.env, LOG_LEVEL: 'error' } });
+    const child = spawn('ip', ['netns', 'exec', this.ns, 'sh', '-c', `mount -t tmpfs tunlock-wg /var/run/wireguard && exec wireguard-go -f ${TUN}`], {
+      stdio: 'ignore',
+      env: { ...process.env, LOG_LEVEL: 'error' },
+    });
     this.children.add(child);
-    this.tunnelProc = child;
     child.once('exit', () => this.children.delete(child));
     const end = Date.now() + 5000;
-    while (!existsSync(`/var/run/wireguard/${TUN}.sock`)) {
+    while (spawnSync('ip', ['-n', this.ns, 'link', 'show', TUN], { stdio: 'ignore' }).status !== 0) {
       if (child.exitCode !== null || Date.now() > end) throw new Error(`wireguard-go ${TUN} did not start`);
       await new Promise((r) => setTimeout(r, 5));
     }
@@ -228,7 +226,6 @@ export class BrowserLab {
       }
     }
     rmSync(this.dir, { recursive: true, force: true });
-    rmSync(`/var/run/wireguard/${TUN}.sock`, { force: true });
     live.delete(this);
   }
 }
