@@ -183,11 +183,12 @@ export class Daemon {
     this.announce();
   }
 
-  private async applyPolicy(policy: Policy, why: string): Promise<void> {
+  /** `replace`: the kernel's table differs from what we applied (tampering): rewrite all of it. */
+  private async applyPolicy(policy: Policy, why: string, opts: { replace?: boolean } = {}): Promise<void> {
     await this.collectCounters();
     const started = this.now();
     try {
-      const observed = await this.deps.firewall.apply(policy, this.now());
+      const observed = await this.deps.firewall.apply(policy, this.now(), opts);
       this.applied = policy;
       this.applyError = null;
       this.verifiedAt = this.now();
@@ -325,7 +326,7 @@ export class Daemon {
     this.deps.log(`tamper: ${detail}; re-applying`);
     if (observed) this.foldCounters(observed.counters);
     else this.lastCounters = {};
-    await this.applyPolicy(this.policy(), 'tamper');
+    await this.applyPolicy(this.policy(), 'tamper', { replace: true });
     this.emit({ event: 'tamper', detail, at: this.now() });
     this.announce();
   }

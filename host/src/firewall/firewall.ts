@@ -14,8 +14,12 @@ export interface Observed {
 }
 
 export interface Firewall {
-  /** Replaces our rules with `policy` in one transaction and verifies the read-back. Throws FirewallError. */
-  apply(policy: Policy, now: number): Promise<Observed | null>;
+  /**
+   * Makes our rules enforce `policy` in one transaction and verifies the read-back. Throws FirewallError.
+   * Backends may change only what differs from the last apply; `replace` rewrites everything (after tampering).
+   * The counters read afterwards count from the read before the apply.
+   */
+  apply(policy: Policy, now: number, opts?: { replace?: boolean }): Promise<Observed | null>;
   /** Removes our rules and nothing else. */
   reset(): Promise<void>;
   /** What the kernel holds now; null when our table is absent. `full` also counts set elements (slower). */
