@@ -139,7 +139,7 @@ describe.skipIf(!run)('NftBackend incremental updates in a real kernel', () => {
     expect(nft(['list', 'set', 'inet', 'tunlock', 'lan4'])).not.toContain('203.0.113.0/24');
   });
 
-  it('counters count from the read before each apply, whether the table changed in place or was replaced', async () => {
+  it('counters count from the previous read across each apply, whether the table changed in place or was replaced', async () => {
     const blocked = async () => (await backend.read())!.counters['blocked_out'] ?? 0;
     const refuse = () => {
       // Neither tunnel, endpoint nor LAN: the lock rejects it (the counter counts it) and the send fails.
@@ -161,6 +161,13 @@ describe.skipIf(!run)('NftBackend incremental updates in a real kernel', () => {
     await applyAndCheck(policy({ ...base(), allowLan: false })); // replaced: the kernel restarts at zero
     expect(await blocked()).toBe(0);
     refuse();
+    expect(await blocked()).toBe(1);
+    // Counted after the last read and before an apply: reported after it, in place or replaced alike.
+    refuse();
+    await applyAndCheck(policy({ ...base(), allowLan: false, endpoints: base().endpoints.slice(1) }));
+    expect(await blocked()).toBe(1);
+    refuse();
+    await applyAndCheck(policy(base()));
     expect(await blocked()).toBe(1);
   });
 });

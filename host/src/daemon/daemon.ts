@@ -185,10 +185,11 @@ export class Daemon {
 
   /** `replace`: the kernel's table differs from what we applied (tampering): rewrite all of it. */
   private async applyPolicy(policy: Policy, why: string, opts: { replace?: boolean } = {}): Promise<void> {
-    await this.collectCounters();
     const started = this.now();
     try {
       const observed = await this.deps.firewall.apply(policy, this.now(), opts);
+      // After an apply the firewall counts from our last read: fold what that read showed into the totals.
+      this.foldCounters(this.lastCounters);
       this.applied = policy;
       this.applyError = null;
       this.verifiedAt = this.now();
@@ -207,7 +208,7 @@ export class Daemon {
     }
   }
 
-  /** Counters restart at zero when the table is replaced: fold the current values into the running totals. */
+  /** Before the table goes: fold the current values into the running totals. */
   private async collectCounters(): Promise<void> {
     const observed = await this.deps.firewall.read().catch(() => null);
     if (!observed) return;

@@ -17,7 +17,9 @@ export interface Firewall {
   /**
    * Makes our rules enforce `policy` in one transaction and verifies the read-back. Throws FirewallError.
    * Backends may change only what differs from the last apply; `replace` rewrites everything (after tampering).
-   * The counters read afterwards count from the read before the apply.
+   * Counters reported after an apply count from the previous read's values, whether the backend changed the
+   * table in place (the kernel keeps counting) or replaced it (the kernel restarts at zero): fold the values of
+   * the last read into running totals at each apply, and nothing is counted twice or lost.
    */
   apply(policy: Policy, now: number, opts?: { replace?: boolean }): Promise<Observed | null>;
   /** Removes our rules and nothing else. */

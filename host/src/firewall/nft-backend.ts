@@ -85,6 +85,13 @@ type Counters = Record<string, number>;
 function found(o: Observed): Observed | null {
   return o.found ? o : null;
 }
+
+/** `counters` minus `listed`: the same count once a table whose counters showed `listed` restarts at zero. */
+function shift(counters: Counters, listed: Counters): Counters {
+  const out: Counters = { ...counters };
+  for (const [name, packets] of Object.entries(listed)) out[name] = (out[name] ?? 0) - packets;
+  return out;
+}
 type Which = 'main' | 'guard';
 
 /** What we know a table holds: its model (null: absent), or undefined when unknown (the next apply replaces it). */
@@ -99,11 +106,13 @@ export class NftBackend implements Firewall {
   private onChange: ((line: string) => void) | null = null;
   private known: Record<Which, Known> = { main: undefined, guard: undefined };
   /**
-   * Counters as last read from each table, and the values reported as zero. A table changed in place keeps
-   * counting; a replaced one restarts at zero. Either way, after an apply read() reports what was counted
-   * since the read before it (the daemon folds that read into its totals), so callers need not know which.
+   * Counters, per table, in the kernel's numbers: `raw` as last listed, `seen` as last reported by read(),
+   * `base` the values reported as zero. Each apply starts a new count from `seen` for both tables at once (see
+   * Firewall.apply). A table changed in place keeps counting; when one is replaced the kernel restarts at zero,
+   * and base and seen shift by the last listed values so the count goes on where it was.
    */
   private raw: Record<Which, Counters> = { main: {}, guard: {} };
+  private seen: Record<Which, Counters> = { main: {}, guard: {} };
   private base: Record<Which, Counters> = { main: {}, guard: {} };
 
   constructor(opts: NftBackendOptions) {
@@ -136,7 +145,6 @@ export class NftBackend implements Firewall {
     const plan: Plan = replace || known === undefined ? { kind: 'replace', why: 'state unknown' } : planUpdate(known, next);
     // Anything but a completed update leaves the table's content unknown: the next apply replaces it.
     this.known[which] = undefined;
-    this.base[which] = { ...this.raw[which] };
     if (plan.kind === 'elements') {
       const batch = renderElementBatch(plan.changes, table);
       try {
@@ -148,8 +156,11 @@ export class NftBackend implements Firewall {
         this.warn(`changing ${table.name} in place failed, replacing it: ${(e as Error).message}`);
       }
     }
+    await this.list().catch(() => undefined);
     await this.include(`${which}.nft`, renderReplaceBatch(next, table));
-    this.base[which] = {};
+    const before = this.raw[which];
+    this.base[which] = shift(this.base[which], before);
+    this.seen[which] = shift(this.seen[which], before);
     this.raw[which] = {};
     this.known[which] = next;
     return 'replace';
@@ -167,6 +178,7 @@ export class NftBackend implements Firewall {
       // The kernel applies a batch whole or not at all: the previous rules are still in force.
       throw new FirewallError(`nft refused the rules: ${(e as Error).message}`);
     }
+    this.base = { main: { ...this.seen.main }, guard: { ...this.seen.guard } };
     const observed = await this.read();
     const want = modelShape(next);
     if (!sameShape(want, observed?.shape ?? null)) {
@@ -198,6 +210,7 @@ export class NftBackend implements Firewall {
     }
     this.known.main = null;
     this.raw.main = {};
+    this.seen.main = {};
     this.base.main = {};
     await this.dropGuard();
   }
@@ -207,16 +220,24 @@ export class NftBackend implements Firewall {
    * `full` also counts set elements (an element added by someone else is a hole), at the cost of listing them.
    */
   async read(opts: { full?: boolean } = {}): Promise<Observed | null> {
-    const ruleset = await this.listRuleset();
-    const main = opts.full ? await this.readFull(TABLE_NAME) : found(observeText(ruleset, TABLE_NAME));
-    const guard = found(observeText(ruleset, GUARD_TABLE_NAME));
-    this.raw.guard = guard?.counters ?? {};
+    const { main: terse, guard } = await this.list();
+    const main = opts.full ? await this.readFull(TABLE_NAME) : terse;
+    if (main) this.raw.main = main.counters;
+    this.seen = { main: { ...this.raw.main }, guard: { ...this.raw.guard } };
     if (!main) return null;
-    this.raw.main = main.counters;
     main.counters = this.since('main');
     for (const [name, packets] of Object.entries(this.since('guard'))) main.counters[name] = (main.counters[name] ?? 0) + packets;
     main.guarded = guard !== null;
     return main;
+  }
+
+  /** Both tables from one terse listing; records their raw counters. */
+  private async list(): Promise<{ main: Observed | null; guard: Observed | null }> {
+    const ruleset = await this.listRuleset();
+    const main = found(observeText(ruleset, TABLE_NAME));
+    const guard = found(observeText(ruleset, GUARD_TABLE_NAME));
+    this.raw = { main: main?.counters ?? {}, guard: guard?.counters ?? {} };
+    return { main, guard };
   }
 
   private since(which: Which): Counters {
