@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NftBackend } from '../../host/src/firewall/nft-backend.js';
 import { planUpdate } from '../../host/src/firewall/nft-plan.js';
 import { expectedShape, tableModel } from '../../host/src/firewall/nft-rules.js';
-import { DEFAULT_LAN_RANGES } from '../../host/src/firewall/policy.js';
+import { DEFAULT_LAN_RANGES, rootEndpoint } from '../../host/src/firewall/policy.js';
 import type { LockRules, Policy } from '../../host/src/firewall/policy.js';
 import { parseCidr, parseEndpoint } from '../../host/src/net/values.js';
 import { requireRootOrSkip } from '../helpers/root.js';
@@ -23,7 +23,7 @@ const nft = (args: string[], input?: string) =>
 
 const base = (): LockRules => ({
   tunnels: ['wg0'],
-  endpoints: Array.from({ length: 2000 }, (_, i) => parseEndpoint(`198.51.${100 + (i >> 8)}.${i & 255}:51820/udp`)),
+  endpoints: Array.from({ length: 2000 }, (_, i) => rootEndpoint(parseEndpoint(`198.51.${100 + (i >> 8)}.${i & 255}:51820/udp`))),
   allowLan: true,
   lanRanges: [...DEFAULT_LAN_RANGES, ...Array.from({ length: 200 }, (_, i) => parseCidr(`100.64.${i}.0/24`))],
   captive: null,
@@ -35,7 +35,7 @@ const policy = (lock: LockRules | null, bindings: Policy['bindings'] = []): Poli
   allowLan: true,
   lanRanges: [...DEFAULT_LAN_RANGES],
 });
-const plusEndpoint = (l: LockRules, text: string): LockRules => ({ ...l, endpoints: [...l.endpoints, parseEndpoint(text)] });
+const plusEndpoint = (l: LockRules, text: string): LockRules => ({ ...l, endpoints: [...l.endpoints, rootEndpoint(parseEndpoint(text))] });
 const plusRange = (l: LockRules, text: string): LockRules => ({ ...l, lanRanges: [...l.lanRanges, parseCidr(text)] });
 
 interface Listed {

@@ -5,17 +5,17 @@ import type { SetChange } from '../../host/src/firewall/nft-plan.js';
 import { GUARD_TABLE, MAIN_TABLE, tableModel } from '../../host/src/firewall/nft-rules.js';
 import type { TableModel } from '../../host/src/firewall/nft-rules.js';
 import type { LockRules, Policy } from '../../host/src/firewall/policy.js';
-import { DEFAULT_LAN_RANGES } from '../../host/src/firewall/policy.js';
+import { DEFAULT_LAN_RANGES, rootEndpoint } from '../../host/src/firewall/policy.js';
 import { parseAddress, parseCidr, parseEndpoint } from '../../host/src/net/values.js';
 
 const NOW = 1_700_000_000_000;
 const unlocked: Policy = { lock: null, bindings: [], tunnels: ['wg0'], allowLan: true, lanRanges: [...DEFAULT_LAN_RANGES] };
 const locked = (over: Partial<LockRules> = {}): Policy => ({
   ...unlocked,
-  lock: { tunnels: ['wg0'], endpoints: [parseEndpoint('198.51.100.10:51820/udp')], allowLan: true, lanRanges: [...DEFAULT_LAN_RANGES], captive: null, ...over },
+  lock: { tunnels: ['wg0'], endpoints: [rootEndpoint(parseEndpoint('198.51.100.10:51820/udp'))], allowLan: true, lanRanges: [...DEFAULT_LAN_RANGES], captive: null, ...over },
 });
 const lockOf = (p: Policy): LockRules => p.lock!;
-const withEndpoint = (p: Policy, text: string): Policy => locked({ ...lockOf(p), endpoints: [...lockOf(p).endpoints, parseEndpoint(text)] });
+const withEndpoint = (p: Policy, text: string): Policy => locked({ ...lockOf(p), endpoints: [...lockOf(p).endpoints, rootEndpoint(parseEndpoint(text))] });
 const withRange = (p: Policy, text: string): Policy => locked({ ...lockOf(p), lanRanges: [...lockOf(p).lanRanges, parseCidr(text)] });
 const model = (p: Policy, now = NOW): TableModel | null => tableModel(p, now);
 const hole = { iface: 'eth0', uid: 1000, resolvers: [parseAddress('192.168.77.1')], expiresAt: NOW + 120_000 };
@@ -61,7 +61,7 @@ describe('planUpdate: element changes in place', () => {
   });
 
   it('several sets change in one plan, with 10,000 endpoints present', () => {
-    const endpoints = Array.from({ length: 10_000 }, (_, i) => parseEndpoint(`198.19.${i >> 8}.${i & 255}:51820/udp`));
+    const endpoints = Array.from({ length: 10_000 }, (_, i) => rootEndpoint(parseEndpoint(`198.19.${i >> 8}.${i & 255}:51820/udp`)));
     const big = locked({ endpoints });
     const changes = elements(big, withRange(withEndpoint(big, '203.0.113.9:51820/udp'), '100.64.1.0/24'));
     expect(changes.map((c) => [c.set.replace(/^(endpoints4).*/, '$1'), c.add.length, c.remove.length])).toEqual([
