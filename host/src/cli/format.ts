@@ -1,6 +1,6 @@
 // Human-readable output of the CLI. JSON output (--json) is the Status object itself: stable, documented in
 // docs/protocol.md.
-import type { Status } from '../protocol/schema.js';
+import type { Event, Status } from '../protocol/schema.js';
 import { NOT_A_TUNNEL_HINT } from '../daemon/link-kind.js';
 
 const STATE_TEXT: Record<Status['state'], string> = {
@@ -30,4 +30,17 @@ export function formatStatus(s: Status): string {
   if (s.tamper.count) lines.push(`Tamper:   ${s.tamper.count} re-asserts, last: ${s.tamper.last}`);
   if (s.error) lines.push(`ERROR:    ${s.error.message}${s.error.hint ? `\n          → ${s.error.hint}` : ''}`);
   return lines.join('\n');
+}
+
+/** One line per event for `tunlock watch` without --json. */
+export function formatEvent(e: Event, now: Date = new Date()): string {
+  const at = now.toISOString().slice(11, 19);
+  switch (e.event) {
+    case 'status':
+      return `${at} ${e.status.state} (mode ${e.status.mode})${e.status.error ? `: ${e.status.error.message}` : ''}`;
+    case 'tamper':
+      return `${at} tamper: ${e.detail} (rules re-applied)`;
+    case 'daemon':
+      return `${at} daemon ${e.available ? 'available' : `unavailable${e.error ? `: ${e.error.message}` : ''}`}`;
+  }
 }

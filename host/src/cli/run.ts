@@ -7,12 +7,10 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:os';
 import { DaemonClient } from '../protocol/daemon-client.js';
-import { UsageError } from './commands.js';
 
 export async function runBound(argv: string[], socketPath: string): Promise<number> {
-  const args = argv[0] === '--' ? argv.slice(1) : argv;
-  const [cmd, ...rest] = args;
-  if (!cmd) throw new UsageError('run: no command given (tunlock run -- CMD ARGS...)');
+  const [cmd, ...rest] = argv;
+  if (!cmd) throw new Error('runBound needs a command');
   const name = `run-${process.pid}-${randomBytes(3).toString('hex')}`;
   const target = { kind: 'cgroup' as const, name };
   const client = new DaemonClient(socketPath, 'cli');

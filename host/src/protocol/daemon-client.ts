@@ -5,6 +5,7 @@ import { realpathSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { dirname } from 'node:path';
+import { startCommand } from '../init-system.js';
 import { FrameDecoder, encodeFrame } from './framing.js';
 import type { ClientKind, Event, Request, ServerMessage, Status } from './schema.js';
 import { MAX_MESSAGE_TO_BROWSER_BYTES, MAX_REQUEST_BYTES, PROTOCOL_VERSION, ProtocolError, ServerMessage as ServerMessageSchema } from './schema.js';
@@ -22,8 +23,20 @@ export function daemonUnavailable(message: string, socketPath: string): Protocol
     'daemon_unavailable',
     message,
     socketPath === DEFAULT_SOCKET
-      ? 'start the daemon: sudo systemctl start tunlockd (not installed? run: npm run setup)'
+      ? `start the daemon: ${startCommand()} (not installed? install the tunlock package, or from the source tree: sudo npm run setup)`
       : `start tunlockd with --socket ${socketPath}`,
+  );
+}
+
+/**
+ * EACCES on the socket or its directory (/run/tunlock is root:tunlock 0750): the daemon may well be running,
+ * this user is just not allowed in.
+ */
+export function notInGroup(socketPath: string): ProtocolError {
+  return new ProtocolError(
+    'not_permitted',
+    `permission denied on ${socketPath}: only root and members of group tunlock may use tunlockd`,
+    'add yourself to the group: sudo usermod -aG tunlock $USER, then log out and in again (or run: newgrp tunlock)',
   );
 }
 
@@ -34,6 +47,7 @@ export function checkSocketOwner(socketPath: string): void {
     st = statSync(socketPath);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EACCES') throw notInGroup(socketPath);
     throw daemonUnavailable(code === 'ENOENT' ? `tunlockd is not running (no socket at ${socketPath})` : `cannot reach ${socketPath}: ${code}`, socketPath);
   }
   if (!st.isSocket()) throw daemonUnavailable(`${socketPath} is not a socket`, socketPath);
@@ -105,9 +119,7 @@ export class DaemonClient {
       });
       socket.once('error', (e: NodeJS.ErrnoException) => {
         clearTimeout(timer);
-        const msg = e.code === 'EACCES' ? `permission denied on ${this.socketPath}` : `cannot connect to ${this.socketPath}: ${e.code ?? e.message}`;
-        const err = daemonUnavailable(msg, this.socketPath);
-        reject(e.code === 'EACCES' ? new ProtocolError('not_permitted', msg, 'add yourself to the "tunlock" group (sudo usermod -aG tunlock $USER) and log in again') : err);
+        reject(e.code === 'EACCES' ? notInGroup(this.socketPath) : daemonUnavailable(`cannot connect to ${this.socketPath}: ${e.code ?? e.message}`, this.socketPath));
       });
     });
     this.wire(this.socket!);
