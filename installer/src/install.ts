@@ -47,6 +47,7 @@ export interface InstallOptions extends LayoutOptions {
 
 export const DIST_FILES = ['tunlockd.js', 'tunlock.js', 'tunlock-host.js', 'tunlock-install.js', 'package.json'] as const;
 export const HOOK_FILES = ['wg-quick.sh', 'openvpn-updown.sh', 'networkmanager-dispatcher.sh'] as const;
+export const COMPLETION_FILES = ['tunlock.bash', '_tunlock'] as const;
 
 interface Owner {
   uid: number;
@@ -101,7 +102,7 @@ export function detectedBrowsers(l: Layout, home: string | null): Set<string> {
 export function plan(opts: InstallOptions): Plan {
   const l = new Layout(opts);
   const notes: string[] = [];
-  const missing = [...DIST_FILES.map((f) => join(opts.dist, f)), ...HOOK_FILES.map((f) => join(opts.dist, 'hooks', f))].filter((f) => !existsSync(f));
+  const missing = [...DIST_FILES.map((f) => join(opts.dist, f)), ...HOOK_FILES.map((f) => join(opts.dist, 'hooks', f)), ...COMPLETION_FILES.map((f) => join(opts.dist, 'completion', f))].filter((f) => !existsSync(f));
   if (missing.length) throw new Error(`missing built files: ${missing.join(', ')} (run the build first: npm run build:host)`);
   if (!isDir(l.root)) throw new Error(`--root ${l.root} is not a directory`);
 
@@ -120,6 +121,8 @@ export function plan(opts: InstallOptions): Plan {
   file(l.cli, wrapper(l, l.js('tunlock')), 0o755);
   for (const h of HOOK_FILES) file(join(l.hooksDir, h), hook(opts.dist, h, l), 0o755);
   file(join(l.hooksDir, 'wg-quick-snippet.conf'), wgQuickSnippet(l), 0o644);
+  file(l.bashCompletion, readFileSync(join(opts.dist, 'completion', 'tunlock.bash')), 0o644);
+  file(l.zshCompletion, readFileSync(join(opts.dist, 'completion', '_tunlock')), 0o644);
 
   // Services.
   file(l.daemonUnit, daemonUnit(l), 0o644);

@@ -36,6 +36,8 @@ function makeDist(): string {
   for (const f of DIST_FILES) writeFileSync(join(d, f), f === 'package.json' ? '{ "type": "module" }\n' : `// stub ${f}\n`);
   mkdirSync(join(d, 'hooks'));
   for (const h of readdirSync('installer/src/hooks')) copyFileSync(join('installer/src/hooks', h), join(d, 'hooks', h));
+  mkdirSync(join(d, 'completion'));
+  for (const c of readdirSync('installer/src/completion')) copyFileSync(join('installer/src/completion', c), join(d, 'completion', c));
   return d;
 }
 
@@ -84,6 +86,13 @@ const EXPECTED: Record<string, [type: string, mode: string, owner: string]> = {
   'usr/local/lib/tunlock/hooks/openvpn-updown.sh': ['file', '755', '0:0'],
   'usr/local/lib/tunlock/hooks/networkmanager-dispatcher.sh': ['file', '755', '0:0'],
   'usr/local/lib/tunlock/hooks/wg-quick-snippet.conf': ['file', '644', '0:0'],
+  'usr/local/share': ['dir', '755', '0:0'],
+  'usr/local/share/bash-completion': ['dir', '755', '0:0'],
+  'usr/local/share/bash-completion/completions': ['dir', '755', '0:0'],
+  'usr/local/share/bash-completion/completions/tunlock': ['file', '644', '0:0'],
+  'usr/local/share/zsh': ['dir', '755', '0:0'],
+  'usr/local/share/zsh/site-functions': ['dir', '755', '0:0'],
+  'usr/local/share/zsh/site-functions/_tunlock': ['file', '644', '0:0'],
   'etc/systemd': ['dir', '755', '0:0'],
   'etc/systemd/system': ['dir', '755', '0:0'],
   'etc/systemd/system/tunlockd.service': ['file', '644', '0:0'],

@@ -50,7 +50,7 @@ interface ErrorOut {
 function fail(io: CliIo, json: boolean, e: ErrorOut): void {
   if (json) io.out(`${JSON.stringify({ error: e })}\n`);
   // A usage error's hint is the usage line itself, shown as such.
-  const hint = e.hint ? (e.code === 'usage' ? `${e.hint}\n` : `  → ${e.hint}\n`) : '';
+  const hint = e.hint ? (e.hint.startsWith('usage: ') ? `${e.hint}\n` : `  → ${e.hint}\n`) : '';
   io.err(`tunlock: ${e.message}\n${hint}`);
 }
 
