@@ -4,6 +4,7 @@ import { defineConfig } from 'vitest/config';
 // namespaces and browsers, so they run one file at a time with generous timeouts.
 export default defineConfig({
   test: {
+    globalSetup: ['test/setup/isolated-home.ts'],
     projects: [
       {
         test: {

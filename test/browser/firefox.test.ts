@@ -57,7 +57,7 @@ describe.runIf(RUN)('Firefox: extension + tunlock-host + tunlockd', () => {
         'media.peerconnection.ice.obfuscate_host_addresses': true,
       },
     });
-    firefox = spawn('ip', ['netns', 'exec', lab.ns, 'env', `HOME=${home}`, '/usr/bin/firefox-esr', '--headless', '--profile', profile, '--remote-debugging-port', '0', '--remote-allow-system-access', 'about:blank'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    firefox = spawn(lab.browserWrapper('firefox-esr'), ['--headless', '--profile', profile, '--remote-debugging-port', '0', '--remote-allow-system-access', 'about:blank'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOME: home } });
     const port = await new Promise<number>((ok, fail) => {
       let err = '';
       firefox.once('exit', (c) => fail(new Error(`firefox exited (${c}): ${err}`)));
