@@ -19,6 +19,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
+import { bootAdvice, detectInit } from '../../host/src/init-system.js';
 import { SOCKET_GROUP_NAME } from '../../host/src/shared-paths.js';
 import { addMember, createSystemGroup, findGroup, findUser, installingUser } from './accounts.js';
 import type { PasswdEntry } from './accounts.js';
@@ -37,7 +38,7 @@ export interface InstallOptions extends LayoutOptions {
   user?: string;
   /** act on the running system (systemctl, start the daemon); default: only when --root is / */
   live?: boolean;
-  /** start the daemon with our own command instead of systemd (containers, labs) */
+  /** without systemd, start the daemon with our own command (default true; false: --no-start) */
   start?: boolean;
   /** replace files at our paths that the installer did not create */
   force?: boolean;
@@ -342,11 +343,15 @@ export async function install(opts: InstallOptions): Promise<InstallResult> {
         chmodSync(run, 0o750);
         if (gid !== undefined && process.getuid?.() === 0) chownSync(run, 0, gid);
       }
-      if (opts.start) {
+      // No systemd (a container, WSL, OpenRC, the lab): the installer starts the daemon itself, so the
+      // machine is protected when setup ends, and says what will start it after a reboot.
+      const startCmd = `sudo ${l.installWrapper} start${l.isRealRoot ? '' : ` --root ${l.root}`}`;
+      if (opts.start !== false) {
         const pid = await startDaemon(l);
-        log(`started tunlockd (pid ${pid}) with the installer's own command (no systemd)`);
+        log(`started tunlockd (pid ${pid}) with the installer's own command: systemd is not running here`);
+        if (l.isRealRoot) p.notes.push(`after a reboot: ${bootAdvice(detectInit())}`);
       } else {
-        p.notes.push(`systemd is not running here: start the daemon with: sudo ${l.installWrapper} start${l.isRealRoot ? '' : ` --root ${l.root}`}`);
+        p.notes.push(`systemd is not running here and --no-start was given: start the daemon with: ${startCmd}`);
       }
     }
   }

@@ -24,7 +24,7 @@ options:
   --dist DIR       the built files (default: the directory of this script)
   --live           with --root: also act on the running system (start/stop the daemon, remove our table)
   --offline        never act on the running system
-  --start          after install, start the daemon with our own command (no systemd)
+  --no-start       without systemd, do not start the daemon after install (it is started by default)
   --force          take over files at our paths that tunlock did not install`;
 
 async function main(argv: string[]): Promise<number> {
@@ -40,7 +40,7 @@ async function main(argv: string[]): Promise<number> {
       dist: { type: 'string' },
       live: { type: 'boolean' },
       offline: { type: 'boolean' },
-      start: { type: 'boolean' },
+      'no-start': { type: 'boolean' },
       force: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -68,7 +68,7 @@ async function main(argv: string[]): Promise<number> {
         dist: values.dist ?? dirname(fileURLToPath(import.meta.url)),
         ...(values.user !== undefined ? { user: values.user } : {}),
         ...(live !== undefined ? { live } : {}),
-        start: !!values.start,
+        start: values['no-start'] !== true,
         force: !!values.force,
       };
       if (cmd === 'plan') {

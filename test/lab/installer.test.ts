@@ -41,6 +41,8 @@ async function buildDist(): Promise<string> {
   writeFileSync(join(dist, 'package.json'), '{ "type": "module" }\n');
   mkdirSync(join(dist, 'hooks'));
   for (const h of readdirSync('installer/src/hooks')) copyFileSync(join('installer/src/hooks', h), join(dist, 'hooks', h));
+  mkdirSync(join(dist, 'completion'));
+  for (const c of readdirSync('installer/src/completion')) copyFileSync(join('installer/src/completion', c), join(dist, 'completion', c));
   return dist;
 }
 
@@ -83,7 +85,7 @@ describe.skipIf(skip)('installer in a lab namespace', () => {
 
   it('installs into the root and starts the daemon inside the namespace with its own command', () => {
     expect(lab.canReachPeer()).toBe(true);
-    const r = lab.exec([NODE, join(dist, 'tunlock-install.js'), 'install', '--root', lab.root, '--user', 'labuser', '--dist', dist, '--live', '--start']);
+    const r = lab.exec([NODE, join(dist, 'tunlock-install.js'), 'install', '--root', lab.root, '--user', 'labuser', '--dist', dist, '--live']);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/started tunlockd \(pid \d+\) with the installer's own command/);
