@@ -19,9 +19,13 @@ export function installCommand(exists: (p: string) => boolean = existsSync): str
   return candidates.find((c) => exists(c)) ?? candidates[1]!;
 }
 
+/** The package's init script, for machines without systemd. */
+export const INIT_SCRIPT = '/etc/init.d/tunlockd';
+
 /** The command that starts the installed daemon now. */
 export function startCommand(init: InitSystem = detectInit(), exists: (p: string) => boolean = existsSync): string {
-  return init === 'systemd' ? 'sudo systemctl start tunlockd' : `sudo ${installCommand(exists)} start`;
+  if (init === 'systemd') return 'sudo systemctl start tunlockd';
+  return exists(INIT_SCRIPT) ? 'sudo service tunlockd start' : `sudo ${installCommand(exists)} start`;
 }
 
 /** How the daemon comes back after a reboot under this init system (shown by setup, doctor, status). */
@@ -33,6 +37,9 @@ export function bootAdvice(init: InitSystem = detectInit(), exists: (p: string) 
     case 'openrc':
       return `OpenRC is not set up by tunlock: add "${start} start" to /etc/local.d/tunlock.start (chmod +x) and run: rc-update add local default`;
     case 'none':
+      if (exists(INIT_SCRIPT)) {
+        return `${INIT_SCRIPT} starts tunlockd at boot where init scripts run (sysvinit); in a container or WSL run "sudo service tunlockd start" from its start-up command (WSL: [boot] command="service tunlockd start" in /etc/wsl.conf)`;
+      }
       return `no init system that tunlock knows runs here (container, WSL): nothing starts tunlockd at boot; run "sudo ${start} start" from your start-up script (WSL: [boot] command="${start} start" in /etc/wsl.conf)`;
   }
 }
