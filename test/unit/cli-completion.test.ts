@@ -28,7 +28,7 @@ describe('shell completion', () => {
 
   it('bash completes verbs, then each verb\'s words, past global flags', () => {
     expect(complete(['tunlock', 'lo'])).toEqual(['lock']);
-    expect(complete(['tunlock', '--socket', '/x', 'lock', ''])).toEqual(['--help', '--json', '--socket', 'always', 'off', 'on']);
+    expect(complete(['tunlock', '--socket', '/x', 'lock', ''])).toEqual(['--block-all', '--help', '--json', '--socket', 'always', 'off', 'on']);
     expect(complete(['tunlock', 'captive', '--s'])).toEqual(['--seconds', '--socket']);
     expect(complete(['tunlock', 'tunnel', 'down', 'l'])).toContain('lo');
   });

@@ -81,14 +81,13 @@ const refuse = (code: ConstructorParameters<typeof ProtocolError>[0], message: s
 describe('tunlock main(): every verb sends exactly its request', () => {
   it.each([
     ['status', { type: 'status' }],
-    ['lock on', { type: 'setMode', mode: 'on' }],
     ['lock off', { type: 'setMode', mode: 'off' }],
-    ['lock always', { type: 'setMode', mode: 'always' }],
     ['lan allow', { type: 'setLan', allow: true }],
     ['lan block', { type: 'setLan', allow: false }],
     ['tunnel add wg0 --endpoint 198.51.100.10:51820/udp --endpoint [2001:db8::1]:443/tcp', { type: 'tunnelAdd', iface: 'wg0', endpoints: ['198.51.100.10:51820/udp', '[2001:db8::1]:443/tcp'] }],
     ['tunnel add wg0', { type: 'tunnelAdd', iface: 'wg0', endpoints: [] }],
     ['tunnel remove wg0', { type: 'tunnelRemove', iface: 'wg0' }],
+    ['tunnel adopt wg0', { type: 'tunnelAdopt', iface: 'wg0' }],
     ['tunnel up wg0', { type: 'tunnelUp', iface: 'wg0' }],
     ['tunnel down wg0', { type: 'tunnelDown', iface: 'wg0', intentional: false }],
     ['tunnel down --intentional wg0', { type: 'tunnelDown', iface: 'wg0', intentional: true }],
@@ -105,6 +104,38 @@ describe('tunlock main(): every verb sends exactly its request', () => {
     expect(r.code).toBe(0);
     expect(r.sent).toEqual([expected]);
     expect(r.out).toMatch(/^State: {4}Off/);
+  });
+
+  it('lock on|always: reads the status, then sets the mode (--block-all passed on)', async () => {
+    expect((await cli('lock on')).sent).toEqual([{ type: 'status' }, { type: 'setMode', mode: 'on' }]);
+    expect((await cli('lock always')).sent).toEqual([{ type: 'status' }, { type: 'setMode', mode: 'always' }]);
+    const all = await cli('lock --block-all on');
+    expect(all.sent).toEqual([{ type: 'status' }, { type: 'setMode', mode: 'on', blockAll: true }]);
+    expect(all.code).toBe(0);
+  });
+
+  it('lock on with no tunnel configured says which detected tunnel it locked to (stderr; stdout stays the status)', async () => {
+    const wg0 = { iface: 'wg0', up: true, endpoints: [], learned: ['198.51.100.10:51820/udp'] };
+    const answer = (b: RequestBody) => (b.type === 'setMode' ? sampleStatus({ mode: 'on', state: 'protected', tunnels: [wg0] }) : sampleStatus({ detected: [{ iface: 'wg0', kind: 'wireguard', endpoints: ['198.51.100.10:51820/udp'] }] }));
+    const r = await cli('lock on --json', { answer });
+    expect(r.code).toBe(0);
+    expect(r.err).toBe('tunlock: no tunnel was configured: locked to the tunnel that is up, wg0, server 198.51.100.10:51820/udp\n');
+    expect(JSON.parse(r.out)).toMatchObject({ state: 'protected', tunnels: [wg0] });
+  });
+
+  it('lock on that needs a choice (several tunnels up, or none) exits 2 with the list and what to do', async () => {
+    const answer = (b: RequestBody) => {
+      if (b.type === 'setMode') throw new ProtocolError('needs_choice', 'no tunnel is configured and several are up: wg0 (wireguard), tun0 (tun)', 'choose one: tunlock tunnel adopt wg0, then lock again');
+      return sampleStatus();
+    };
+    const r = await cli('lock on', { answer });
+    expect(r.code).toBe(2);
+    expect(r.err).toMatch(/several are up: wg0 \(wireguard\), tun0 \(tun\)\n  → choose one: tunlock tunnel adopt wg0/);
+  });
+
+  it('status shows detected tunnels', async () => {
+    const r = await cli('status', { answer: () => sampleStatus({ detected: [{ iface: 'wg0', kind: 'wireguard', endpoints: ['198.51.100.10:51820/udp'] }] }) });
+    expect(r.out).toMatch(/Detected: wg0 \(wireguard, up, not configured\) → 198\.51\.100\.10:51820\/udp; lock on locks to it, or: tunlock tunnel adopt wg0/);
   });
 
   it('flags stand anywhere: `status --json` is JSON, and so is `--json status`', async () => {
@@ -184,6 +215,7 @@ describe('tunlock main(): mistakes are refused before anything is sent (exit 2 +
     ['', /no command given/, /tunlock --help lists the commands/],
     ['frobnicate', /unknown command "frobnicate"/, /tunlock --help/],
     ['lock on off', /unexpected "off"/, /usage: tunlock lock on\|off\|always/],
+    ['lock off --block-all', /--block-all belongs to lock on and lock always/, /usage: tunlock lock/],
     ['lock maybe', /expected on\|off\|always, not "maybe"/, /usage: tunlock lock/],
     ['lock', /lock: expected on\|off\|always/, /usage: tunlock lock/],
     ['status --bogus', /unknown option --bogus for status/, /usage: tunlock status/],
@@ -234,7 +266,7 @@ describe('tunlock main(): mistakes are refused before anything is sent (exit 2 +
   it('under --json, a usage error is also one JSON object on stdout', async () => {
     const r = await cli('lock on off --json');
     expect(r.code).toBe(2);
-    expect(JSON.parse(r.out)).toEqual({ error: { code: 'usage', message: 'unexpected "off"', hint: 'usage: tunlock lock on|off|always' } });
+    expect(JSON.parse(r.out)).toEqual({ error: { code: 'usage', message: 'unexpected "off"', hint: 'usage: tunlock lock on|off|always [--block-all]' } });
     const v = await cli('--json tunnel add wg0 --endpoint nope');
     expect(JSON.parse(v.out).error.code).toBe('invalid_value');
   });
@@ -264,6 +296,7 @@ describe('tunlock main(): daemon errors map to exit codes and say what to do', (
     ['internal', 1],
     ['not_permitted', 4],
     ['invalid_value', 2],
+    ['needs_choice', 2],
   ] as const)('the daemon answers %s → exit %i, message and hint on stderr', async (code, exit) => {
     const r = await cli('tunnel remove wg0', { answer: refuse(code, `refused: ${code}`, 'do this instead') });
     expect(r.code).toBe(exit);

@@ -111,6 +111,8 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         return await watch(io, parsed.json, socket);
       case 'request':
         return await oneRequest(io, parsed.json, socket, action.body);
+      case 'lock':
+        return await lock(io, parsed.json, socket, action.mode, action.blockAll);
     }
   } catch (e) {
     if (e instanceof ProtocolError) {
@@ -126,6 +128,24 @@ async function oneRequest(io: CliIo, json: boolean, socket: string, body: Reques
   const client = await io.connect(socket);
   try {
     printResult(io, json, await client.request(body));
+    return EXIT.ok;
+  } finally {
+    client.close();
+  }
+}
+
+/** `lock on|always`: says so when the daemon locked to a tunnel it detected (none was configured). */
+async function lock(io: CliIo, json: boolean, socket: string, mode: 'on' | 'always', blockAll: boolean): Promise<number> {
+  const client = await io.connect(socket);
+  try {
+    const before = (await client.request({ type: 'status' })) as Status;
+    const after = (await client.request({ type: 'setMode', mode, ...(blockAll ? { blockAll } : {}) })) as Status;
+    const adopted = after.tunnels.filter((t) => !before.tunnels.some((b) => b.iface === t.iface));
+    for (const t of adopted) {
+      const servers = t.learned.length ? `, server ${t.learned.join(', ')}` : ', no server found (add one: tunlock tunnel add IF --endpoint ADDR:PORT/udp)';
+      io.err(`tunlock: no tunnel was configured: locked to the tunnel that is up, ${t.iface}${servers}\n`);
+    }
+    printResult(io, json, after);
     return EXIT.ok;
   } finally {
     client.close();

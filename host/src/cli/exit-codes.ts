@@ -7,7 +7,7 @@ export const EXIT = {
   ok: 0,
   /** the daemon refused or could not do it; doctor found a problem */
   failed: 1,
-  /** the command line is wrong, a value is invalid, or a choice is needed (nothing was changed) */
+  /** the command line is wrong, a value is invalid, or a choice is needed, e.g. which tunnel (nothing was changed) */
   usage: 2,
   /** the daemon cannot be reached: not running, no socket, no answer, or an impostor socket */
   unreachable: 3,
@@ -23,6 +23,7 @@ export function exitFor(code: ErrorCode): number {
       return EXIT.denied;
     case 'invalid_value':
     case 'bad_request':
+    case 'needs_choice':
       return EXIT.usage;
     default:
       return EXIT.failed;

@@ -28,6 +28,7 @@ export interface FlagSpec {
 /** What main() does once the words are understood. */
 export type Action =
   | { kind: 'request'; body: RequestBody }
+  | { kind: 'lock'; mode: 'on' | 'always'; blockAll: boolean }
   | { kind: 'doctor' }
   | { kind: 'watch' }
   | { kind: 'reset'; yes: boolean }
@@ -91,13 +92,17 @@ export const VERBS: readonly Verb[] = [
   },
   {
     name: 'lock',
-    usage: 'lock on|off|always',
-    help: 'on: engaged while a VPN is in use, kept when it drops; always: blocked unless a tunnel is up, across reboots',
-    flags: {},
-    build: (w) => {
+    usage: 'lock on|off|always [--block-all]',
+    help: 'on: engaged while a VPN is in use, kept when it drops; always: blocked unless a tunnel is up, across reboots. With no tunnel configured, locks to the one that is up',
+    flags: { 'block-all': { type: 'boolean', help: 'lock on even when no tunnel is configured or up: block all traffic' } },
+    build: (w, f) => {
       const mode = one('lock', w[0], ['on', 'off', 'always'] as const);
       arity('lock', w, 1);
-      return request({ type: 'setMode', mode });
+      if (mode === 'off') {
+        if (f['block-all']) throw new UsageError('--block-all belongs to lock on and lock always', 'lock');
+        return request({ type: 'setMode', mode });
+      }
+      return { kind: 'lock', mode, blockAll: f['block-all'] === true };
     },
   },
   {
@@ -113,14 +118,14 @@ export const VERBS: readonly Verb[] = [
   },
   {
     name: 'tunnel',
-    usage: 'tunnel add IF --endpoint ADDR:PORT/udp | remove IF | up IF | down IF [--intentional]',
-    help: 'a VPN interface and its server(s) (repeat --endpoint); up/down are for VPN hooks, --intentional releases an "on" lock',
+    usage: 'tunnel add IF --endpoint ADDR:PORT/udp | adopt IF | remove IF | up IF | down IF [--intentional]',
+    help: 'a VPN interface and its server(s) (repeat --endpoint); adopt: a detected tunnel, with the servers found for it; up/down are for VPN hooks, --intentional releases an "on" lock',
     flags: {
       endpoint: { type: 'string', multiple: true, help: 'the VPN server, ADDR:PORT/udp|tcp (tunnel add; repeatable)' },
       intentional: { type: 'boolean', help: 'a deliberate disconnect (tunnel down)' },
     },
     build: (w, f) => {
-      const action = one('tunnel', w[0], ['add', 'remove', 'up', 'down'] as const);
+      const action = one('tunnel', w[0], ['add', 'adopt', 'remove', 'up', 'down'] as const);
       arity('tunnel', w, 2);
       const iface = parseIfname(w[1]!);
       const endpoints = (f.endpoint as string[] | undefined) ?? [];
@@ -130,6 +135,7 @@ export const VERBS: readonly Verb[] = [
         endpoints.forEach(parseEndpoint);
         return request({ type: 'tunnelAdd', iface, endpoints });
       }
+      if (action === 'adopt') return request({ type: 'tunnelAdopt', iface });
       if (action === 'remove') return request({ type: 'tunnelRemove', iface });
       if (action === 'up') return request({ type: 'tunnelUp', iface });
       return request({ type: 'tunnelDown', iface, intentional: f.intentional === true });

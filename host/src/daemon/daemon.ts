@@ -9,12 +9,13 @@ import { isEmptyPolicy } from '../firewall/policy.js';
 import { BLOCK_COUNTERS, bindingCounter, captiveSecondsLeft, expectedShape, renderApplyBatch } from '../firewall/nft-rules.js';
 import { formatEndpoint, parseEndpoint, sameEndpoint } from '../net/values.js';
 import type { Endpoint } from '../net/values.js';
-import type { BindTarget, ErrorBody, Event, Request, Status } from '../protocol/schema.js';
+import type { BindTarget, DetectedTunnel, ErrorBody, Event, Request, Status } from '../protocol/schema.js';
 import { PROTOCOL_VERSION, ProtocolError, versionMismatch } from '../protocol/schema.js';
 import { groupId, userId } from './accounts.js';
 import { cgroupExists, cgroupPopulated, enterCgroup, removeIdleCgroups } from './cgroups.js';
 import type { LockConfig } from './lock-machine.js';
 import { isLocked, lockState, policyFor } from './lock-machine.js';
+import { detectTunnels } from './detect-tunnels.js';
 import { isLinkUp, linkExists, LinkWatcher } from './link-watch.js';
 import { physicalDefaultRoute, resolvConfNameservers } from './network-info.js';
 import type { SavedState, StateStore } from './state-store.js';
@@ -50,6 +51,8 @@ export class Daemon {
   private tunnelsUp = new Set<string>();
   /** configured tunnel names that exist as something else (see link-kind.ts), with the reason */
   private refused = new Map<string, string>();
+  /** tunnels that are up but not configured (detect-tunnels.ts), refreshed on every link change */
+  private detected: DetectedTunnel[] = [];
   private queue: Promise<unknown> = Promise.resolve();
   private applied: Policy | null = null;
   private blockedBase = 0;
@@ -79,6 +82,7 @@ export class Daemon {
       await this.failClosedOnUnreadableState(e);
     }
     await this.refreshLinks();
+    await this.refreshDetected();
     if (!this.stateError) {
       await this.enforce('start');
       this.writeBootRules();
@@ -255,11 +259,68 @@ export class Daemon {
   private onLinkEvent(): void {
     void this.serial(async () => {
       const { cameUp, changed } = await this.refreshLinks();
-      if (!changed) return;
+      const detectedChanged = await this.refreshDetected();
+      if (!changed) {
+        if (detectedChanged) this.announce();
+        return;
+      }
       this.deps.log(`tunnels up: [${[...this.tunnelsUp].join(', ')}]`);
       if (cameUp.length) await this.onTunnelsUp(cameUp);
       await this.enforceIfPolicyChanged('link change');
     }).catch((e: Error) => this.deps.log(`link change: ${e.message}`));
+  }
+
+  /** Re-reads the tunnels that are up but not configured; true when the list changed. */
+  private async refreshDetected(): Promise<boolean> {
+    const next = await detectTunnels(this.saved.config.tunnels.map((t) => t.iface)).catch((e: Error) => {
+      this.deps.log(`tunnel detection failed: ${e.message}`);
+      return [];
+    });
+    const changed = JSON.stringify(next) !== JSON.stringify(this.detected);
+    this.detected = next;
+    return changed;
+  }
+
+  /**
+   * Configures a detected tunnel, with the servers detection found for it as learned endpoints, reachable by
+   * root's sockets (as `tunnel add` without --endpoint-user), or by WireGuard's own fwmark once learned.
+   */
+  private async adopt(state: SavedState, d: DetectedTunnel): Promise<SavedState> {
+    if (state.config.tunnels.length >= MAX_TUNNELS) throw new ProtocolError('invalid_value', `at most ${MAX_TUNNELS} tunnels`);
+    const tunnel = { iface: d.iface, endpoints: [], learned: d.endpoints.map(parseEndpoint), fwmark: null, endpointUid: 0 };
+    const next: SavedState = { ...state, config: { ...state.config, tunnels: [...state.config.tunnels, tunnel] } };
+    await this.refreshLinks(next.config);
+    return withLearned(next, d.iface, await learnWireGuard(d.iface));
+  }
+
+  /**
+   * `lock on|always` with no tunnel configured: lock to the one tunnel that is up; with several, the user
+   * chooses; with none, `on` would silently block everything, so it refuses unless told to block all
+   * (`always` is the lockdown: blocking until a tunnel is up is what it means).
+   */
+  private async lockToDetected(next: SavedState, mode: 'on' | 'always', blockAll: boolean): Promise<SavedState> {
+    if (next.config.tunnels.length > 0) return next;
+    await this.refreshDetected();
+    const [only, ...more] = this.detected;
+    if (only && more.length === 0) {
+      this.deps.log(`lock ${mode}: no tunnel configured; locking to the detected tunnel ${only.iface} (${only.kind})`);
+      return await this.adopt(next, only);
+    }
+    if (only) {
+      throw new ProtocolError(
+        'needs_choice',
+        `no tunnel is configured and several are up: ${this.detected.map((d) => `${d.iface} (${d.kind})`).join(', ')}`,
+        `choose one: tunlock tunnel adopt ${only.iface}, then lock again`,
+      );
+    }
+    if (mode === 'on' && !blockAll) {
+      throw new ProtocolError(
+        'needs_choice',
+        'no VPN tunnel is configured or up: locking now would block all traffic',
+        'connect your VPN first (tunlock then locks to it), or add it: tunlock tunnel add IF --endpoint ADDR:PORT/udp; to block everything anyway: tunlock lock on --block-all',
+      );
+    }
+    return next;
   }
 
   /** A tunnel came up: the deliberate disconnect is over, the captive hole closes, endpoints are learned. */
@@ -384,6 +445,7 @@ export class Daemon {
           ...(problem ? { problem } : {}),
         };
       }),
+      detected: this.detected.filter((d) => !config.tunnels.some((t) => t.iface === d.iface)),
       captive: hole && {
         uid: hole.uid,
         iface: hole.iface,
@@ -478,7 +540,9 @@ export class Daemon {
       case 'setMode': {
         const base = this.stateError ? defaultState() : s;
         const captive = req.mode === 'off' ? null : base.captive;
-        return this.commit({ ...base, captive, config: { ...base.config, mode: req.mode, deliberateDisconnect: false } }, `lock ${req.mode}`);
+        let next: SavedState = { ...base, captive, config: { ...base.config, mode: req.mode, deliberateDisconnect: false } };
+        if (req.mode !== 'off') next = await this.lockToDetected(next, req.mode, req.blockAll === true);
+        return this.commit(next, `lock ${req.mode}`);
       }
       case 'setLan':
         return this.commit({ ...s, config: { ...c, allowLan: req.allow } }, `lan ${req.allow ? 'allow' : 'block'}`);
@@ -496,6 +560,19 @@ export class Daemon {
         await this.refreshLinks(next.config);
         const facts = this.tunnelsUp.has(req.iface) ? await learnWireGuard(req.iface) : null;
         return this.commit(withLearned(next, req.iface, facts), `tunnel add ${req.iface}`);
+      }
+      case 'tunnelAdopt': {
+        if (c.tunnels.some((t) => t.iface === req.iface)) return;
+        await this.refreshDetected();
+        const d = this.detected.find((x) => x.iface === req.iface);
+        if (!d) {
+          throw new ProtocolError(
+            'not_found',
+            `${req.iface} is not a detected tunnel (it must be up, and the kernel must report it as a tunnel: WireGuard, tun, ppp…)`,
+            'connect the VPN first; tunlock status lists the detected tunnels',
+          );
+        }
+        return this.commit(await this.adopt(s, d), `tunnel adopt ${req.iface}`);
       }
       case 'tunnelRemove': {
         if (!c.tunnels.some((t) => t.iface === req.iface)) throw notFound(req.iface);

@@ -66,11 +66,17 @@ export const Request = z.discriminatedUnion('type', [
   request('status', {}),
   /** after this, the server pushes events to this connection until it closes */
   request('subscribe', {}),
-  request('setMode', { mode: Mode }),
+  /**
+   * With no tunnel configured, `on`/`always` lock to the one tunnel that is up (detected), and refuse with
+   * needs_choice when several are up; `on` with none up refuses too unless blockAll says "block everything".
+   */
+  request('setMode', { mode: Mode, blockAll: z.optional(z.boolean()) }),
   request('setLan', { allow: z.boolean() }),
   /** endpointUser (root only): the account whose sockets reach the servers when the tunnel has no fwmark */
   request('tunnelAdd', { iface: Ifname, endpoints: z.array(EndpointText).check(z.maxLength(64)), endpointUser: z.optional(AccountName) }),
   request('tunnelRemove', { iface: Ifname }),
+  /** configure a tunnel the daemon detected (up, a tunnel by its kernel link kind), with its detected servers */
+  request('tunnelAdopt', { iface: Ifname }),
   request('tunnelUp', { iface: Ifname }),
   request('tunnelDown', { iface: Ifname, intentional: z.boolean() }),
   request('captiveOpen', { seconds: CaptiveSeconds }),
@@ -93,6 +99,7 @@ export const ErrorCode = z.enum([
   'firewall_failed', // the kernel refused or a read-back differed; the previous rules stay
   'state_unreadable', // the saved state could not be read; the block stays in place
   'daemon_unavailable', // (from tunlock-host) the daemon socket is missing, refused, or not owned by root
+  'needs_choice', // the request is ambiguous or would block everything: the user must choose (tunnel, --block-all)
   'internal',
 ]);
 
@@ -116,6 +123,15 @@ export const TunnelStatus = z.strictObject({
   problem: z.optional(z.string().check(z.maxLength(500))),
 });
 
+/** A tunnel interface that is up but not configured (the kernel says it is a tunnel), and its VPN servers. */
+export const DetectedTunnel = z.strictObject({
+  iface: Ifname,
+  /** the kernel's link kind: wireguard, tun, ppp, … */
+  kind: z.string().check(z.maxLength(32)),
+  /** servers found where the system tells (WireGuard peers, the VPN process's connected sockets) */
+  endpoints: z.array(EndpointText).check(z.maxLength(64)),
+});
+
 export const BindingStatus = z.strictObject({
   target: BindTarget,
   /** resolved numeric id (uid, gid) or null for cgroups and unknown accounts */
@@ -137,6 +153,8 @@ export const Status = z.strictObject({
   state: LockState,
   lan: z.enum(['allow', 'block']),
   tunnels: z.array(TunnelStatus),
+  /** tunnels that are up but not configured: `lock on` locks to the only one, `tunnelAdopt` configures one */
+  detected: z.optional(z.array(DetectedTunnel).check(z.maxLength(64))),
   captive: z.nullable(CaptiveStatus),
   bindings: z.array(BindingStatus),
   /** packets the lock refused since the daemon started (all rules' counters summed) */
@@ -182,6 +200,7 @@ export type ErrorCode = z.infer<typeof ErrorCode>;
 export type ErrorBody = z.infer<typeof ErrorBody>;
 export type Status = z.infer<typeof Status>;
 export type TunnelStatus = z.infer<typeof TunnelStatus>;
+export type DetectedTunnel = z.infer<typeof DetectedTunnel>;
 export type BindTarget = z.infer<typeof BindTarget>;
 export type Event = z.infer<typeof Event>;
 export type ServerMessage = z.infer<typeof ServerMessage>;

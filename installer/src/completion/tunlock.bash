@@ -22,11 +22,11 @@ _tunlock() {
   fi
   local words="--json --help --socket"
   case $verb in
-    lock) words+=" on off always" ;;
+    lock) words+=" on off always --block-all" ;;
     lan) words+=" allow block" ;;
     tunnel)
-      words+=" add remove up down --endpoint --intentional"
-      if [[ ${COMP_WORDS[COMP_CWORD-1]} =~ ^(add|remove|up|down)$ ]]; then
+      words+=" add adopt remove up down --endpoint --intentional"
+      if [[ ${COMP_WORDS[COMP_CWORD-1]} =~ ^(add|adopt|remove|up|down)$ ]]; then
         COMPREPLY=($(compgen -W "$(ls /sys/class/net 2>/dev/null)" -- "$cur"))
         return
       fi ;;
