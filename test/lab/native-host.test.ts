@@ -261,7 +261,7 @@ describe.skipIf(skip)('tunlock-host against a real tunlockd in a lab namespace',
     const h = await greeted();
     const sub = await h.request({ type: 'subscribe' });
     expect(statusOf(sub).mode).toBe('off');
-    await cli(d, 'lock', 'on');
+    await cli(d, 'lock', 'on', '--block-all'); // no tunnel in this namespace: block everything, on purpose
     const on = await h.event('status', (e) => 'status' in e && e.status.mode === 'on');
     expect(on).toMatchObject({ event: 'status', status: { mode: 'on' } });
     // Another tool flushes the ruleset (inside the lab namespace): the daemon re-asserts and says so.

@@ -98,12 +98,11 @@ export function hexAddress(hex: string): string | null {
   const bytes = words.flatMap((w) => [w.slice(6, 8), w.slice(4, 6), w.slice(2, 4), w.slice(0, 2)].map((b) => Number.parseInt(b, 16)));
   if (hex.length === 8) return parseAddress(bytes.join('.')).text;
   if (hex.length !== 32) return null;
+  // A v4-mapped address (::ffff:a.b.c.d, a v6 socket talking IPv4) is the IPv4 server.
+  if (bytes.slice(0, 10).every((b) => b === 0) && bytes[10] === 0xff && bytes[11] === 0xff) return parseAddress(bytes.slice(12).join('.')).text;
   const groups = [];
   for (let i = 0; i < 16; i += 2) groups.push(((bytes[i]! << 8) | bytes[i + 1]!).toString(16));
-  const a = parseAddress(groups.join(':'));
-  // A v4-mapped address (::ffff:a.b.c.d) is the IPv4 server.
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/.exec(a.text);
-  return mapped ? mapped[1]! : a.text;
+  return parseAddress(groups.join(':')).text;
 }
 
 function tunProcessEndpoints(iface: string, proc = '/proc'): Endpoint[] {
