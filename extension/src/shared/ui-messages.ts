@@ -1,14 +1,16 @@
 // Messages between the extension's pages (popup, options) and the background, over a runtime port named
 // UI_PORT. The background checks every message it receives with parseUiMessage: the pages are ours, but a
 // page bug must not turn into an arbitrary request to the daemon.
-import { CAPTIVE_MAX_SECONDS } from './protocol.js';
+import { CAPTIVE_MAX_SECONDS, Ifname } from './protocol.js';
 import type { Snapshot } from './snapshot.js';
 
 export const UI_PORT = 'tunlock-ui';
 
 /** The daemon requests a page may make. Captive seconds are checked here too (10..600, as the protocol). */
 export type UiDaemonRequest =
-  | { type: 'setMode'; mode: 'off' | 'on' | 'always' }
+  | { type: 'setMode'; mode: 'off' | 'on' | 'always'; blockAll?: true }
+  /** configure a tunnel the daemon detected (the daemon checks that it is one) */
+  | { type: 'tunnelAdopt'; iface: string }
   | { type: 'setLan'; allow: boolean }
   | { type: 'captiveOpen'; seconds: number }
   | { type: 'captiveExtend'; seconds: number }
@@ -45,7 +47,12 @@ export function parseUiMessage(v: unknown): UiMessage | null {
   if (v.kind !== 'daemon' || !isObject(v.request)) return null;
   const r = v.request;
   if (r.type === 'setMode' && (r.mode === 'off' || r.mode === 'on' || r.mode === 'always')) {
-    return { kind: 'daemon', id: v.id, request: { type: 'setMode', mode: r.mode } };
+    // blockAll only as an explicit `true` (the popup's "block all traffic anyway"), never for "off"
+    if (r.blockAll === true && r.mode !== 'off') return { kind: 'daemon', id: v.id, request: { type: 'setMode', mode: r.mode, blockAll: true } };
+    return r.blockAll === undefined ? { kind: 'daemon', id: v.id, request: { type: 'setMode', mode: r.mode } } : null;
+  }
+  if (r.type === 'tunnelAdopt' && typeof r.iface === 'string' && Ifname.safeParse(r.iface).success) {
+    return { kind: 'daemon', id: v.id, request: { type: 'tunnelAdopt', iface: r.iface } };
   }
   if (r.type === 'setLan' && typeof r.allow === 'boolean') return { kind: 'daemon', id: v.id, request: { type: 'setLan', allow: r.allow } };
   if ((r.type === 'captiveOpen' || r.type === 'captiveExtend') && isCaptiveSeconds(r.seconds)) {
