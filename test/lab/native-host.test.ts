@@ -471,7 +471,7 @@ describe.skipIf(skip)('tunlock-host against a real tunlockd in a lab namespace',
       const h = host({ user: nobody });
       expect((await h.request(HELLO)).ok).toBe(true);
       const ev = await h.event('daemon');
-      expect(ev).toMatchObject({ available: false, error: { code: 'not_permitted', hint: expect.stringMatching(/tunlock" group/) } });
+      expect(ev).toMatchObject({ available: false, error: { code: 'not_permitted', hint: expect.stringMatching(/usermod -aG tunlock/) } });
       expect(errorOf(await h.request({ type: 'status' })).code).toBe('not_permitted');
       expect((await h.close()).code).toBe(0);
       h.assertCleanStdout();

@@ -26,7 +26,7 @@ export interface DebOptions {
 
 function sh(cmd: string, args: string[]): string {
   const r = spawnSync(cmd, args, { encoding: 'utf8' });
-  if (r.error) throw new Error(`${cmd}: ${r.error.message} (install it: apt-get install dpkg-dev)`);
+  if (r.error) throw new Error(`${cmd}: ${r.error.message} (dpkg-deb comes with dpkg: build on Debian or Ubuntu)`);
   if (r.status !== 0) throw new Error(`${cmd} ${args.join(' ')} failed:\n${r.stderr}`);
   return r.stdout;
 }
