@@ -122,6 +122,9 @@ export function plan(opts: InstallOptions): Plan {
   file(l.cli, wrapper(l, l.js('tunlock')), 0o755);
   for (const h of HOOK_FILES) file(join(l.hooksDir, h), hook(opts.dist, h, l), 0o755);
   file(join(l.hooksDir, 'wg-quick-snippet.conf'), wgQuickSnippet(l), 0o644);
+  // The completions where the shells look, and a copy under the prefix so the installed directory stays a
+  // complete dist (the installed tunlock-install can re-install from it).
+  for (const c of COMPLETION_FILES) file(join(l.libDir, 'completion', c), readFileSync(join(opts.dist, 'completion', c)), 0o644);
   file(l.bashCompletion, readFileSync(join(opts.dist, 'completion', 'tunlock.bash')), 0o644);
   file(l.zshCompletion, readFileSync(join(opts.dist, 'completion', '_tunlock')), 0o644);
 
