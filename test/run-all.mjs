@@ -15,12 +15,9 @@ function step(name, cmd, args) {
   }
 }
 
-// svelte-check first: its vitePreprocess resolves extension/vite.config.ts, whose CRXJS plugin empties the
-// default build's output directory (extension/dist/chrome) — after the build, that left the browser tests
-// without the extension.
-step('svelte-check', 'npx', ['svelte-check', '--tsconfig', 'extension/tsconfig.json', '--threshold', 'error', '--fail-on-warnings']);
 step('build', 'npm', ['run', '--silent', 'build']);
 step('typecheck', 'npx', ['tsc', '--noEmit', '-p', 'tsconfig.json']);
+step('svelte-check', 'npx', ['svelte-check', '--tsconfig', 'extension/tsconfig.json', '--threshold', 'error', '--fail-on-warnings']);
 
 const dir = mkdtempSync(join(tmpdir(), 'tunlock-test-'));
 const report = join(dir, 'vitest.json');
