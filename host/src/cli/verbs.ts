@@ -118,10 +118,15 @@ export const VERBS: readonly Verb[] = [
   },
   {
     name: 'tunnel',
-    usage: 'tunnel add IF --endpoint ADDR:PORT/udp | adopt IF | remove IF | up IF | down IF [--intentional]',
+    usage: 'tunnel add IF --endpoint ADDR:PORT/udp [--endpoint-user NAME] | adopt IF | remove IF | up IF | down IF [--intentional]',
     help: 'a VPN interface and its server(s) (repeat --endpoint); adopt: a detected tunnel, with the servers found for it; up/down are for VPN hooks, --intentional releases an "on" lock',
     flags: {
       endpoint: { type: 'string', multiple: true, help: 'the VPN server, ADDR:PORT/udp|tcp (tunnel add; repeatable)' },
+      'endpoint-user': {
+        type: 'string',
+        multiple: true,
+        help: "(tunnel add, root only) the servers are reached by NAME's sockets: a VPN client that runs as NAME (default: its fwmark, else root's sockets)",
+      },
       intentional: { type: 'boolean', help: 'a deliberate disconnect (tunnel down)' },
     },
     build: (w, f) => {
@@ -131,9 +136,14 @@ export const VERBS: readonly Verb[] = [
       const endpoints = (f.endpoint as string[] | undefined) ?? [];
       if (action !== 'add' && endpoints.length) throw new UsageError(`--endpoint belongs to tunnel add, not tunnel ${action}`, 'tunnel');
       if (action !== 'down' && f.intentional) throw new UsageError(`--intentional belongs to tunnel down, not tunnel ${action}`, 'tunnel');
+      const users = (f['endpoint-user'] as string[] | undefined) ?? [];
+      if (action !== 'add' && users.length) throw new UsageError(`--endpoint-user belongs to tunnel add, not tunnel ${action}`, 'tunnel');
       if (action === 'add') {
         endpoints.forEach(parseEndpoint);
-        return request({ type: 'tunnelAdd', iface, endpoints });
+        if (users.length > 1) throw new UsageError('--endpoint-user may be given once', 'tunnel');
+        const endpointUser = users[0];
+        if (endpointUser !== undefined && !ACCOUNT.test(endpointUser)) throw new UsageError(`invalid user name ${JSON.stringify(endpointUser)}`, 'tunnel');
+        return request(endpointUser === undefined ? { type: 'tunnelAdd', iface, endpoints } : { type: 'tunnelAdd', iface, endpoints, endpointUser });
       }
       if (action === 'adopt') return request({ type: 'tunnelAdopt', iface });
       if (action === 'remove') return request({ type: 'tunnelRemove', iface });

@@ -15,6 +15,7 @@ _tunlock() {
   case $prev in
     --socket) COMPREPLY=($(compgen -f -- "$cur")); return ;;
     --endpoint|--seconds) return ;;
+    --endpoint-user) COMPREPLY=($(compgen -u -- "$cur")); return ;;
   esac
   if [[ -z $verb ]]; then
     COMPREPLY=($(compgen -W "status lock lan tunnel captive bind unbind run reset doctor watch --socket --json --help" -- "$cur"))
@@ -25,7 +26,7 @@ _tunlock() {
     lock) words+=" on off always --block-all" ;;
     lan) words+=" allow block" ;;
     tunnel)
-      words+=" add adopt remove up down --endpoint --intentional"
+      words+=" add adopt remove up down --endpoint --endpoint-user --intentional"
       if [[ ${COMP_WORDS[COMP_CWORD-1]} =~ ^(add|adopt|remove|up|down)$ ]]; then
         COMPREPLY=($(compgen -W "$(ls /sys/class/net 2>/dev/null)" -- "$cur"))
         return
