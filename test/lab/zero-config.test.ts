@@ -34,7 +34,8 @@ describe.skipIf(skip)('zero configuration: lock on with a tunnel up and nothing 
     expect(r.stderr).toContain(`locked to the tunnel that is up, ${lab.wg.client}, server ${SERVER}`);
     const s = r.json as Status;
     expect(s).toMatchObject({ mode: 'on', state: 'protected', detected: [] });
-    expect(s.tunnels).toEqual([{ iface: lab.wg.client, up: true, endpoints: [], learned: [SERVER] }]);
+    // only the VPN's own packets may reach the server outside the tunnel: its fwmark, else root's sockets
+    expect(s.tunnels).toEqual([{ iface: lab.wg.client, up: true, endpoints: [], learned: [SERVER], endpointOwner: expect.stringMatching(/^(fwmark 0x[0-9a-f]+|uid 0)$/) }]);
     const { result, packets } = await lab.captureDuring(() => lab.probeAll({ kinds: ['tcp4:80', 'udp4', 'dns-isp'] }));
     for (const p of Object.values(result)) expect(p).toMatchObject({ reached: true, via: VIA_TUNNEL });
     expect(packets, packets.join('\n')).toEqual([]);
@@ -75,7 +76,7 @@ describe.skipIf(skip)('zero configuration: lock on with a tunnel up and nothing 
     await lab.restoreTunnel();
     for (let i = 0; i < 100 && !((await d.cli(['status'])) as Status).detected?.length; i++) await new Promise((ok) => setTimeout(ok, 50));
     const s = (await d.cli(['tunnel', 'adopt', lab.wg.client])) as Status;
-    expect(s.tunnels).toEqual([{ iface: lab.wg.client, up: true, endpoints: [], learned: [SERVER] }]);
+    expect(s.tunnels).toEqual([{ iface: lab.wg.client, up: true, endpoints: [], learned: [SERVER], endpointOwner: expect.stringMatching(/^(fwmark 0x[0-9a-f]+|uid 0)$/) }]);
     expect(s.detected).toEqual([]);
   });
 });
