@@ -299,7 +299,8 @@ describe('tunlock main(): daemon errors map to exit codes and say what to do', (
     ['state_unreadable', 1],
     ['internal', 1],
     ['not_permitted', 4],
-    ['invalid_value', 2],
+    ['invalid_value', 1],
+    ['bad_request', 1],
     ['needs_choice', 2],
   ] as const)('the daemon answers %s → exit %i, message and hint on stderr', async (code, exit) => {
     const r = await cli('tunnel remove wg0', { answer: refuse(code, `refused: ${code}`, 'do this instead') });

@@ -21,8 +21,8 @@ export function exitFor(code: ErrorCode): number {
       return EXIT.unreachable;
     case 'not_permitted':
       return EXIT.denied;
-    case 'invalid_value':
-    case 'bad_request':
+    // The daemon's own refusals (invalid_value: e.g. "eth0 is not a VPN tunnel") are 1; 2 is for what the
+    // CLI catches before sending, and for a choice the user must make.
     case 'needs_choice':
       return EXIT.usage;
     default:
