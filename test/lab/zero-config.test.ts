@@ -1,10 +1,12 @@
 // Zero configuration against a real kernel and a real WireGuard tunnel (wireguard-go): with the tunnel up and
 // nothing configured, the daemon reports it as detected (kind tun — wireguard-go is a tun device — and its
 // server from the WireGuard peer), `lock on` locks to it, and traffic flows through it with 0 packets
-// outside. Without any tunnel, `lock on` refuses (exit 2) unless told to block all.
+// outside. Without any tunnel, `lock on` refuses (exit 2) unless told to block all. A tun-based client (what
+// OpenVPN looks like to the system) is detected with the server its process is connected to.
+import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Status } from '../../host/src/protocol/schema.js';
-import { ADDR, Lab, VIA_TUNNEL, labSkip } from './lab';
+import { ADDR, LAB_DIR, Lab, VIA_TUNNEL, labSkip } from './lab';
 import type { Daemon } from './lab';
 
 const skip = labSkip('lab: zero configuration');
@@ -78,5 +80,33 @@ describe.skipIf(skip)('zero configuration: lock on with a tunnel up and nothing 
     const s = (await d.cli(['tunnel', 'adopt', lab.wg.client])) as Status;
     expect(s.tunnels).toEqual([{ iface: lab.wg.client, up: true, endpoints: [], learned: [SERVER], endpointOwner: expect.stringMatching(/^(fwmark 0x[0-9a-f]+|uid 0)$/) }]);
     expect(s.detected).toEqual([]);
+  });
+});
+
+describe.skipIf(skip)('zero configuration: a tun VPN client (OpenVPN-like) is detected with its server', () => {
+  let lab: Lab;
+  let d: Daemon;
+  beforeAll(async () => {
+    lab = await Lab.create();
+    d = await lab.startDaemon();
+  });
+  afterAll(async () => {
+    await lab?.destroy();
+  });
+
+  it("the server comes from the process holding the tun device: its connected UDP socket", async () => {
+    const iface = `tlvpn${Math.random().toString(16).slice(2, 6)}`;
+    const client = lab.spawnIn('client', 'python3', [path.join(LAB_DIR, 'servers/tun-client.py'), iface, ADDR.vpn.pub4, '1194'], { name: 'tun-client' });
+    await new Promise<void>((ok, fail) => {
+      client.child.stdout!.once('data', () => ok());
+      client.child.once('exit', (c) => fail(new Error(`tun-client exited (${c})`)));
+    });
+    let s = (await d.cli(['status'])) as Status;
+    for (let i = 0; i < 100 && !s.detected?.some((x) => x.iface === iface); i++) {
+      await new Promise((ok) => setTimeout(ok, 50));
+      s = (await d.cli(['status'])) as Status;
+    }
+    expect(s.detected).toContainEqual({ iface, kind: 'tun', endpoints: [`${ADDR.vpn.pub4}:1194/udp`] });
+    await client.kill();
   });
 });
