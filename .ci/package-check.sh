@@ -7,6 +7,9 @@
 #   - network: a throwaway network namespace, so the daemon the package starts, and the table removal in its
 #     prerm, can never touch this machine's own firewall.
 # Also: the Firefox archive passes `web-ext lint` with no errors.
+# It runs twice: as on a machine without systemd (the init script starts the daemon), and as on one with it
+# (/run/systemd/system present, .ci/fake-systemctl standing in for systemctl: real unit links, the unit's own
+# ExecStart).
 # Checks: dpkg -i succeeds with the real dependencies; the group exists; the daemon runs (started by the
 # init script: no systemd here) in mode off; `tunlock doctor` reports no problem; `dpkg --purge` stops the
 # daemon and leaves nothing: the file trees of /usr /etc /lib /var/lib are as before, the group is gone, no
@@ -54,7 +57,9 @@ ip -n "$ns" link set lo up
 cp "$deb" "$work/tunlock.deb"
 
 # shellcheck disable=SC2016
-ip netns exec "$ns" unshare --mount --propagation private bash -euo pipefail -c '
+sandbox() {
+  rm -rf "$work/sandbox"
+  ip netns exec "$ns" unshare --mount --propagation private bash -euo pipefail -c '
   work=$1
   mkdir "$work/sandbox"
   mount -t tmpfs tunlock-sandbox "$work/sandbox"
@@ -67,8 +72,11 @@ ip netns exec "$ns" unshare --mount --propagation private bash -euo pipefail -c 
   mount -t tmpfs tunlock-run "$root/run"
   mount -t tmpfs tunlock-tmp "$root/tmp"
   cp "$work/tunlock.deb" "$root/tmp/tunlock.deb"
-  chroot "$root" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root bash -euo pipefail -c "$2"
-' package-check "$work" '
+  cp "$work/fake-systemctl" "$root/tmp/fake-systemctl"
+  chroot "$root" /usr/bin/env -i PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin HOME=/root INIT="$3" bash -euo pipefail -c "$2"
+' package-check "$work" "$checks" "$1"
+}
+checks='
   tree() {
     find -H /usr /etc /lib /var/lib -xdev \( -path /var/lib/dpkg -o -path /var/lib/apt -o -path /var/cache \) -prune -o -print \
       | grep -vE "^/etc/(group|gshadow|passwd|shadow|subgid|subuid)-$|^/etc/ld\.so\.cache$" | LC_ALL=C sort
@@ -76,16 +84,29 @@ ip netns exec "$ns" unshare --mount --propagation private bash -euo pipefail -c 
   running() { grep -lsa "/usr/lib/tunlock/tunlockd[.]js" /proc/[0-9]*/cmdline || true; }  # [.]: not grep itself
   step() { echo; echo "=== package-check: $*"; }
 
+  if [ "$INIT" = systemd ]; then
+    # systemd as the postinst sees it (/run/systemd/system) with a stand-in systemctl: the unit links are
+    # made by the real systemctl offline, the daemon is started with the unit'"'"'s own ExecStart.
+    mkdir -p /run/systemd/system
+    install -m 0755 /tmp/fake-systemctl /usr/local/sbin/systemctl
+  fi
   tree > /tmp/before
   find -H /usr /etc /lib /var/lib -xdev -type d -empty | LC_ALL=C sort > /tmp/empty-before
   if getent group tunlock >/dev/null; then echo "group tunlock exists before the install" >&2; exit 1; fi
 
-  step "dpkg -i"
+  step "dpkg -i ($INIT)"
   dpkg -i /tmp/tunlock.deb
   getent group tunlock
-  step "the daemon runs (init script, no systemd) in mode off"
-  if [ -z "$(running)" ]; then echo "postinst did not start tunlockd; starting it as it advised"; service tunlockd start; fi
-  service tunlockd status
+  step "the daemon runs ($INIT) in mode off"
+  if [ "$INIT" = systemd ]; then
+    test -L /etc/systemd/system/multi-user.target.wants/tunlockd.service
+    test -L /etc/systemd/system/sysinit.target.wants/tunlock-boot.service
+    if [ -z "$(running)" ]; then echo "postinst did not start tunlockd.service" >&2; exit 1; fi
+    cat /tmp/systemctl.log
+  else
+    if [ -z "$(running)" ]; then echo "postinst did not start tunlockd; starting it as it advised"; service tunlockd start; fi
+    service tunlockd status
+  fi
   tunlock status --json | tee /tmp/status.json
   grep -q "\"mode\":\"off\"" /tmp/status.json
   stat -c "%U:%G %a %n" /run/tunlock /run/tunlock/tunlockd.sock
@@ -96,7 +117,7 @@ ip netns exec "$ns" unshare --mount --propagation private bash -euo pipefail -c 
   test -f /usr/share/zsh/vendor-completions/_tunlock
   tunlock lock --help | head -n1
 
-  step "dpkg --purge"
+  step "dpkg --purge ($INIT)"
   dpkg --purge tunlock
   if [ -n "$(running)" ]; then echo "tunlockd still runs after purge: $(running)" >&2; exit 1; fi
   if getent group tunlock >/dev/null; then echo "group tunlock left after purge" >&2; exit 1; fi
@@ -114,6 +135,10 @@ ip netns exec "$ns" unshare --mount --propagation private bash -euo pipefail -c 
   fi
   echo "nothing left: /usr /etc /lib /var/lib as before, no group, no daemon"
 '
+
+cp .ci/fake-systemctl "$work/fake-systemctl"
+sandbox none
+sandbox systemd
 
 after=$(ruleset)
 if [ "$before" != "$after" ]; then
