@@ -334,6 +334,24 @@ describe.runIf(RUN)('Chromium: extension + tunlock-host + tunlockd', () => {
     }
   });
 
+  it('zero configuration: the popup offers the tunnel that is up and adopts it in one click; with none, blocking all is an explicit choice', async () => {
+    lab.tunlock('lock', 'off');
+    lab.tunlock('tunnel', 'remove', TUN);
+    await lab.tunUp();
+    await waitFor('detected tunnel offered', async () => (await popup.getByTestId('detected-text').textContent().catch(() => '')) === `VPN detected: the lock holds to ${TUN}.`, 10_000);
+    await popup.getByTestId(`adopt-${TUN}`).click();
+    await waitFor('adopted', () => (JSON.parse(lab.tunlock('--json', 'status')) as StatusT).tunnels.some((t) => t.iface === TUN));
+    // Nothing configured, nothing up: the popup says what the lock would do and asks before blocking all.
+    lab.tunlock('tunnel', 'remove', TUN);
+    lab.tunDown();
+    await waitFor('nothing up', async () => (await popup.getByTestId('detected-text').textContent().catch(() => ''))?.startsWith('No VPN tunnel is up') ?? false, 10_000);
+    await popup.getByTestId('block-all').click();
+    await waitFor('blocking', () => /policy drop/.test(lab.nft()));
+    expect(JSON.parse(lab.tunlock('--json', 'status'))).toMatchObject({ state: 'blocking', tunnels: [] });
+    lab.tunlock('lock', 'off');
+    lab.tunlock('tunnel', 'add', TUN, '--endpoint', '198.51.100.10:51820/udp');
+  });
+
   it('without the host installed the popup says so and shows the fix (no spinner)', async () => {
     const dir = join(lab.dir, 'chromium-nohost');
     const bare = await launch(dir);
