@@ -18,6 +18,8 @@ export interface UiClient {
   settings(patch: Record<string, unknown>): Promise<void>;
   openPortal(): Promise<void>;
   retry(): void;
+  /** tells the background this page's colour scheme (see ui-messages.ts) */
+  theme(dark: boolean): void;
 }
 
 export function connectUi(connect: (info: { name: string }) => PagePort): UiClient {
@@ -72,5 +74,6 @@ export function connectUi(connect: (info: { name: string }) => PagePort): UiClie
     settings: (patch) => send((id) => ({ kind: 'settings', id, patch })),
     openPortal: () => send((id) => ({ kind: 'openPortal', id })),
     retry: () => port.postMessage({ kind: 'retry' }),
+    theme: (dark) => port.postMessage({ kind: 'theme', dark }),
   };
 }

@@ -23,7 +23,9 @@ export type UiMessage =
   /** open the network's login page again (the hole must be open) */
   | { kind: 'openPortal'; id: number }
   | { kind: 'settings'; id: number; patch: Record<string, unknown> }
-  | { kind: 'retry' };
+  | { kind: 'retry' }
+  /** the page's prefers-color-scheme: Chromium's service worker cannot read it, and picks toolbar icons by it */
+  | { kind: 'theme'; dark: boolean };
 
 export type BackgroundMessage =
   | { kind: 'snapshot'; snapshot: Snapshot }
@@ -41,6 +43,7 @@ function isObject(v: unknown): v is Record<string, unknown> {
 export function parseUiMessage(v: unknown): UiMessage | null {
   if (!isObject(v)) return null;
   if (v.kind === 'retry') return { kind: 'retry' };
+  if (v.kind === 'theme') return typeof v.dark === 'boolean' ? { kind: 'theme', dark: v.dark } : null;
   if (typeof v.id !== 'number' || !Number.isInteger(v.id)) return null;
   if (v.kind === 'settings' && isObject(v.patch)) return { kind: 'settings', id: v.id, patch: v.patch };
   if (v.kind === 'openPortal') return { kind: 'openPortal', id: v.id };
