@@ -49,7 +49,7 @@ describe('captiveModel', () => {
     const m = captiveModel(snap(blocking, { browser: 'firefox', portalState: 'locked_portal' }), NOW);
     expect(m).toMatchObject({ kind: 'offer', highlight: true });
     expect(m.kind === 'offer' && m.lead).toContain('Firefox found a Wi-Fi login page');
-    expect(m.kind === 'offer' && m.note).toContain('2-minute hole');
+    expect(m.kind === 'offer' && m.note).toContain('Opens a hole for 2 minutes: all web traffic of this account');
   });
   it('exception: live countdown from expiresAt, +1 minute within the 10-minute cap, WebRTC note', () => {
     const st = status({ state: 'exception', tunnels: down(), captive: hole(90) });
