@@ -126,6 +126,11 @@ export function writeIcons(dir) {
       writeFileSync(join(dir, `${kind}-dark-${size}.png`), renderPng(shape, COLOURS.dark[kind], size));
     }
   }
+  // The pages (popup card, welcome page) show each state's icon large, without a badge: the full-size padlock.
+  for (const [kind, shape] of Object.entries(SHAPES)) {
+    writeFileSync(join(dir, `state-${kind}.png`), renderPng(shape, COLOURS.light[kind], 64));
+    writeFileSync(join(dir, `state-${kind}-dark.png`), renderPng(shape, COLOURS.dark[kind], 64));
+  }
   for (const size of [48, 128]) writeFileSync(join(dir, `app-${size}.png`), renderPng(SHAPES.protected, COLOURS.light.protected, size));
   return Object.keys(SHAPES);
 }

@@ -84,7 +84,7 @@ describe.runIf(RUN)('Firefox: extension + tunlock-host + tunlockd', () => {
     browser = await puppeteer.connect({ browserWSEndpoint: `ws://127.0.0.1:${(tcp.address() as AddressInfo).port}/session`, protocol: 'webDriverBiDi' });
     await browser.installExtension(FIREFOX_DIST);
     popup = await browser.newPage();
-    await popup.setViewport({ width: 360, height: 560 });
+    await popup.setViewport({ width: 380, height: 560 });
     void popup.goto(`${EXT}/src/popup/index.html`).catch(() => undefined); // may never resolve (moz-extension)
     await popup.waitForSelector('[data-testid=state-label]', { timeout: 20_000 });
   });

@@ -15,10 +15,10 @@ describe('stateView: state → icon, badge, title, sentence (honest wording, iss
     const lan = stateView(ready, status());
     expect(lan).toMatchObject({ icon: 'protected', tone: 'ok', label: 'Protected', badgeText: '' });
     expect(lan.detail).toBe('Traffic leaves only through the VPN (wg0) and to your local network.');
-    expect(lan.note).toMatch(/local network .*VPN's own connection to its server, and DHCP/);
+    expect(lan.note).toBe('Also allowed outside the VPN: your local network (never its DNS), the VPN server, DHCP.');
     const strict = stateView(ready, status({ lan: 'block' }));
     expect(strict.detail).toBe('Traffic leaves only through the VPN (wg0).');
-    expect(strict.note).toBe("Also allowed outside the VPN: the VPN's own connection to its server, and DHCP (your network address).");
+    expect(strict.note).toBe('Also allowed outside the VPN: the VPN server, DHCP.');
     expect(strict.title).toBe('tunlock: Protected — Traffic leaves only through the VPN (wg0).');
   });
   it('blocking: the icon says enough, no badge; LAN access is named', () => {
@@ -85,7 +85,8 @@ describe('stateView: state → icon, badge, title, sentence (honest wording, iss
     const hole = status({ state: 'exception', tunnels: down(), captive: { uid: 1000, iface: 'eth0', resolvers: [], expiresAt: NOW + 95_000, secondsLeft: 95 } });
     const v = stateView(c, hole, undefined, NOW);
     expect(v.label).toBe('tunlock service not running');
-    expect(v.detail).toMatch(/^Still blocked by the firewall/);
+    expect(v.detail).toBe('Still blocked by the firewall, except the Wi-Fi login hole: the kernel keeps the last rules.');
+    expect(stateView(c, hole, undefined, NOW + 96_000).detail).toMatch(/^Still blocked by the firewall: /);
     expect(v.note).toBe('The Wi-Fi login hole stays open for another 1:35; then the kernel closes it.');
     expect(stateView(c, hole, undefined, NOW + 96_000).note).toBeNull();
   });

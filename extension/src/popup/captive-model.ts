@@ -29,7 +29,6 @@ export type CaptiveModel =
       /** +1 minute would stay within the daemon's 10-minute cap */
       canExtend: boolean;
       extendNote: string | null;
-      webrtcNote: string;
     };
 
 export function captiveModel(s: Snapshot, now = Date.now()): CaptiveModel {
@@ -47,14 +46,12 @@ export function captiveModel(s: Snapshot, now = Date.now()): CaptiveModel {
   if (st.state === 'exception' && st.captive) {
     const secondsLeft = Math.max(0, Math.round((st.captive.expiresAt - now) / 1000));
     const canExtend = secondsLeft + EXTEND_SECONDS <= CAPTIVE_MAX_SECONDS;
-    const w = s.webrtc;
     return {
       kind: 'open',
       secondsLeft,
       countdown: formatCountdown(secondsLeft),
       canExtend,
       extendNote: canExtend ? null : t('captiveMax', formatMinutes(CAPTIVE_MAX_SECONDS)),
-      webrtcNote: !w.captiveForced ? t('captiveWebrtcPending') : w.peerConnectionBlocked ? t('captiveWebrtcOff') : t('captiveWebrtcStrict'),
     };
   }
   return { kind: 'none' };

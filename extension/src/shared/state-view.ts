@@ -85,12 +85,12 @@ function linkError(c: Exclude<Connection, { kind: 'ready' } | { kind: 'connectin
     case 'incompatible':
       return { ...err, label: t('stateIncompatible'), detail: t('detailIncompatible'), fix: t('fixUpdate'), fixLink: 'install' };
     case 'daemon_down':
-      return { ...err, label: t('stateServiceDown'), detail: lastKnown(status), note: holeLeft(status, now), fix: t('fixStartService') };
+      return { ...err, label: t('stateServiceDown'), detail: lastKnown(status, now), note: holeLeft(status, now), fix: t('fixStartService') };
   }
 }
 
 /** The service is down: the kernel holds the last rules it applied. Say what they were. */
-function lastKnown(status: StatusT | null): string {
+function lastKnown(status: StatusT | null, now: number): string {
   if (!status) return t('lastKnownUnknown');
   switch (status.state) {
     case 'off':
@@ -101,7 +101,7 @@ function lastKnown(status: StatusT | null): string {
       return t('lastKnownProtected');
     case 'blocking':
     case 'exception':
-      return t('lastKnownBlocking');
+      return holeLeft(status, now) ? t('lastKnownException') : t('lastKnownBlocking');
   }
 }
 
