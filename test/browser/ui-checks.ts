@@ -20,11 +20,13 @@ export type Theme = 'light' | 'dark';
 /** Firefox's popup panel is at most 800 × 600 px. */
 export const PANEL_MAX_HEIGHT = 600;
 
+// Document coordinates (not the viewport's, which scrolls) and the content's own height: the panel sizes itself
+// to the content, up to its limit. The test viewport is taller than the panel, so nothing scrolls.
 const GEOMETRY = `(() => {
   const r = document.querySelector('[data-testid=lock-toggle]').getBoundingClientRect();
   return JSON.stringify({
-    switchAt: [r.x, r.y, r.width, r.height].map(Math.round).join(','),
-    height: document.documentElement.scrollHeight,
+    switchAt: [r.x + scrollX, r.y + scrollY, r.width, r.height].map(Math.round).join(','),
+    height: Math.ceil(document.body.getBoundingClientRect().height),
     width: document.documentElement.scrollWidth,
     dark: matchMedia('(prefers-color-scheme: dark)').matches,
   });

@@ -49,12 +49,12 @@ export function installGuide(os: PlatformOs | null, browser: 'chrome' | 'firefox
   };
 }
 
-/** The legend: every state with its real icon, in the order a user meets them. */
-export const LEGEND: { icon: IconKind; name: MessageKey; text: MessageKey }[] = [
+/** The legend: every state with its real icon (and the badge the toolbar adds), in the order a user meets them. */
+export const LEGEND: { icon: IconKind; name: MessageKey; text: MessageKey; badge?: string }[] = [
   { icon: 'protected', name: 'stateProtected', text: 'legendProtected' },
   { icon: 'blocking', name: 'stateBlocking', text: 'legendBlocking' },
-  { icon: 'standby', name: 'stateStandby', text: 'legendStandby' },
-  { icon: 'exception', name: 'stateException', text: 'legendException' },
+  { icon: 'standby', name: 'stateStandby', text: 'legendStandby', badge: '!' },
+  { icon: 'exception', name: 'stateException', text: 'legendException', badge: '2m' },
   { icon: 'off', name: 'stateOff', text: 'legendOff' },
   { icon: 'error', name: 'legendErrorName', text: 'legendError' },
 ];
