@@ -140,8 +140,11 @@ describe.runIf(RUN)('Firefox: extension + tunlock-host + tunlockd', () => {
   });
 
   it('opens the onboarding page on install: the app answers, the button is already on the toolbar (default_area)', async () => {
-    const welcome = await waitFor('onboarding tab', async () => (await browser.pages()).find((p) => p.url().startsWith(`${EXT}/src/onboarding/index.html`))).catch(async (e: unknown) => {
-      throw new Error(`${String(e)}; open: ${(await browser.pages()).map((p) => p.url()).join(' ')}`);
+    // Puppeteer does not follow navigations to moz-extension: pages, so ask each page where it is.
+    const href = (p: Page) => p.evaluate(() => location.href).catch(() => '');
+    const welcome = await waitFor('onboarding tab', async () => {
+      for (const p of await browser.pages()) if ((await href(p)).startsWith(`${EXT}/src/onboarding/index.html`)) return p;
+      return null;
     });
     await welcome.waitForSelector('[data-testid=host-check][data-tone=ok]', { timeout: 20_000 });
     await welcome.waitForSelector('[data-testid=pin-done]');
