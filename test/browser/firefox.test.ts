@@ -301,8 +301,23 @@ describe.runIf(RUN)('Firefox: extension + tunlock-host + tunlockd', () => {
     }
   });
 
+  it('speaks German in a German Firefox (intl.locale.requested=de, Debian language pack)', async () => {
+    const de = await startFirefox(lab, 'ff-de', { 'intl.locale.requested': 'de', 'layout.css.prefers-color-scheme.content-override': 1 });
+    try {
+      await waitFor('Aus', async () => (await label(de.popup)) === 'Aus');
+      expect(await de.popup.evaluate(() => document.documentElement.lang)).toBe('de');
+      expect(await de.popup.$eval('[data-testid=state-detail]', (e) => e.textContent)).toBe('Fällt das VPN aus, geht der Datenverkehr ohne VPN hinaus und zeigt Ihre echte IP-Adresse.');
+      expect(await de.popup.$eval('[data-testid=switch-caption]', (e) => e.textContent)).toBe('Sperre aus');
+      await de.popup.waitForSelector('main[aria-busy="false"]');
+      await de.popup.evaluate(stabilizeForScreenshot, [lab.dir, STABLE_DIR] as [string, string]);
+      await checks.check('off-de', 'light', checked(de.popup));
+    } finally {
+      await de.close();
+    }
+  });
+
   it('every popup state was checked in both schemes (switch position, panel fit, axe-core, screenshot)', () => {
     const want = ['off', 'blocking', 'protected', 'standby', 'exception', 'error-daemon'];
-    expect(checks.states.sort()).toEqual(want.flatMap((st) => [`${st}/dark`, `${st}/light`]).sort());
+    expect(checks.states.sort()).toEqual([...want.flatMap((st) => [`${st}/dark`, `${st}/light`]), 'off-de/light'].sort());
   });
 });
