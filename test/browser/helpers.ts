@@ -84,7 +84,7 @@ export function stabilizeForScreenshot([dir, stable]: [string, string]): void {
     let v = n.nodeValue ?? '';
     if (v.includes(dir)) v = v.split(dir).join(stable);
     const el = n.parentElement;
-    if (el?.closest('[data-testid=blocked]')) v = v.replace(/^[\d,.]+ (packets?|Pakete?)/, 'N $1');
+    if (el?.closest('[data-testid=blocked]')) v = v.replace(/^[\d,.]+ (packets?|Pakete?)/, (_, w: string) => (w.startsWith('p') ? 'N packets' : 'N Pakete'));
     if (el?.closest('[data-testid=bindings] td:last-child')) v = v.replace(/^[\d,]+ packets?/, 'N packets');
     if (v !== n.nodeValue) n.nodeValue = v;
   }
