@@ -195,7 +195,7 @@ describe.runIf(RUN)('Firefox: extension + tunlock-host + tunlockd', () => {
   });
 
   it('standby after a deliberate disconnect: "Not protected", in the warning colour', async () => {
-    lab.tunUp();
+    await lab.tunUp();
     await waitFor('Protected', async () => (await label()) === 'Protected');
     lab.tunlock('tunnel', 'down', TUN, '--intentional');
     lab.tunDown();

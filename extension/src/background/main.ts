@@ -75,7 +75,7 @@ browser.runtime.onInstalled.addListener((details) => {
   }
 });
 browser.runtime.onConnect.addListener((port) => {
-  // Only our own pages (popup, options) may drive the lock: not content scripts, which share our ID.
+  // Only our own pages (popup, options, welcome page) may drive the lock: not content scripts, which share our ID.
   const fromOurPage = port.sender?.id === browser.runtime.id && (port.sender.url ?? '').startsWith(browser.runtime.getURL('/'));
   if (port.name !== UI_PORT || !fromOurPage) {
     port.disconnect();
