@@ -4,6 +4,8 @@
 //   no tunnel configured, several  → "choose the one to lock to" [Use wg0] [Use tun0]
 //   no tunnel configured, none up  → "locking now blocks all traffic" [Block all traffic anyway]
 //   tunnels configured, more up    → [Use tun0] for each extra one
+import type { MessageKey } from '../shared/i18n.js';
+import { t } from '../shared/i18n.js';
 import type { DetectedTunnel, StatusT } from '../shared/protocol.js';
 import type { UiDaemonRequest } from '../shared/ui-messages.js';
 
@@ -20,22 +22,23 @@ export interface DetectedModel {
   blockAll: UiDaemonRequest | null;
 }
 
-const KIND: Record<string, string> = { wireguard: 'WireGuard', tun: 'VPN (tun)', ppp: 'PPP' };
+const KIND: Record<string, MessageKey> = { wireguard: 'detectedKindWireguard', tun: 'detectedKindTun', ppp: 'detectedKindPpp' };
 
 function line(d: DetectedTunnel): DetectedLine {
-  const servers = d.endpoints.length ? `, server ${d.endpoints.join(', ')}` : '';
-  return { iface: d.iface, text: `${d.iface} — ${KIND[d.kind] ?? d.kind}, up${servers}`, adopt: { type: 'tunnelAdopt', iface: d.iface } };
+  const kind = KIND[d.kind] ? t(KIND[d.kind]!) : d.kind;
+  const text = d.endpoints.length ? t('detectedLineServer', d.iface, kind, d.endpoints.join(', ')) : t('detectedLine', d.iface, kind);
+  return { iface: d.iface, text, adopt: { type: 'tunnelAdopt', iface: d.iface } };
 }
 
 /** null: nothing to show (no status, or tunnels configured and nothing else up). */
 export function detectedModel(status: StatusT | null, chosen: 'on' | 'always'): DetectedModel | null {
   if (!status) return null;
   const detected = (status.detected ?? []).map(line);
-  if (status.tunnels.length > 0) return detected.length ? { text: 'Also up, not used by the lock:', tunnels: detected, blockAll: null } : null;
-  if (detected.length === 1) return { text: `VPN detected: the lock holds to ${detected[0]!.iface}.`, tunnels: detected, blockAll: null };
-  if (detected.length > 1) return { text: 'Several tunnels are up: choose the one the lock holds to.', tunnels: detected, blockAll: null };
+  if (status.tunnels.length > 0) return detected.length ? { text: t('detectedAlsoUp'), tunnels: detected, blockAll: null } : null;
+  if (detected.length === 1) return { text: t('detectedOne', detected[0]!.iface), tunnels: detected, blockAll: null };
+  if (detected.length > 1) return { text: t('detectedSeveral'), tunnels: detected, blockAll: null };
   return {
-    text: 'No VPN tunnel is up. Connect your VPN first: the lock then holds to it. Locking now blocks all traffic.',
+    text: t('detectedNone'),
     tunnels: [],
     blockAll: status.mode === 'off' ? { type: 'setMode', mode: chosen, blockAll: true } : null,
   };
