@@ -403,12 +403,16 @@ describe.runIf(RUN)('Chromium: extension + tunlock-host + tunlockd', () => {
     lab.tunlock('tunnel', 'remove', TUN);
     await lab.tunUp();
     await waitFor('detected tunnel offered', async () => (await popup.getByTestId('detected-text').textContent().catch(() => '')) === `VPN detected: the lock holds to ${TUN}.`, 10_000);
+    await waitFor('dark popup too', async () => (await popupDark.getByTestId('detected-text').count()) === 1);
+    await shot('detected');
     await popup.getByTestId(`adopt-${TUN}`).click();
     await waitFor('adopted', () => (JSON.parse(lab.tunlock('--json', 'status')) as StatusT).tunnels.some((t) => t.iface === TUN));
     // Nothing configured, nothing up: the popup says what the lock would do and asks before blocking all.
     lab.tunlock('tunnel', 'remove', TUN);
     lab.tunDown();
     await waitFor('nothing up', async () => (await popup.getByTestId('detected-text').textContent().catch(() => ''))?.startsWith('No VPN tunnel is up') ?? false, 10_000);
+    await waitFor('dark popup too', async () => ((await popupDark.getByTestId('detected-text').textContent().catch(() => '')) ?? '').startsWith('No VPN tunnel is up'));
+    await shot('detected-none');
     await popup.getByTestId('block-all').click();
     await waitFor('blocking', () => /policy drop/.test(lab.nft()));
     expect(JSON.parse(lab.tunlock('--json', 'status'))).toMatchObject({ state: 'blocking', tunnels: [] });
@@ -452,6 +456,7 @@ describe.runIf(RUN)('Chromium: extension + tunlock-host + tunlockd', () => {
   it('speaks German in a German browser (Chromium --lang=de): popup, toolbar title, numbers', async () => {
     const dir = join(lab.dir, 'chromium-de');
     registerChromiumHost(dir, lab.hostPath);
+    lab.tunlock('lock', 'on');
     const de = await launch(dir, CHROME_DIST, 'de');
     try {
       await (de.serviceWorkers()[0] ?? de.waitForEvent('serviceworker'));
@@ -473,7 +478,7 @@ describe.runIf(RUN)('Chromium: extension + tunlock-host + tunlockd', () => {
   });
 
   it('every popup state was checked in both schemes (switch position, panel fit, axe-core, screenshot)', () => {
-    const want = ['off', 'blocking', 'protected', 'standby', 'exception', 'error-daemon', 'protected-relaxed', 'error-no-host', 'blocking-de'];
+    const want = ['off', 'blocking', 'protected', 'standby', 'exception', 'error-daemon', 'protected-relaxed', 'detected', 'detected-none', 'error-no-host', 'blocking-de'];
     expect(checks.states.sort()).toEqual(want.flatMap((s) => [`${s}/dark`, `${s}/light`]).sort());
   });
 });
