@@ -94,8 +94,9 @@ describe.skipIf(!run)('NftBackend incremental updates in a real kernel', () => {
     const main = listed('tunlock')!;
     const guard = listed('tunlock_guard')!;
     expect(main.elements).toEqual(expectedShape(p, now)!.sets);
+    // The guard holds the same sets and elements, and every chain but the one where packets come in.
     expect(guard.elements).toEqual(main.elements);
-    expect(guard.chains).toEqual(main.chains);
+    expect(guard.chains).toEqual(main.chains.filter((c) => c !== 'input'));
     return { main, guard };
   }
 

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { planUpdate, renderElementBatch } from '../../host/src/firewall/nft-plan.js';
 import type { SetChange } from '../../host/src/firewall/nft-plan.js';
-import { GUARD_TABLE, MAIN_TABLE, tableModel } from '../../host/src/firewall/nft-rules.js';
+import { GUARD_TABLE, MAIN_TABLE, guardModel, tableModel } from '../../host/src/firewall/nft-rules.js';
 import type { TableModel } from '../../host/src/firewall/nft-rules.js';
 import type { LockRules, Policy } from '../../host/src/firewall/policy.js';
 import { DEFAULT_LAN_RANGES, rootEndpoint } from '../../host/src/firewall/policy.js';
@@ -138,5 +138,23 @@ describe('renderElementBatch', () => {
 
   it('nothing to change is an empty batch', () => {
     expect(renderElementBatch([], MAIN_TABLE)).toBe('');
+  });
+});
+
+describe('guardModel', () => {
+  it('keeps the sets, counters and every chain a packet can leave by; drops the input chain', () => {
+    const m = model({ ...locked(), bindings: [{ kind: 'user', uid: 109 }] })!;
+    const g = guardModel(m)!;
+    expect(g.sets).toEqual(m.sets);
+    expect(g.counters).toEqual(m.counters);
+    expect(m.chains.map((c) => c.name)).toContain('input');
+    expect(g.chains).toEqual(m.chains.filter((c) => c.name !== 'input'));
+    expect(g.chains.map((c) => c.name)).toEqual(expect.arrayContaining(['output', 'forward', 'bind_0']));
+    expect(guardModel(null)).toBeNull();
+  });
+
+  it('an element change of the model is an element change of the guard too', () => {
+    const plan = planUpdate(guardModel(model(locked())), guardModel(model(withEndpoint(locked(), '203.0.113.7:1194/udp'))));
+    expect(plan.kind).toBe('elements');
   });
 });

@@ -15,7 +15,7 @@ import type { Firewall, Observed } from './firewall.js';
 import { FirewallError, sameShape } from './firewall.js';
 import type { Policy } from './policy.js';
 import type { TableId, TableModel, TableShape } from './nft-rules.js';
-import { GUARD_TABLE, GUARD_TABLE_NAME, MAIN_TABLE, RESET_BATCH, TABLE_FAMILY, TABLE_NAME, modelShape, renderReplaceBatch, tableModel } from './nft-rules.js';
+import { GUARD_TABLE, GUARD_TABLE_NAME, MAIN_TABLE, RESET_BATCH, TABLE_FAMILY, TABLE_NAME, guardModel, modelShape, renderReplaceBatch, tableModel } from './nft-rules.js';
 import type { Plan } from './nft-plan.js';
 import { planUpdate, renderElementBatch } from './nft-plan.js';
 import { NftSession } from './nft-session.js';
@@ -190,7 +190,7 @@ export class NftBackend implements Firewall {
     // The main table is in force. The guard follows without delaying the answer: it only covers the moments
     // after someone else flushes the main table, and while it lags a packet must pass both tables, so the
     // stricter of old and new applies. The session runs it before any later operation.
-    const guard = next === null ? this.dropGuard() : this.update('guard', GUARD_TABLE, next, opts.replace ?? false);
+    const guard = next === null ? this.dropGuard() : this.update('guard', GUARD_TABLE, guardModel(next), opts.replace ?? false);
     void guard.catch((e: Error) => this.warn(`guard table not updated: ${e.message}`));
     return observed;
   }

@@ -254,6 +254,16 @@ export function renderTable(policy: Policy, now: number, table: TableId = MAIN_T
   return renderModel(model(policy, now), table);
 }
 
+/**
+ * The guard's share of a model: the same sets, counters and chains, except the chains on hooks where a packet
+ * enters (input): while the main table is gone, what comes in can only answer through the guard's output.
+ * Every packet passes each table's chain on its hook, so the guard doubles the per-packet cost only on the
+ * hooks that can leak.
+ */
+export function guardModel(m: TableModel | null): TableModel | null {
+  return m && { ...m, chains: m.chains.filter((c) => !c.base || !/\bhook (input|prerouting|ingress)\b/.test(c.base)) };
+}
+
 /** A model as one `table` block. */
 export function renderModel(m: TableModel, table: TableId = MAIN_TABLE): string {
   const body = [
