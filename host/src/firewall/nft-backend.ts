@@ -156,8 +156,12 @@ export class NftBackend implements Firewall {
         this.warn(`changing ${table.name} in place failed, replacing it: ${(e as Error).message}`);
       }
     }
-    await this.list().catch(() => undefined);
-    await this.include(`${which}.nft`, renderReplaceBatch(next, table));
+    // The counters just before the replace (they restart at zero), queued back to back with it in the
+    // session, so that nothing else runs between them.
+    const listed = this.list().catch(() => undefined);
+    const replaced = this.include(`${which}.nft`, renderReplaceBatch(next, table));
+    await listed;
+    await replaced;
     const before = this.raw[which];
     this.base[which] = shift(this.base[which], before);
     this.seen[which] = shift(this.seen[which], before);
