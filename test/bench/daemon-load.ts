@@ -120,13 +120,17 @@ async function main(): Promise<void> {
     // Warm-up (connections, JIT) so that growth is measured from a running daemon, not a cold one.
     await w.call('load', { clients: CLIENTS, seconds: 3 }, 120_000);
     const rssStart = rssKb(d.pid);
+    // RSS every 5 s: a leak keeps growing to the end; a heap settling at its working size levels off.
+    const samples: number[] = [rssStart];
+    const sampler = setInterval(() => samples.push(rssKb(d.pid)), 5000);
     const load = await w.call<{ latencies: number[]; errors: string[]; errorCount: number; changes: number }>(
       'load',
       { clients: CLIENTS, seconds: LOAD_SECONDS },
       (LOAD_SECONDS + 120) * 1000,
-    );
+    ).finally(() => clearInterval(sampler));
     await sleep(3000);
     const rssEnd = rssKb(d.pid);
+    const rssHalf = samples[Math.floor(samples.length / 2)] ?? rssStart;
     const after = (await d.cli(['status'])) as Status;
     const log2 = d.log();
     const applied = (log2.match(/applied \(/g) ?? []).length - appliedBefore;
@@ -153,12 +157,13 @@ async function main(): Promise<void> {
         { metric: '  latency', value: `${fmtStats(sl)}, p99 ${fmtMs(p99)}` },
         { metric: '  every apply verified', value: `${applyFailures} apply failures, ${tampers} tamper findings, status error ${after.error ? after.error.message : 'none'}`, target: 'all', pass: verifiedOk },
         { metric: '  RSS start → end', value: `${(rssStart / 1024).toFixed(1)} → ${(rssEnd / 1024).toFixed(1)} MB (${growth.toFixed(1)} %)`, target: '< 10 %', pass: growth < 10 },
+        { metric: '  RSS every 5 s (MB)', value: `${samples.map((k) => (k / 1024).toFixed(0)).join(' ')}; second half ${((100 * (rssEnd - rssHalf)) / rssHalf).toFixed(1)} %` },
       ],
       REPRODUCE,
       {
         cli_round_trip_over_bare_node: round(ratio),
         daemon_rss_kb: idleKb,
-        concurrent_clients: { clients: CLIENTS, seconds: LOAD_SECONDS, errors: load.errorCount, p99_ms: round(p99), rss_growth_pct: round(growth), verified: verifiedOk },
+        concurrent_clients: { clients: CLIENTS, seconds: LOAD_SECONDS, errors: load.errorCount, p99_ms: round(p99), rss_growth_pct: round(growth), rss_growth_second_half_pct: round((100 * (rssEnd - rssHalf)) / rssHalf), verified: verifiedOk },
       },
     );
   });

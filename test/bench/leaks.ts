@@ -1,8 +1,8 @@
 // leaks: packets on the wire outside the tunnel under load, tunlock beside wg-quick's documented kill switch,
 // in the same lab and the same run. tcpdump on the home router's LAN port counts every packet the client
 // puts on the wire outside the tunnel (the lab's leak filter: not the tunnel's own packets, not ARP, NDP
-// or DHCP). Load: ping v4 + v6 every 2 ms each from the client (≥ 1,000 pps), the lab's TCP/UDP/DNS stream
-// from the client and from the container behind it, and a ping from the container.
+// or DHCP). Load: UDP to the sink, v4 + v6, ≥ 1,000 pps from the client, pings and the lab's TCP/UDP/DNS
+// stream from the client and from the container behind it (whose packets the client forwards).
 //   tunlock   `lock on`; 20 tunnel drops (SIGKILL wireguard-go and `ip link del`, alternating), each
 //             restored, with 5 setting flips (LAN access block/allow) around each: 100 flips.
 //   wg-quick  tunlock stopped (lock off, no table); the kill switch of wg-quick(8)'s man page, its PostUp
@@ -22,7 +22,6 @@ import { WG_FWMARK, wgQuickKillSwitch } from './lib/wg-quick';
 
 const DROPS = 20;
 const FLIPS_PER_DROP = 5;
-const PING_INTERVAL = '0.002';
 const REPRODUCE = 'node test/bench/run.mjs leaks';
 const STREAM = {
   intervalMs: 25,
@@ -38,22 +37,38 @@ interface RunFigures {
   samples: string[];
 }
 
+/**
+ * The packet-rate part of the load: UDP datagrams to the sink, v4 and v6, 10 of each every 10 ms (2,000 pps
+ * asked; timers lag on a busy machine, so the rate reported is what was sent). Prints {"sent":N} on SIGTERM.
+ */
+const BLASTER = `
+const dgram = require('node:dgram');
+const s4 = dgram.createSocket('udp4'), s6 = dgram.createSocket('udp6');
+s4.on('error', () => {}); s6.on('error', () => {});
+const buf = Buffer.alloc(64);
+let sent = 0;
+setInterval(() => {
+  for (let i = 0; i < 10; i++) {
+    s4.send(buf, ${ADDR.sink.udp[0]}, '${ADDR.sink.v4}', () => {});
+    s6.send(buf, ${ADDR.sink.udp[0]}, '${ADDR.sink.v6}', () => {});
+    sent += 2;
+  }
+}, 10);
+process.on('SIGTERM', () => { process.stdout.write(JSON.stringify({ sent }) + '\\n'); process.exit(0); });
+`;
+
 /** Runs `disrupt` under the load, capturing; returns what leaked and the load's packet rate. */
 async function underLoad(lab: Lab, disrupt: () => Promise<void>): Promise<RunFigures> {
   const script = path.join(LAB_DIR, 'servers/stream.mjs');
   const started = Date.now();
-  const pings = [
-    lab.spawnIn('client', 'ping', ['-q', '-i', PING_INTERVAL, ADDR.sink.v4], { name: 'ping4' }),
-    lab.spawnIn('client', 'ping', ['-q', '-6', '-i', PING_INTERVAL, ADDR.sink.v6], { name: 'ping6' }),
-  ];
-  const outputs = pings.map((p) => {
-    let out = '';
-    p.child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
-    return () => out;
-  });
+  const blaster = lab.spawnIn('client', process.execPath, ['-e', BLASTER], { name: 'udp-blaster' });
+  let out = '';
+  blaster.child.stdout!.setEncoding('utf8').on('data', (d: string) => (out += d));
   const { packets } = await lab.captureDuring(async () => {
     const others = [
       lab.spawnIn('client', process.execPath, [script, JSON.stringify(STREAM)], { name: 'stream' }),
+      lab.spawnIn('client', 'ping', ['-q', '-i', '0.01', ADDR.sink.v4], { name: 'ping4' }),
+      lab.spawnIn('client', 'ping', ['-q', '-6', '-i', '0.01', ADDR.sink.v6], { name: 'ping6' }),
       lab.spawnIn('container', process.execPath, [script, JSON.stringify({ ...STREAM, tcp: [[ADDR.sink.v4, 80]], udp: [[ADDR.sink.v4, 5000]], dns: [[ADDR.ispDns.v4, 53]] })], { name: 'stream-ctr' }),
       lab.spawnIn('container', 'ping', ['-q', '-i', '0.01', ADDR.sink.v4], { name: 'ping-ctr' }),
     ];
@@ -63,9 +78,9 @@ async function underLoad(lab: Lab, disrupt: () => Promise<void>): Promise<RunFig
       for (const p of others) await p.kill('SIGTERM');
     }
   });
-  for (const p of pings) await p.kill('SIGINT');
+  await blaster.kill('SIGTERM');
   const seconds = (Date.now() - started) / 1000;
-  const sent = outputs.reduce((n, out) => n + Number(/(\d+) packets transmitted/.exec(out())?.[1] ?? 0), 0);
+  const sent = Number(/"sent":(\d+)/.exec(out)?.[1] ?? 0);
   return { leaked: packets.length, pps: Math.round(sent / seconds), seconds: Math.round(seconds), samples: packets.slice(0, 3) };
 }
 
@@ -116,9 +131,9 @@ async function main(): Promise<void> {
     emitResult(
       'leaks',
       [
-        { metric: 'tunlock: packets leaked', value: `${ours.leaked} (${DROPS} drops, ${flips} setting flips, ${ours.seconds} s at ${ours.pps} pps of ping alone)`, target: '0', pass: ours.leaked === 0 },
+        { metric: 'tunlock: packets leaked', value: `${ours.leaked} (${DROPS} drops, ${flips} setting flips, ${ours.seconds} s at ${ours.pps} pps of UDP alone)`, target: '0', pass: ours.leaked === 0 },
         { metric: "wg-quick's kill switch: packets leaked", value: `${theirs.leaked} (${DROPS} drops, ${theirs.seconds} s at ${theirs.pps} pps)${theirs.samples.length ? `, e.g. ${theirs.samples[0]}` : ''}` },
-        { metric: 'load', value: `≥ ${Math.min(ours.pps, theirs.pps)} pps ping v4+v6, plus TCP/UDP/DNS streams from client and container`, target: '≥ 1000 pps', pass: Math.min(ours.pps, theirs.pps) >= 1000 },
+        { metric: 'load', value: `≥ ${Math.min(ours.pps, theirs.pps)} pps UDP v4+v6, plus pings and TCP/UDP/DNS streams from client and container`, target: '≥ 1000 pps', pass: Math.min(ours.pps, theirs.pps) >= 1000 },
       ],
       REPRODUCE,
       { leaks_under_load: ours.leaked, load_pps: Math.min(ours.pps, theirs.pps), wgquick: { leaks_under_load: theirs.leaked } },
