@@ -37,8 +37,10 @@ export function planUpdate(before: TableModel | null, after: TableModel | null):
   const changes: SetChange[] = [];
   after.sets.forEach((set, i) => {
     const old = before.sets[i]!.items;
+    // Most sets do not change: compare in order first (the model lists elements sorted), diff only the rest.
+    if (sameItems(old, set.items)) return;
     if (TIMEOUT_SET.test(set.decl)) {
-      if (!sameItems(old, set.items)) changes.push({ set: set.name, flush: true, add: [...set.items], remove: [] });
+      changes.push({ set: set.name, flush: true, add: [...set.items], remove: [] });
       return;
     }
     const had = new Set(old);
