@@ -47,6 +47,24 @@ export interface InstallOptions extends LayoutOptions {
 }
 
 export const DIST_FILES = ['tunlockd.js', 'tunlock.js', 'tunlock-host.js', 'tunlock-install.js', 'package.json'] as const;
+/** The native dependency the build puts beside the bundles (host/build.mjs); installed as it is there. */
+export const NATIVE_MODULES = 'node_modules';
+const NATIVE_MARKER = 'node_modules/koffi/package.json';
+
+/** Every file below dist/node_modules, relative to dist, in a stable order. */
+export function nativeModuleFiles(dist: string): string[] {
+  const out: string[] = [];
+  const walk = (rel: string) => {
+    for (const d of readdirSync(join(dist, rel), { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const child = posix.join(rel, d.name);
+      if (d.isDirectory()) walk(child);
+      else if (d.isFile()) out.push(child);
+      else throw new Error(`${join(dist, child)}: not a file or directory; rebuild (npm run build:host)`);
+    }
+  };
+  walk(NATIVE_MODULES);
+  return out;
+}
 export const HOOK_FILES = ['wg-quick.sh', 'openvpn-updown.sh', 'networkmanager-dispatcher.sh'] as const;
 export const COMPLETION_FILES = ['tunlock.bash', '_tunlock'] as const;
 
@@ -103,7 +121,7 @@ export function detectedBrowsers(l: Layout, home: string | null): Set<string> {
 export function plan(opts: InstallOptions): Plan {
   const l = new Layout(opts);
   const notes: string[] = [];
-  const missing = [...DIST_FILES.map((f) => join(opts.dist, f)), ...HOOK_FILES.map((f) => join(opts.dist, 'hooks', f)), ...COMPLETION_FILES.map((f) => join(opts.dist, 'completion', f))].filter((f) => !existsSync(f));
+  const missing = [...DIST_FILES.map((f) => join(opts.dist, f)), ...HOOK_FILES.map((f) => join(opts.dist, 'hooks', f)), ...COMPLETION_FILES.map((f) => join(opts.dist, 'completion', f)), join(opts.dist, NATIVE_MARKER)].filter((f) => !existsSync(f));
   if (missing.length) throw new Error(`missing built files: ${missing.join(', ')} (run the build first: npm run build:host)`);
   if (!isDir(l.root)) throw new Error(`--root ${l.root} is not a directory`);
 
@@ -117,6 +135,7 @@ export function plan(opts: InstallOptions): Plan {
 
   // The programs, under one prefix.
   for (const f of DIST_FILES) file(join(l.libDir, f), readFileSync(join(opts.dist, f)), 0o644);
+  for (const f of nativeModuleFiles(opts.dist)) file(join(l.libDir, f), readFileSync(join(opts.dist, f)), 0o644);
   file(l.hostWrapper, wrapper(l, l.js('tunlock-host')), 0o755);
   file(l.installWrapper, wrapper(l, l.js('tunlock-install')), 0o755);
   file(l.cli, wrapper(l, l.js('tunlock')), 0o755);

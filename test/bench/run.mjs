@@ -6,6 +6,7 @@
 // Benchmarks print figures; they are not tests and never fail on a slow machine (exit 1 only if a bench broke).
 // Needs root: every bench builds network namespaces (nothing touches the machine's own namespace).
 import { build } from 'esbuild';
+import { EXTERNAL, copyNativeModules } from '../../host/native-modules.mjs';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -42,7 +43,8 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tunlock-bench-'));
 const cleanupTmp = () => fs.rmSync(tmp, { recursive: true, force: true });
 process.on('exit', cleanupTmp);
 
-const common = { bundle: true, platform: 'node', target: 'node20', format: 'esm', logLevel: 'warning', legalComments: 'none' };
+const common = { bundle: true, platform: 'node', target: 'node20', format: 'esm', logLevel: 'warning', legalComments: 'none', external: EXTERNAL };
+copyNativeModules(tmp);
 const t0 = Date.now();
 await Promise.all([
   build({ ...common, entryPoints: [path.join(REPO, 'host/src/daemon/main.ts')], outfile: path.join(tmp, 'tunlockd.mjs') }),

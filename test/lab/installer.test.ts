@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXTERNAL, copyNativeModules } from '../../host/native-modules.mjs';
 import { NetnsLab } from '../../installer/src/netns-lab';
 import { diff, snapshot } from '../../installer/src/tree';
 import { requireRootOrSkip } from '../helpers/root.js';
@@ -35,10 +36,11 @@ async function buildDist(): Promise<string> {
   else writeFileSync(join(dist, 'tunlock-host.js'), '// tunlock-host is not built yet (host/src/native-host/main.ts missing)\n');
   await Promise.all(
     Object.entries(entries).map(([name, entry]) =>
-      build({ entryPoints: [entry], outfile: join(dist, `${name}.js`), bundle: true, platform: 'node', target: 'node20', format: 'esm', logLevel: 'warning' }),
+      build({ entryPoints: [entry], outfile: join(dist, `${name}.js`), bundle: true, platform: 'node', target: 'node20', format: 'esm', logLevel: 'warning', external: EXTERNAL }),
     ),
   );
   writeFileSync(join(dist, 'package.json'), '{ "type": "module" }\n');
+  copyNativeModules(dist);
   mkdirSync(join(dist, 'hooks'));
   for (const h of readdirSync('installer/src/hooks')) copyFileSync(join('installer/src/hooks', h), join(dist, 'hooks', h));
   mkdirSync(join(dist, 'completion'));

@@ -1,7 +1,7 @@
 // tunlock-host end to end: the real built host (host/dist/tunlock-host.js) as a child process speaking real
 // native-messaging framing on stdin/stdout, against a real tunlockd in a throwaway network namespace
-// (test/helpers/netns-daemon.ts). The host runs inside the same namespace because the daemon identifies its
-// clients with `ss -xpn`, which only sees sockets of its own namespace.
+// (test/helpers/netns-daemon.ts). The host runs inside the same namespace, as a browser-started host would run
+// beside its daemon; the daemon identifies it by SO_PEERCRED.
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
@@ -28,7 +28,7 @@ import { requireRootOrSkip } from '../helpers/root.js';
 // ── gate: root only; skip loudly, or fail under CI ─────────────────────────────────────────────────────
 
 function gate(): boolean {
-  return !requireRootOrSkip('native-host lab tests', ['ip', 'nft', 'ss', 'setpriv', 'useradd', 'groupadd']);
+  return !requireRootOrSkip('native-host lab tests', ['ip', 'nft', 'setpriv', 'useradd', 'groupadd']);
 }
 const skip = gate();
 

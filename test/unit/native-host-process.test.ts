@@ -17,6 +17,7 @@ import { FrameDecoder, encodeFrame } from '../../host/src/protocol/framing';
 import type { ServerMessage } from '../../host/src/protocol/schema';
 import { MAX_MESSAGE_TO_BROWSER_BYTES, MAX_REQUEST_BYTES, PROTOCOL_VERSION, ServerMessage as ServerMessageSchema } from '../../host/src/protocol/schema';
 import { sampleStatus } from './native-host-fakes';
+import { EXTERNAL, copyNativeModules } from '../../host/native-modules.mjs';
 import { requireRootOrSkip } from '../helpers/root.js';
 
 const isRoot = requireRootOrSkip('native-host-process (root-owned fake daemon socket)');
@@ -36,7 +37,9 @@ beforeAll(async () => {
     target: 'node20',
     format: 'esm',
     logLevel: 'warning',
+    external: EXTERNAL,
   });
+  copyNativeModules(dir);
 }, 30_000);
 
 afterAll(() => {

@@ -3,7 +3,7 @@
 // failed apply leaves the previous rules and settings in force (nothing half-applied). Fails closed: when the
 // saved state cannot be read, the block stays and the error is reported until the user chooses a setting.
 import type { Firewall } from '../firewall/firewall.js';
-import { FirewallError, sameShape } from '../firewall/firewall.js';
+import { FirewallError, isLockShape, sameShape } from '../firewall/firewall.js';
 import type { BoundAccount, CaptiveHole, Policy } from '../firewall/policy.js';
 import { isEmptyPolicy } from '../firewall/policy.js';
 import { BLOCK_COUNTERS, bindingCounter, captiveSecondsLeft, expectedShape, renderApplyBatch } from '../firewall/nft-rules.js';
@@ -13,6 +13,7 @@ import type { BindTarget, DetectedTunnel, ErrorBody, Event, Request, Status } fr
 import { PROTOCOL_VERSION, ProtocolError, versionMismatch } from '../protocol/schema.js';
 import { groupId, userId } from './accounts.js';
 import { cgroupExists, cgroupPopulated, enterCgroup, removeIdleCgroups } from './cgroups.js';
+import { authorize } from './roles.js';
 import type { LockConfig } from './lock-machine.js';
 import { isLocked, lockState, policyFor } from './lock-machine.js';
 import { detectTunnels } from './detect-tunnels.js';
@@ -26,9 +27,14 @@ import { NOT_A_TUNNEL_HINT, linkKind, readLinkKinds, trustProblem } from './link
 
 export type Log = (message: string) => void;
 
+/** Who sent a request, from the connection's SO_PEERCRED (peer-cred.ts). */
 export interface Client {
   uid: number;
+  gid: number;
+  /** 0 when the peer is in a pid namespace where it has no number */
   pid: number;
+  /** a handle on the connecting process itself (null: none could be taken); owned by the server */
+  pidfd: number | null;
 }
 
 export interface DaemonDeps {
@@ -60,11 +66,19 @@ export class Daemon {
   private lastCounters: Record<string, number> = {};
   private tamper = { count: 0, last: null as string | null };
   private verifiedAt: number | null = null;
-  private verifyPending = false;
+  /** a verification is running; another was asked for meanwhile */
+  private verifying = false;
+  private verifyAgain = false;
+  /** state unreadable and the lock the kernel held was kept (not written by us, so `applied` is null) */
+  private keptLock = false;
+  /** bumped by every apply and reset: a read that straddles one says nothing about the rules now in force */
+  private generation = 0;
   private captiveTimer: NodeJS.Timeout | null = null;
   private verifyTimer: NodeJS.Timeout | null = null;
   private links = new LinkWatcher();
   private listeners = new Set<(e: Event) => void>();
+  /** which uid bound each `tunlock run` cgroup (members may unbind only their own) */
+  private runOwners = new Map<string, number>();
   private lastStatusJson = '';
   private stopped = false;
   private readonly now: () => number;
@@ -122,15 +136,32 @@ export class Daemon {
       hint: `choose a setting (tunlock lock on|always|off) to start from a clean state, or repair ${this.deps.store.file}`,
     };
     this.deps.log(`state unreadable: ${e.message}`);
-    // Keep whatever lock the kernel holds; if it holds none, install a block with nothing allowed out.
-    const existing = await this.deps.firewall.read().catch(() => null);
     this.saved = { ...defaultState(), config: { ...defaultState().config, mode: 'always', allowLan: false } };
-    if (existing) {
-      this.deps.log('state unreadable: keeping the rules already in the kernel');
-      return;
+    await this.holdOrBlock();
+  }
+
+  /**
+   * State unreadable: keep the lock the kernel holds — only if it is one (input, output and forward drop by
+   * default), guarded like our own — else install the full block (nothing out but loopback). What status
+   * reports follows from this read of the kernel, never from an assumption.
+   */
+  private async holdOrBlock(): Promise<void> {
+    const existing = await this.deps.firewall.read().catch(() => null);
+    if (existing && isLockShape(existing.shape)) {
+      try {
+        await this.deps.firewall.guardCurrent();
+        this.keptLock = true;
+        this.deps.log('state unreadable: keeping the lock already in the kernel (guarded)');
+        return;
+      } catch (e) {
+        this.deps.log(`state unreadable: cannot guard the kept lock (${(e as Error).message}); replacing it with the full block`);
+      }
+    } else if (existing) {
+      this.deps.log('state unreadable: the table in the kernel is not a lock (it lets unmatched traffic out); installing the full block');
     }
-    await this.deps.firewall.apply(this.policy(), this.now());
-    this.deps.log('state unreadable: installed a full block');
+    this.keptLock = false;
+    await this.applyPolicy(this.policy(), 'state unreadable: full block');
+    this.deps.log('state unreadable: installed the full block');
   }
 
   // ── the serial queue: one change at a time, in order ─────────────────────────────────────────────────
@@ -182,6 +213,7 @@ export class Daemon {
     }
     this.saved = next;
     this.stateError = null;
+    this.keptLock = false;
     this.writeBootRules();
     this.armCaptiveTimer();
     this.announce();
@@ -195,6 +227,7 @@ export class Daemon {
       // After an apply the firewall counts from our last read: fold what that read showed into the totals.
       this.foldCounters(this.lastCounters);
       this.applied = policy;
+      this.generation++;
       this.applyError = null;
       this.verifiedAt = this.now();
       this.lastCounters = observed?.counters ?? {};
@@ -348,23 +381,67 @@ export class Daemon {
     removeIdleCgroups(new Set(this.saved.bindings.filter((b) => b.kind === 'cgroup').map((b) => b.name)));
   }
 
+  /**
+   * Periodic and event-driven verification. The kernel read (a full listing, the slow part) runs beside the
+   * request queue, never in it: the kernel answers a listing atomically, and a read that straddled an apply is
+   * discarded (generation). Only a finding — tampering, a lost guard, a finished `tunlock run` — takes a
+   * place in the queue, where it is checked again before anything is changed.
+   */
   private scheduleVerify(): void {
-    if (this.verifyPending || this.stopped) return;
-    this.verifyPending = true;
-    void this.serial(async () => {
-      this.verifyPending = false;
+    if (this.stopped) return;
+    if (this.verifying) {
+      this.verifyAgain = true;
+      return;
+    }
+    this.verifying = true;
+    this.verifyOnce()
+      .catch((e: Error) => this.deps.log(`verify: ${e.message}`))
+      .finally(() => {
+        this.verifying = false;
+        if (this.verifyAgain) {
+          this.verifyAgain = false;
+          this.scheduleVerify();
+        }
+      });
+  }
+
+  private async verifyOnce(): Promise<void> {
+    const applied = this.applied;
+    const generation = this.generation;
+    if (applied && !this.stateError) {
+      const observed = await this.deps.firewall.read({ full: true }).catch(() => undefined);
+      const asApplied =
+        observed !== undefined &&
+        generation === this.generation &&
+        sameShape(expectedShape(applied, this.now()), observed?.shape ?? null) &&
+        (observed === null || observed.guarded);
+      if (asApplied) {
+        this.verifiedAt = this.now();
+        if (observed) this.lastCounters = observed.counters;
+        const runs = this.saved.bindings.filter((b) => b.kind === 'cgroup');
+        if (!runs.some((b) => !cgroupPopulated(b.name))) {
+          removeIdleCgroups(new Set(runs.map((b) => b.name)));
+          return;
+        }
+      }
+    }
+    await this.serial(async () => {
       await this.verify();
       if (!this.stateError) await this.releaseFinishedRuns();
-    }).catch((e: Error) => this.deps.log(`verify: ${e.message}`));
+    });
   }
 
   /** Reads the kernel table; if it is not what we applied, someone tampered: re-assert at once. */
   private async verify(): Promise<void> {
     if (!this.applied) {
-      // State unreadable and we kept the rules we found: if someone removes them, put in the full block.
-      if (this.stateError && (await this.deps.firewall.read().catch(() => null)) === null) {
-        this.tamper = { count: this.tamper.count + 1, last: `${new Date(this.now()).toISOString()} table removed while the state was unreadable` };
-        await this.applyPolicy(this.policy(), 'state unreadable, rules removed');
+      // State unreadable and we kept the lock we found: if it is removed, weakened or loses its guard, the
+      // full block goes in.
+      if (this.stateError && this.keptLock) {
+        const observed = await this.deps.firewall.read().catch(() => null);
+        if (observed && isLockShape(observed.shape) && observed.guarded) return;
+        this.tamper = { count: this.tamper.count + 1, last: `${new Date(this.now()).toISOString()} kept lock removed or changed while the state was unreadable` };
+        this.keptLock = false;
+        await this.applyPolicy(this.policy(), 'state unreadable, kept lock changed');
         this.announce();
       }
       return;
@@ -426,7 +503,7 @@ export class Daemon {
   status(): Status {
     const config = this.saved.config;
     const obs = this.observations();
-    const state = this.stateError ? 'blocking' : lockState(config, obs);
+    const state = this.stateError ? (this.keptLock || this.applied ? 'blocking' : 'off') : lockState(config, obs);
     const live = BLOCK_COUNTERS.reduce((n, c) => n + (this.lastCounters[c] ?? 0), 0);
     const resolved = this.applied?.bindings ?? [];
     const hole = state === 'exception' ? this.saved.captive : null;
@@ -498,11 +575,12 @@ export class Daemon {
   // ── requests ────────────────────────────────────────────────────────────────────────────────────────
 
   /** Handles one validated request from an authenticated client. Throws ProtocolError for the client. */
-  handle(req: Request, client: Client): Promise<Status | { version: number; server: 'tunlockd' } | Record<string, never>> {
+  async handle(req: Request, client: Client): Promise<Status | { version: number; server: 'tunlockd' } | Record<string, never>> {
+    authorize(req, client);
     switch (req.type) {
       case 'hello':
         if (req.version !== PROTOCOL_VERSION) throw versionMismatch('tunlockd', PROTOCOL_VERSION, req.client, req.version);
-        return Promise.resolve({ version: PROTOCOL_VERSION, server: 'tunlockd' as const });
+        return { version: PROTOCOL_VERSION, server: 'tunlockd' as const };
       case 'status':
       case 'subscribe':
         // Live counters, so "blocked N packets" is current; in the queue, so it never reads mid-apply.
@@ -603,25 +681,42 @@ export class Daemon {
         return this.openCaptive(req.seconds, req.type === 'captiveExtend', client);
       case 'captiveClose':
         if (!s.captive) return;
+        checkHoleOwner(s.captive, client);
         return this.commit({ ...s, captive: null }, 'captive close');
       case 'bindAdd': {
         if (s.bindings.some((b) => sameTarget(b, req.target))) return;
-        // `tunlock run`: the requesting process moves into its own cgroup, and its children with it.
-        if (req.target.kind === 'cgroup') enterCgroup(req.target.name, client.pid);
-        if (this.resolveBindings([req.target]).length === 0) {
+        const account = this.resolveBindings([req.target])[0];
+        if (req.target.kind !== 'cgroup' && !account) {
           throw new ProtocolError('not_found', `no ${req.target.kind} named ${JSON.stringify(req.target.name)}`, 'check the name (getent passwd / getent group)');
+        }
+        // Root's own sockets are the VPN's (kernel WireGuard, root VPN daemons): bound to the tunnel, the
+        // tunnel could never come up again.
+        if ((account?.kind === 'user' && account.uid === 0) || (account?.kind === 'group' && account.gid === 0)) {
+          throw new ProtocolError('not_permitted', `${req.target.kind} ${req.target.name} is root: nobody may bind root`, 'bind the account the program runs as instead');
+        }
+        // `tunlock run`: the requesting process moves into its own cgroup, and its children with it.
+        if (req.target.kind === 'cgroup') {
+          if (client.pidfd === null) throw new ProtocolError('not_permitted', 'tunlockd cannot identify the process to move (it has no pid in this namespace)', 'run `tunlock run` in the same pid namespace as tunlockd');
+          enterCgroup(req.target.name, client.pid, client.pidfd);
+          this.runOwners.set(req.target.name, client.uid);
         }
         return this.commit({ ...s, bindings: [...s.bindings, req.target] }, `bind ${req.target.kind} ${req.target.name}`);
       }
       case 'bindRemove': {
         if (!s.bindings.some((b) => sameTarget(b, req.target))) throw new ProtocolError('not_found', `${req.target.kind} ${req.target.name} is not bound`);
+        if (client.uid !== 0 && this.runOwners.get(req.target.name) !== client.uid) {
+          throw new ProtocolError('not_permitted', `cgroup ${req.target.name} was not bound by uid ${client.uid}`, 'only root, or the user whose `tunlock run` bound it, may unbind it');
+        }
+        this.runOwners.delete(req.target.name);
         return this.commit({ ...s, bindings: s.bindings.filter((b) => !sameTarget(b, req.target)) }, `unbind ${req.target.name}`);
       }
       case 'reset': {
         await this.collectCounters();
         await this.deps.firewall.reset();
         this.applied = this.policy(defaultState().config, null, []);
+        this.generation++;
         this.stateError = null;
+        this.keptLock = false;
         this.applyError = null;
         this.deps.store.save(defaultState());
         this.saved = defaultState();
@@ -639,11 +734,13 @@ export class Daemon {
     const state = lockState(s.config, this.observations());
     if (extend) {
       if (!s.captive || state !== 'exception') throw new ProtocolError('conflict', 'no captive exception is open', 'open one with `tunlock captive open`');
+      checkHoleOwner(s.captive, client);
       const expiresAt = Math.min(s.captive.expiresAt + seconds * 1000, this.now() + 600_000);
       return this.commit({ ...s, captive: { ...s.captive, expiresAt } }, `captive extend ${seconds}s`);
     }
     if (!isLocked(state)) throw new ProtocolError('conflict', 'the lock is off: nothing blocks the portal', 'open the portal page directly');
     if (state === 'protected') throw new ProtocolError('conflict', 'the tunnel is up: a captive exception is not needed');
+    if (s.captive && state === 'exception') checkHoleOwner(s.captive, client);
     const tunnels = s.config.tunnels.map((t) => t.iface);
     const route = await physicalDefaultRoute(tunnels);
     if (!route) throw new ProtocolError('not_found', 'no default route outside the tunnel: not connected to a network', 'connect to the Wi-Fi or cable first');
@@ -652,6 +749,12 @@ export class Daemon {
     const hole: CaptiveHole = { iface: route.iface, uid: client.uid, resolvers: resolvers.slice(0, 8), expiresAt: this.now() + seconds * 1000 };
     return this.commit({ ...s, captive: hole }, `captive open ${seconds}s on ${route.iface} for uid ${client.uid}`);
   }
+}
+
+/** A member may extend, replace or close only the hole opened for their own uid; root any. */
+function checkHoleOwner(hole: CaptiveHole, client: Client): void {
+  if (client.uid === 0 || client.uid === hole.uid) return;
+  throw new ProtocolError('not_permitted', `the captive exception is open for uid ${hole.uid}, not for uid ${client.uid}`, 'wait until it closes (tunlock status shows when), or ask that user or root to close it');
 }
 
 function notFound(iface: string): ProtocolError {

@@ -26,6 +26,11 @@ export interface Firewall {
   reset(): Promise<void>;
   /** What the kernel holds now; null when our table is absent. `full` also counts set elements (slower). */
   read(opts?: { full?: boolean }): Promise<Observed | null>;
+  /**
+   * Makes the guard a copy of the main table as the kernel holds it now: for rules the daemon keeps without
+   * having written them (its saved state is unreadable). Throws FirewallError.
+   */
+  guardCurrent(): Promise<void>;
   /** Calls onChange on every ruleset change by anyone (so tampering is noticed at once). */
   watch(onChange: (line: string) => void, onExit: (why: string) => void): void;
   close(): void;
@@ -39,6 +44,11 @@ export class FirewallError extends Error {
   ) {
     super(message);
   }
+}
+
+/** A lock in the sense of this project: input, output and forward all drop what no rule accepts. */
+export function isLockShape(shape: TableShape): boolean {
+  return ['input', 'output', 'forward'].every((c) => shape.chains[c]?.policy === 'drop');
 }
 
 /** Captive-hole elements expire by themselves in the kernel, so the kernel may hold fewer than we wrote. */

@@ -199,6 +199,21 @@ export class NftBackend implements Firewall {
     return observed;
   }
 
+  async guardCurrent(): Promise<void> {
+    const r = await runOnce(this.nft, ['list', 'table', TABLE_FAMILY, TABLE_NAME]);
+    const head = `table ${TABLE_FAMILY} ${TABLE_NAME} {\n`;
+    if (r.code !== 0 || !r.stdout.startsWith(head)) throw new FirewallError(`cannot copy table ${TABLE_FAMILY} ${TABLE_NAME} into the guard: ${r.stderr.trim() || 'unexpected listing'}`);
+    const guard = `${TABLE_FAMILY} ${GUARD_TABLE_NAME}`;
+    const copy = `table ${guard} {\n\tflags owner;\n${r.stdout.slice(head.length)}`;
+    // Written behind the incremental planner's back: what the guard holds is no model of ours.
+    this.known.guard = undefined;
+    try {
+      await this.include('guard.nft', `table ${guard} { flags owner; }\ndelete table ${guard}\n${copy}`);
+    } catch (e) {
+      throw new FirewallError(`nft refused the guard copy of the kept rules: ${(e as Error).message}`);
+    }
+  }
+
   /** Removes the guard table; written so that it cannot fail when the table is already gone. */
   private async dropGuard(): Promise<void> {
     this.known.guard = undefined;

@@ -1,11 +1,15 @@
 // Node-only client of the daemon socket, shared by the CLI and tunlock-host (the extension never imports
-// this file). Refuses a socket that root does not own — a user-owned socket at the daemon's path is an
-// attacker pretending to be the daemon — then says hello and matches responses to requests by id.
+// this file). Talks only to a daemon running as root: after connecting it asks the kernel who is listening
+// (SO_PEERCRED on the connected socket) and hangs up on anyone else — an impostor at the daemon's path, or a
+// socket swapped between any check and the connect. The path checks before connecting (root-owned socket,
+// root-only directories) only make the common mistakes fail early with a clear message. Then it says hello
+// and matches responses to requests by id.
 import { realpathSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { startCommand } from '../init-system.js';
+import { peerCredentials, socketFd } from '../process/linux-syscalls.js';
 import { FrameDecoder, encodeFrame } from './framing.js';
 import type { ClientKind, Event, Request, ServerMessage, Status } from './schema.js';
 import { MAX_MESSAGE_TO_BROWSER_BYTES, MAX_REQUEST_BYTES, PROTOCOL_VERSION, ProtocolError, ServerMessage as ServerMessageSchema } from './schema.js';
@@ -40,7 +44,7 @@ export function notInGroup(socketPath: string): ProtocolError {
   );
 }
 
-/** Checks the socket path before connecting: it must be a socket owned by root. */
+/** Checks the socket path before connecting (early, clear messages; the binding check is peerIsRoot). */
 export function checkSocketOwner(socketPath: string): void {
   let st;
   try {
@@ -89,6 +93,24 @@ function checkDirectoryChain(socketPath: string): void {
   }
 }
 
+/** The process listening on the other end runs as root (the kernel's record, taken when it called listen). */
+export function checkPeerIsRoot(socket: Socket, socketPath: string): void {
+  let uid: number;
+  let pid: number;
+  try {
+    ({ uid, pid } = peerCredentials(socketFd(socket)));
+  } catch (e) {
+    throw daemonUnavailable(`cannot identify the process behind ${socketPath}: ${(e as Error).message}`, socketPath);
+  }
+  if (uid !== 0) {
+    throw new ProtocolError(
+      'daemon_unavailable',
+      `refusing ${socketPath}: the process listening on it (pid ${pid}) runs as uid ${uid}, not root — something is impersonating tunlockd`,
+      `stop that process, remove the socket (sudo rm ${socketPath}) and restart tunlockd`,
+    );
+  }
+}
+
 export class DaemonClient {
   private socket: Socket | null = null;
   private nextId = 1;
@@ -114,6 +136,13 @@ export class DaemonClient {
       }, timeoutMs);
       socket.once('connect', () => {
         clearTimeout(timer);
+        try {
+          checkPeerIsRoot(socket, this.socketPath);
+        } catch (e) {
+          socket.destroy();
+          reject(e);
+          return;
+        }
         this.socket = socket;
         resolve();
       });
