@@ -31,6 +31,8 @@ const EXAMPLES: Record<Request['type'], Request> = {
   captiveOpen: { id: 1, type: 'captiveOpen', seconds: 60 },
   captiveExtend: { id: 1, type: 'captiveExtend', seconds: 60 },
   captiveClose: { id: 1, type: 'captiveClose' },
+  selfTest: { id: 1, type: 'selfTest' },
+  history: { id: 1, type: 'history' },
   bindAdd: { id: 1, type: 'bindAdd', target: { kind: 'user', name: 'debian-transmission' } },
   bindRemove: { id: 1, type: 'bindRemove', target: { kind: 'user', name: 'debian-transmission' } },
   reset: { id: 1, type: 'reset', confirm: true },

@@ -8,13 +8,14 @@
 import { DEFAULT_SOCKET } from '../protocol/daemon-client.js';
 import type { OkResult, RequestBody } from '../protocol/daemon-client.js';
 import { ValueError } from '../net/values.js';
-import type { Event, Status } from '../protocol/schema.js';
+import type { Event, HistoryResult, SelfTestResult, Status } from '../protocol/schema.js';
 import { ProtocolError } from '../protocol/schema.js';
 import { parseCommandLine, usage, usageLine, verbHelp } from './args.js';
 import type { Check } from './doctor.js';
 import { formatChecks } from './doctor.js';
 import { EXIT, exitFor } from './exit-codes.js';
 import { formatEvent, formatStatus } from './format.js';
+import { daemonDownResult, formatHistory, formatSelfTest } from './self-test-output.js';
 import type { Verb } from './verbs.js';
 import { UsageError, findVerb } from './verbs.js';
 
@@ -109,6 +110,10 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
         return await oneRequest(io, parsed.json, socket, { type: 'reset', confirm: true });
       case 'watch':
         return await watch(io, parsed.json, socket);
+      case 'test':
+        return await selfTest(io, parsed.json, socket);
+      case 'history':
+        return await history(io, parsed.json, socket);
       case 'request':
         return await oneRequest(io, parsed.json, socket, action.body);
       case 'lock':
@@ -146,6 +151,39 @@ async function lock(io: CliIo, json: boolean, socket: string, mode: 'on' | 'alwa
       io.err(`tunlock: no tunnel was configured: locked to the tunnel that is up, ${t.iface}${servers}\n`);
     }
     printResult(io, json, after);
+    return EXIT.ok;
+  } finally {
+    client.close();
+  }
+}
+
+/** `tunlock test`: the verdict is the exit code (0 every check passed, 1 one failed, 3 no daemon). */
+async function selfTest(io: CliIo, json: boolean, socket: string): Promise<number> {
+  let client: CliClient;
+  try {
+    client = await io.connect(socket);
+  } catch (e) {
+    if (!(e instanceof ProtocolError) || e.code !== 'daemon_unavailable') throw e;
+    // No daemon is a result too: nothing re-asserts the lock. Said as a failed check, exit 3 as for any command.
+    const r = daemonDownResult(e.message, e.hint, 0);
+    io.out(json ? `${JSON.stringify(r)}\n` : `${formatSelfTest(r)}\n`);
+    return EXIT.unreachable;
+  }
+  try {
+    const r = (await client.request({ type: 'selfTest' })) as SelfTestResult;
+    io.out(json ? `${JSON.stringify(r)}\n` : `${formatSelfTest(r)}\n`);
+    return r.ok ? EXIT.ok : EXIT.failed;
+  } finally {
+    client.close();
+  }
+}
+
+/** `tunlock history`: oldest first; --json prints the events as one array. */
+async function history(io: CliIo, json: boolean, socket: string): Promise<number> {
+  const client = await io.connect(socket);
+  try {
+    const r = (await client.request({ type: 'history' })) as HistoryResult;
+    io.out(json ? `${JSON.stringify(r.events)}\n` : `${formatHistory(r.events)}\n`);
     return EXIT.ok;
   } finally {
     client.close();

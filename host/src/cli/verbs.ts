@@ -32,6 +32,8 @@ export type Action =
   | { kind: 'doctor' }
   | { kind: 'watch' }
   | { kind: 'reset'; yes: boolean }
+  | { kind: 'test' }
+  | { kind: 'history' }
   | { kind: 'run'; argv: string[] };
 
 export type FlagValues = Record<string, string | boolean | string[] | undefined>;
@@ -197,6 +199,20 @@ export const VERBS: readonly Verb[] = [
     help: "remove tunlock's firewall table and settings (recovery); asks unless --yes",
     flags: { yes: { type: 'boolean', help: 'do not ask' } },
     build: (w, f) => (arity('reset', w, 0), { kind: 'reset', yes: f.yes === true }),
+  },
+  {
+    name: 'test',
+    usage: 'test',
+    help: 'test the lock now, with kernel evidence: probes as you, TTL 1, nothing on the wire (exit 1 if a check fails)',
+    flags: {},
+    build: (w) => (arity('test', w, 0), { kind: 'test' }),
+  },
+  {
+    name: 'history',
+    usage: 'history',
+    help: 'what the lock did, oldest first: states, tunnel drops and how long they blocked, portal holes, tamper, tests',
+    flags: {},
+    build: (w) => (arity('history', w, 0), { kind: 'history' }),
   },
   {
     name: 'doctor',

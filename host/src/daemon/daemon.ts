@@ -6,10 +6,12 @@ import type { Firewall } from '../firewall/firewall.js';
 import { FirewallError, isLockShape, sameShape } from '../firewall/firewall.js';
 import type { BoundAccount, CaptiveHole, Policy } from '../firewall/policy.js';
 import { isEmptyPolicy } from '../firewall/policy.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { BLOCK_COUNTERS, bindingCounter, captiveSecondsLeft, expectedShape, renderApplyBatch } from '../firewall/nft-rules.js';
 import { formatEndpoint, parseEndpoint, sameEndpoint } from '../net/values.js';
 import type { Endpoint } from '../net/values.js';
-import type { BindTarget, DetectedTunnel, ErrorBody, Event, Request, Status } from '../protocol/schema.js';
+import type { BindTarget, DetectedTunnel, ErrorBody, Event, HistoryResult, LockState, Request, SelfTestResult, Status } from '../protocol/schema.js';
 import { PROTOCOL_VERSION, ProtocolError, versionMismatch } from '../protocol/schema.js';
 import { groupId, userId } from './accounts.js';
 import { cgroupExists, cgroupPopulated, enterCgroup, removeIdleCgroups } from './cgroups.js';
@@ -24,6 +26,9 @@ import { StateError, defaultState } from './state-store.js';
 import { learnWireGuard } from './wireguard.js';
 import type { WireGuardFacts } from './wireguard.js';
 import { NOT_A_TUNNEL_HINT, linkKind, readLinkKinds, trustProblem } from './link-kind.js';
+import { History } from './history.js';
+import { kernelBootId, probeUsers, selfTestDeps } from './self-test-wiring.js';
+import { runSelfTest } from './self-test.js';
 
 export type Log = (message: string) => void;
 
@@ -45,6 +50,9 @@ export interface DaemonDeps {
   /** re-verify the kernel table this often even without monitor events (ms) */
   verifyIntervalMs?: number;
   resolvConf?: string;
+  /** history: bound in bytes, and how often blocked-packet counts are recorded (ms) */
+  historyBytes?: number;
+  historyPeriodMs?: number;
 }
 
 const MAX_TUNNELS = 64;
@@ -82,9 +90,17 @@ export class Daemon {
   private lastStatusJson = '';
   private stopped = false;
   private readonly now: () => number;
+  private readonly history: History;
+  /** the last state the history recorded, when, and why the next change happens */
+  private historyState: { state: LockState; at: number } | null = null;
+  private cause: 'link' | 'request' | 'start' | 'expiry' = 'start';
+  private tamperAtLastTest = 0;
+  private blockedAtLastPeriod = 0;
+  private historyTimer: NodeJS.Timeout | null = null;
 
   constructor(private readonly deps: DaemonDeps) {
     this.now = deps.now ?? Date.now;
+    this.history = new History(deps.store, deps.log, deps.historyBytes);
   }
 
   /** Loads state and enforces it in the kernel. Call before accepting any client. */
@@ -97,7 +113,11 @@ export class Daemon {
     }
     await this.refreshLinks();
     await this.refreshDetected();
+    this.history.load();
+    const last = this.history.lastState();
+    if (last) this.historyState = { state: last.type as LockState, at: last.at };
     if (!this.stateError) {
+      await this.noticeRulesLostWhileStopped();
       await this.enforce('start');
       this.writeBootRules();
     }
@@ -111,7 +131,30 @@ export class Daemon {
     );
     this.verifyTimer = setInterval(() => this.scheduleVerify(), this.deps.verifyIntervalMs ?? 5000);
     this.verifyTimer.unref();
+    this.historyTimer = setInterval(() => this.recordBlocked(), this.deps.historyPeriodMs ?? 3_600_000);
+    this.historyTimer.unref();
     this.armCaptiveTimer();
+  }
+
+  /**
+   * Same boot, saved settings that need a table, and no table: someone removed it while no daemon watched
+   * (after a reboot, an absent table is normal in mode `on`). Counted and recorded as tampering.
+   */
+  private async noticeRulesLostWhileStopped(): Promise<void> {
+    const boot = kernelBootId();
+    let savedBoot: string | null = null;
+    try {
+      savedBoot = readFileSync(join(this.deps.store.dir, 'boot-id'), 'utf8').trim();
+    } catch {
+      // first start
+    }
+    if (boot) this.deps.store.writeAtomically('boot-id', `${boot}\n`, 0o600);
+    if (!boot || savedBoot !== boot || isEmptyPolicy(this.policy())) return;
+    if ((await this.deps.firewall.read().catch(() => null)) !== null) return;
+    const detail = 'table inet tunlock was missing when tunlockd started (removed while it was stopped)';
+    this.tamper = { count: this.tamper.count + 1, last: `${new Date(this.now()).toISOString()} ${detail}` };
+    this.deps.log(`tamper: ${detail}; re-applying`);
+    this.history.record({ at: this.now(), type: 'tamper', detail });
   }
 
   stop(): void {
@@ -120,6 +163,9 @@ export class Daemon {
     this.deps.firewall.close();
     if (this.captiveTimer) clearTimeout(this.captiveTimer);
     if (this.verifyTimer) clearInterval(this.verifyTimer);
+    if (this.historyTimer) clearInterval(this.historyTimer);
+    this.recordBlocked();
+    this.history.flush();
   }
 
   onEvent(listener: (e: Event) => void): () => void {
@@ -291,6 +337,7 @@ export class Daemon {
 
   private onLinkEvent(): void {
     void this.serial(async () => {
+      this.cause = 'link';
       const { cameUp, changed } = await this.refreshLinks();
       const detectedChanged = await this.refreshDetected();
       if (!changed) {
@@ -466,6 +513,7 @@ export class Daemon {
     if (observed) this.foldCounters(observed.counters);
     else this.lastCounters = {};
     await this.applyPolicy(this.policy(), 'tamper', { replace: true });
+    this.history.record({ at: this.now(), type: 'tamper', detail });
     this.emit({ event: 'tamper', detail, at: this.now() });
     this.announce();
   }
@@ -479,6 +527,7 @@ export class Daemon {
     this.captiveTimer = setTimeout(() => {
       void this.serial(async () => {
         if (this.saved.captive !== hole) return;
+        this.cause = 'expiry';
         this.deps.log('captive exception expired');
         await this.commit({ ...this.saved, captive: null }, 'captive expired');
       }).catch((e: Error) => this.deps.log(`captive expiry: ${e.message}`));
@@ -554,6 +603,7 @@ export class Daemon {
   /** Pushes a status event when anything a client shows has changed. */
   private announce(): void {
     const status = this.status();
+    this.recordState(status);
     const { verifiedAt: _v, blockedPackets: _b, ...shown } = status;
     const json = JSON.stringify(shown);
     if (json === this.lastStatusJson) return;
@@ -572,12 +622,82 @@ export class Daemon {
     return isEmptyPolicy(policy) ? null : renderApplyBatch(policy, this.now());
   }
 
+  // ── history and self-test ──────────────────────────────────────────────────────────────────────────
+
+  private recordState(status: Status): void {
+    const prev = this.historyState;
+    if (prev?.state === status.state) return;
+    const at = this.now();
+    const hole = status.state === 'exception' ? status.captive : null;
+    this.history.record({
+      at,
+      type: status.state,
+      cause: this.cause,
+      ...(prev ? { previous: { state: prev.state, ms: Math.max(0, at - prev.at) } } : {}),
+      ...(hole ? { uid: hole.uid, seconds: hole.secondsLeft } : {}),
+    });
+    this.historyState = { state: status.state, at };
+  }
+
+  private recordBlocked(): void {
+    const total = this.status().blockedPackets;
+    const packets = total - this.blockedAtLastPeriod;
+    this.blockedAtLastPeriod = total;
+    if (packets > 0) this.history.record({ at: this.now(), type: 'blocked', packets, periodMs: this.deps.historyPeriodMs ?? 3_600_000 });
+  }
+
+  /** The self-test, in the queue so no change lands between its counter reads. */
+  private async selfTest(client: Client): Promise<SelfTestResult> {
+    const obs = this.observations();
+    const state = this.stateError ? 'blocking' : lockState(this.saved.config, obs);
+    const lock = this.applied?.lock ?? null;
+    const tamperSince = this.tamper.count - this.tamperAtLastTest;
+    const tamperText = tamperSince > 0 ? `${tamperSince} change${tamperSince === 1 ? '' : 's'} by another program since the last test, re-asserted; last: ${this.tamper.last}` : null;
+    const { user, nobody } = probeUsers(client);
+    const result = await runSelfTest(
+      {
+        state,
+        tunnels: this.saved.config.tunnels.map((t) => t.iface),
+        tunnelsUp: [...this.tunnelsUp],
+        endpoints: (lock?.endpoints ?? []).map((e) => e.endpoint),
+        resolvers: resolvConfNameservers(this.deps.resolvConf),
+        captiveUid: state === 'exception' ? (this.saved.captive?.uid ?? null) : null,
+        user,
+        nobody,
+      },
+      selfTestDeps({
+        now: this.now,
+        kernel: async () => {
+          const observed = await this.deps.firewall.read({ full: true });
+          const want = this.applied ? expectedShape(this.applied, this.now()) : null;
+          if (!sameShape(want, observed?.shape ?? null)) return { ok: false, evidence: `the kernel differs from the rules tunlockd applied: want ${JSON.stringify(want)}, kernel has ${JSON.stringify(observed?.shape ?? null)}` };
+          if (!observed?.guarded) return { ok: false, evidence: 'the guard table inet tunlock_guard is missing' };
+          if (tamperText) return { ok: false, evidence: tamperText };
+          const chains = Object.entries(observed.shape.chains).map(([n, c]) => `${n} ${c.rules} rules${c.policy ? ` policy ${c.policy}` : ''}`);
+          return { ok: true, evidence: `table inet tunlock matches the applied policy (${chains.join(', ')}); guard table present; no change by another program since the last test` };
+        },
+        blockedOut: async () => {
+          const observed = await this.deps.firewall.read();
+          return observed?.counters['blocked_out'] ?? 0;
+        },
+      }),
+    );
+    this.tamperAtLastTest = this.tamper.count;
+    const failed = result.checks.filter((c) => !c.ok).map((c) => c.name);
+    this.history.record({ at: this.now(), type: 'test', ok: result.ok, passed: result.checks.length - failed.length, total: result.checks.length, failed });
+    return result;
+  }
+
   // ── requests ────────────────────────────────────────────────────────────────────────────────────────
 
   /** Handles one validated request from an authenticated client. Throws ProtocolError for the client. */
-  async handle(req: Request, client: Client): Promise<Status | { version: number; server: 'tunlockd' } | Record<string, never>> {
+  async handle(req: Request, client: Client): Promise<Status | { version: number; server: 'tunlockd' } | SelfTestResult | HistoryResult | Record<string, never>> {
     authorize(req, client);
     switch (req.type) {
+      case 'selfTest':
+        return this.serial(() => this.selfTest(client));
+      case 'history':
+        return Promise.resolve({ events: this.history.events() });
       case 'hello':
         if (req.version !== PROTOCOL_VERSION) throw versionMismatch('tunlockd', PROTOCOL_VERSION, req.client, req.version);
         return { version: PROTOCOL_VERSION, server: 'tunlockd' as const };
@@ -591,6 +711,7 @@ export class Daemon {
         });
       default:
         return this.serial(async () => {
+          this.cause = 'request';
           await this.mutate(req, client);
           return this.status();
         });
@@ -608,7 +729,7 @@ export class Daemon {
     }
   }
 
-  private async mutate(req: Exclude<Request, { type: 'hello' | 'status' | 'subscribe' }>, client: Client): Promise<void> {
+  private async mutate(req: Exclude<Request, { type: 'hello' | 'status' | 'subscribe' | 'selfTest' | 'history' }>, client: Client): Promise<void> {
     const s = this.saved;
     const c = s.config;
     if (this.stateError && req.type !== 'setMode' && req.type !== 'reset') {

@@ -20,6 +20,8 @@ export const REQUIRED_ROLE: Record<RequestType, Role> = {
   captiveOpen: 'member',
   captiveExtend: 'member',
   captiveClose: 'member',
+  selfTest: 'member',
+  history: 'member',
   // Only a tunnel the daemon itself detected (kernel link kind, servers learned from the kernel): the
   // member chooses which, never what counts as a tunnel or where its server is.
   tunnelAdopt: 'member',

@@ -86,6 +86,10 @@ export const Request = z.discriminatedUnion('type', [
   request('bindRemove', { target: BindTarget }),
   /** removes tunlock's firewall table and saved state; the deliberate "get me out" */
   request('reset', { confirm: z.literal(true) }),
+  /** runs the self-test (docs/self-test.md) with probes as the requesting user; answers SelfTestResult */
+  request('selfTest', {}),
+  /** the lock history, oldest first; answers HistoryResult */
+  request('history', {}),
 ]);
 
 export const ErrorCode = z.enum([
@@ -166,12 +170,57 @@ export const Status = z.strictObject({
   verifiedAt: z.nullable(z.int()),
 });
 
+export const SelfTestCheck = z.strictObject({
+  name: z.string().check(z.regex(/^[a-z][a-z0-9-]{0,31}$/)),
+  ok: z.boolean(),
+  /** what was observed: counters, errors, addresses (the proof, not a claim) */
+  evidence: z.string().check(z.maxLength(2000)),
+  /** what to do when it failed */
+  fix: z.optional(z.string().check(z.maxLength(1000))),
+});
+
+export const SelfTestResult = z.strictObject({
+  ok: z.boolean(),
+  checks: z.array(SelfTestCheck).check(z.maxLength(32)),
+  /** what the lock cannot cover here, said plainly (not failures) */
+  notes: z.array(z.string().check(z.maxLength(1000))).check(z.maxLength(16)),
+  /** the tunnel interfaces' own addresses (the extension checks WebRTC candidates against them) */
+  tunnelAddresses: z.array(z.string().check(z.maxLength(45))).check(z.maxLength(64)),
+  ms: z.int().check(z.minimum(0)),
+});
+
+const Count = z.int().check(z.minimum(0));
+export const HISTORY_TYPES = ['protected', 'blocking', 'standby', 'off', 'exception', 'tamper', 'test', 'blocked'] as const;
+export const HistoryEvent = z.strictObject({
+  /** ms since the epoch */
+  at: Count,
+  type: z.enum(HISTORY_TYPES),
+  /** state events: the state before and how long it lasted (a drop's blocked time is the `blocking` before `protected`) */
+  previous: z.optional(z.strictObject({ state: LockState, ms: Count })),
+  /** state events: why the state changed (a tunnel drop is `link`) */
+  cause: z.optional(z.enum(['link', 'request', 'start', 'expiry'])),
+  /** exception: who may use the hole and for how long it was opened */
+  uid: z.optional(Count),
+  seconds: z.optional(Count),
+  /** tamper: what was changed */
+  detail: z.optional(z.string().check(z.maxLength(500))),
+  /** test: outcome and the failed checks' names */
+  ok: z.optional(z.boolean()),
+  passed: z.optional(Count),
+  total: z.optional(Count),
+  failed: z.optional(z.array(z.string().check(z.maxLength(32))).check(z.maxLength(32))),
+  /** blocked: packets refused during the period ending at `at` */
+  packets: z.optional(Count),
+  periodMs: z.optional(Count),
+});
+export const HistoryResult = z.strictObject({ events: z.array(HistoryEvent).check(z.maxLength(20_000)) });
+
 /** `server` says who answered: tunlock-host answers the browser's hello itself (docs/protocol.md). */
 export const HelloResult = z.strictObject({ version: z.int(), server: z.enum(['tunlockd', 'tunlock-host']) });
 export const EmptyResult = z.strictObject({});
 
 export const Response = z.union([
-  z.strictObject({ id: RequestId, ok: z.literal(true), result: z.union([Status, HelloResult, EmptyResult]) }),
+  z.strictObject({ id: RequestId, ok: z.literal(true), result: z.union([Status, HelloResult, SelfTestResult, HistoryResult, EmptyResult]) }),
   z.strictObject({ id: z.nullable(RequestId), ok: z.literal(false), error: ErrorBody }),
 ]);
 
@@ -205,6 +254,10 @@ export type BindTarget = z.infer<typeof BindTarget>;
 export type Event = z.infer<typeof Event>;
 export type ServerMessage = z.infer<typeof ServerMessage>;
 export type HelloResult = z.infer<typeof HelloResult>;
+export type SelfTestCheck = z.infer<typeof SelfTestCheck>;
+export type SelfTestResult = z.infer<typeof SelfTestResult>;
+export type HistoryEvent = z.infer<typeof HistoryEvent>;
+export type HistoryResult = z.infer<typeof HistoryResult>;
 
 /** An error that travels to the client as {ok:false, error}. */
 export class ProtocolError extends Error {

@@ -1,0 +1,53 @@
+// The self-test's real dependencies: who the probes run as, and the probe functions themselves. Kept apart
+// from self-test.ts (pure orchestration, unit-tested with fakes) and from daemon.ts (which only passes in its
+// kernel check and counters).
+import { readFileSync } from 'node:fs';
+import type { Client } from './daemon.js';
+import type { ProbeUser } from './self-test-probes.js';
+import { interfaceAddresses, pingProbe, routeDevice, socketProbes } from './self-test-probes.js';
+import type { SelfTestDeps } from './self-test.js';
+
+const NOBODY = 65534;
+
+function idFromDb(path: string, name: string): number | null {
+  try {
+    const line = readFileSync(path, 'utf8').split('\n').find((l) => l.startsWith(`${name}:`));
+    const id = line?.split(':')[2];
+    return id && /^\d+$/.test(id) ? Number(id) : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The client's effective gid, from its process (the peer we just identified); its uid's gid if it is gone. */
+function clientGid(client: Client): number {
+  try {
+    const m = /^Gid:\s+\d+\s+(\d+)/m.exec(readFileSync(`/proc/${client.pid}/status`, 'utf8'));
+    if (m) return Number(m[1]);
+  } catch {
+    // the client exited: fall through
+  }
+  return client.uid === 0 ? 0 : NOBODY;
+}
+
+/** The requesting user (probes "from you"), and an unprivileged account (the endpoint must be closed to it). */
+export function probeUsers(client: Client): { user: ProbeUser; nobody: ProbeUser } {
+  return {
+    user: { uid: client.uid, gid: clientGid(client) },
+    nobody: { uid: idFromDb('/etc/passwd', 'nobody') ?? NOBODY, gid: idFromDb('/etc/group', 'nogroup') ?? NOBODY },
+  };
+}
+
+/** The kernel's boot id: tells a reboot (rules gone as expected) from rules removed while we were stopped. */
+export function kernelBootId(): string | null {
+  try {
+    const id = readFileSync('/proc/sys/kernel/random/boot_id', 'utf8').trim();
+    return /^[0-9a-f-]{36}$/.test(id) ? id : null;
+  } catch {
+    return null;
+  }
+}
+
+export function selfTestDeps(from: Pick<SelfTestDeps, 'kernel' | 'blockedOut' | 'now'>): SelfTestDeps {
+  return { ...from, sockets: socketProbes, ping: pingProbe, routeDevice, addresses: interfaceAddresses };
+}
