@@ -128,14 +128,14 @@ function isOutcome(v: unknown): v is ProbeOutcome {
 
 /** One ICMP echo with TTL 1 from a socket bound to `iface` (ping -I: SO_BINDTODEVICE), as `user`. */
 export async function pingProbe(user: ProbeUser, family: 4 | 6, iface: string, host: string): Promise<ProbeResult & { hop?: string }> {
-  const args = [`-${family}`, '-n', '-c', '1', '-W', '0.5', '-t', '1', '-I', parseIfname(iface), host];
+  const args = [`-${family}`, '-n', '-c', '1', '-W', '0.3', '-t', '1', '-I', parseIfname(iface), host];
   const r = await runAs(user, 'ping', args, 3000);
   return classifyPing(r.out);
 }
 
 /** ping's words → what happened (exported for unit tests). */
 export function classifyPing(out: string): ProbeResult & { hop?: string } {
-  const line = out.split('\n').find((l) => /From |bytes from|sendmsg|connect:|unreachable|prohibited/i.test(l))?.trim() ?? out.trim().split('\n').pop() ?? '';
+  const line = out.split('\n').find((l) => /From |bytes from|sendmsg|connect:|[Uu]nreachable|[Pp]rohibited|not permitted/.test(l))?.trim() ?? out.trim().split('\n').pop() ?? '';
   const detail = line.slice(0, 200);
   const from = /From (\S+?)(?::| )/.exec(out)?.[1];
   if (/Time to live exceeded/i.test(out)) return { outcome: 'sent', detail, ...(from ? { hop: from } : {}) };

@@ -49,6 +49,11 @@ export interface SelfTestDeps {
 interface Probe {
   label: string;
   run: () => Promise<ProbeResult>;
+  /**
+   * Runs alone between two counter reads. A ping bound to an interface never sees the reject's ICMP answer
+   * (it arrives on loopback), so "no reply" is told apart from "left and nobody answered" by our own counter.
+   */
+  solo?: boolean;
 }
 
 const REFUSED = new Set(['refused', 'dropped']);
@@ -100,7 +105,7 @@ async function escapeProbes(input: SelfTestInput, deps: SelfTestDeps, isTunnel: 
   // network's resolver (on the LAN) names it.
   const resolverDevs = await Promise.all(input.resolvers.slice(0, 2).map((r) => deps.routeDevice(r.text)));
   const physical = [dev4, ...resolverDevs].find((d) => d !== null && !isTunnel(d)) ?? null;
-  if (physical) probes.push({ label: `icmp4 bound to ${physical}`, run: () => deps.ping(input.user, 4, physical, PROBE_TARGET4) });
+  if (physical) probes.push({ label: `icmp4 bound to ${physical}`, solo: true, run: () => deps.ping(input.user, 4, physical, PROBE_TARGET4) });
   if (dev4 && !isTunnel(dev4)) {
     for (const proto of ['udp', 'tcp'] as const) sockets.push({ spec: { proto, family: 4, host: PROBE_TARGET4, port: PROBE_PORT }, label: `${proto}4 ${PROBE_TARGET4}:${PROBE_PORT}` });
   }
@@ -148,16 +153,23 @@ function endpointProbes(input: SelfTestInput, deps: SelfTestDeps): Probe[] {
 /** Runs probes between two counter reads: each must be refused, and our counter must account for every one. */
 async function counted(name: string, probes: Probe[], deps: SelfTestDeps, nothing: string): Promise<SelfTestCheck> {
   if (probes.length === 0) return { name, ok: true, evidence: nothing };
+  const attempt = async (p: Probe): Promise<{ label: string; r: ProbeResult }> => {
+    try {
+      return { label: p.label, r: await p.run() };
+    } catch (e) {
+      return { label: p.label, r: { outcome: 'error', detail: (e as Error).message.slice(0, 200) } };
+    }
+  };
   const before = await deps.blockedOut();
-  const results = await Promise.all(
-    probes.map(async (p) => {
-      try {
-        return { label: p.label, r: await p.run() };
-      } catch (e) {
-        return { label: p.label, r: { outcome: 'error' as const, detail: (e as Error).message.slice(0, 200) } };
-      }
-    }),
-  );
+  const results: { label: string; r: ProbeResult }[] = [];
+  for (const p of probes.filter((x) => x.solo)) {
+    const start = await deps.blockedOut();
+    const x = await attempt(p);
+    const own = (await deps.blockedOut()) - start;
+    const silent = x.r.outcome === 'sent' && !('hop' in x.r && x.r.hop);
+    results.push(silent && own >= 1 ? { label: x.label, r: { outcome: 'refused', detail: `no reply; tunlock's reject counter +${own} for this probe alone` } } : x);
+  }
+  results.push(...(await Promise.all(probes.filter((x) => !x.solo).map(attempt))));
   const moved = (await deps.blockedOut()) - before;
   const escaped = results.filter((x) => !REFUSED.has(x.r.outcome));
   const lines = results.map((x) => `${x.label} → ${x.r.outcome} (${x.r.detail})`);
