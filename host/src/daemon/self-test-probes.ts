@@ -137,8 +137,8 @@ export async function pingProbe(user: ProbeUser, family: 4 | 6, iface: string, h
 export function classifyPing(out: string): ProbeResult & { hop?: string } {
   const line = out.split('\n').find((l) => /From |bytes from|sendmsg|connect:|[Uu]nreachable|[Pp]rohibited|not permitted/.test(l))?.trim() ?? out.trim().split('\n').pop() ?? '';
   const detail = line.slice(0, 200);
-  const from = /From (\S+?)(?::| )/.exec(out)?.[1];
-  if (/Time to live exceeded/i.test(out)) return { outcome: 'sent', detail, ...(from ? { hop: from } : {}) };
+  const from = /From (\S+)/.exec(out)?.[1]?.replace(/(?<!:):$/, '');
+  if (/Time to live exceeded|Time exceeded/i.test(out)) return { outcome: 'sent', detail, ...(from ? { hop: from } : {}) };
   if (/bytes from/.test(out)) return { outcome: 'connected', detail };
   if (/Operation not permitted/i.test(out)) return { outcome: 'dropped', detail };
   if (/prohibited/i.test(out)) return { outcome: 'refused', detail };

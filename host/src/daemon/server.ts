@@ -10,7 +10,7 @@ import type { Server, Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { FrameDecoder, encodeFrame } from '../protocol/framing.js';
 import type { ErrorBody, Event, Request, Response } from '../protocol/schema.js';
-import { MAX_MESSAGE_TO_BROWSER_BYTES, MAX_REQUEST_BYTES, ProtocolError, parseRequest } from '../protocol/schema.js';
+import { MAX_MESSAGE_TO_BROWSER_BYTES, MAX_REQUEST_BYTES, PROTOCOL_VERSION, ProtocolError, parseRequest } from '../protocol/schema.js';
 import { groupId, isAllowedUid } from './accounts.js';
 import type { Client, Daemon, Log } from './daemon.js';
 import { closeFd } from '../process/linux-syscalls.js';
@@ -176,7 +176,7 @@ export async function listen(opts: ServerOptions): Promise<Server> {
       try {
         const req = parseRequest(raw);
         if (!greeted && req.type !== 'hello') {
-          throw new ProtocolError('bad_request', 'the first request must be hello', 'send {"type":"hello","version":1,...} first');
+          throw new ProtocolError('bad_request', 'the first request must be hello', `send {"type":"hello","version":${PROTOCOL_VERSION},...} first`);
         }
         const result = await opts.daemon.handle(req, client);
         if (req.type === 'hello') {
