@@ -14,7 +14,9 @@ export type UiDaemonRequest =
   | { type: 'setLan'; allow: boolean }
   | { type: 'captiveOpen'; seconds: number }
   | { type: 'captiveExtend'; seconds: number }
-  | { type: 'captiveClose' };
+  | { type: 'captiveClose' }
+  | { type: 'selfTest' }
+  | { type: 'history' };
 
 export const CAPTIVE_MIN_SECONDS = 10;
 
@@ -29,7 +31,8 @@ export type UiMessage =
 
 export type BackgroundMessage =
   | { kind: 'snapshot'; snapshot: Snapshot }
-  | { kind: 'reply'; id: number; ok: true }
+  /** `result`: what selfTest and history answered (the page validates it with the protocol schema) */
+  | { kind: 'reply'; id: number; ok: true; result?: unknown }
   | { kind: 'reply'; id: number; ok: false; error: string };
 
 function isCaptiveSeconds(v: unknown): v is number {
@@ -61,6 +64,6 @@ export function parseUiMessage(v: unknown): UiMessage | null {
   if ((r.type === 'captiveOpen' || r.type === 'captiveExtend') && isCaptiveSeconds(r.seconds)) {
     return { kind: 'daemon', id: v.id, request: { type: r.type, seconds: r.seconds } };
   }
-  if (r.type === 'captiveClose') return { kind: 'daemon', id: v.id, request: { type: 'captiveClose' } };
+  if (r.type === 'captiveClose' || r.type === 'selfTest' || r.type === 'history') return { kind: 'daemon', id: v.id, request: { type: r.type } };
   return null;
 }
