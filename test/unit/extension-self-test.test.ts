@@ -1,6 +1,6 @@
 // The popup's "Test my lock" (its own WebRTC checks and the verdict) and the options page's 7-day timeline.
 import { describe, expect, it } from 'vitest';
-import { candidateAddress, selfTestView, webrtcCandidatesCheck, webrtcPolicyCheck } from '../../extension/src/popup/self-test-model.js';
+import { candidateAddress, CHROMIUM_GATHER_NOTE, extensionChecks, selfTestView, webrtcCandidatesCheck, webrtcPolicyCheck } from '../../extension/src/popup/self-test-model.js';
 import { timeline, WEEK_MS } from '../../extension/src/options/history-model.js';
 import type { HistoryEventT, SelfTestResultT } from '../../extension/src/shared/protocol.js';
 import type { WebrtcView } from '../../extension/src/shared/snapshot.js';
@@ -44,6 +44,13 @@ describe('popup self-test', () => {
     expect(webrtcCandidatesCheck({ available: true, candidates: [] }, []).evidence).toMatch(/no candidate gathered/);
     expect(webrtcCandidatesCheck({ available: false, candidates: [] }, []).ok).toBe(true);
     expect(webrtcCandidatesCheck({ available: true, candidates: [], error: 'boom' }, []).ok).toBe(false);
+  });
+
+  it('Chromium: only the policy check, and a note on why nothing is gathered', () => {
+    const own = extensionChecks(webrtc(), null, []);
+    expect(own.checks.map((c) => c.name)).toEqual(['webrtc-policy']);
+    expect(selfTestView(daemon, own.checks, own.notes)).toMatchObject({ verdict: 'Locked — 6 of 6 checks passed', notes: [CHROMIUM_GATHER_NOTE] });
+    expect(extensionChecks(webrtc(), { available: true, candidates: [] }, []).checks).toHaveLength(2);
   });
 
   it('verdicts: "Locked — 7 of 7", a failure counted, "Not protected" without the extension checks', () => {

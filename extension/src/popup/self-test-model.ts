@@ -1,6 +1,9 @@
-// "Test my lock" in the popup: the daemon's checks plus the extension's own two (the WebRTC policy is ours, and
-// a real RTCPeerConnection gathered in this page shows no address outside the tunnel), and the one-line verdict.
-// Pure: SelfTest.svelte renders it; the gathering itself is in webrtc-gather.ts.
+// "Test my lock" in the popup: the daemon's checks plus the extension's own (the WebRTC policy is ours, and in
+// Firefox a real RTCPeerConnection gathered in this page shows no address outside the tunnel), and the one-line
+// verdict. Chromium exempts extension pages from the WebRTC routing policy (its renderer enforces it only for web
+// content), so a gathering there shows this computer's addresses whatever the policy: it would prove nothing
+// about web pages, and the popup says so instead of counting it. Pure: SelfTest.svelte renders it; the
+// gathering itself is in webrtc-gather.ts.
 import type { SelfTestCheckT, SelfTestResultT } from '../shared/protocol.js';
 import type { WebrtcView } from '../shared/snapshot.js';
 
@@ -51,7 +54,17 @@ export function webrtcCandidatesCheck(g: Gathered, tunnelAddresses: string[]): S
   return { name: 'webrtc-leak', ok: true, evidence: `a real RTCPeerConnection in this page: ${seen}` };
 }
 
-export function selfTestView(daemon: SelfTestResultT, extension: SelfTestCheckT[]): SelfTestView {
+export const CHROMIUM_GATHER_NOTE =
+  'Chromium applies the WebRTC setting to web pages, not to extension pages: a gathering in this popup would show this computer\'s addresses whatever the setting, so it is not counted (the policy check covers web pages).';
+
+/** The extension's own checks; `gathered` is null where gathering here proves nothing (Chromium). */
+export function extensionChecks(w: WebrtcView, gathered: Gathered | null, tunnelAddresses: string[]): { checks: SelfTestCheckT[]; notes: string[] } {
+  const policy = webrtcPolicyCheck(w);
+  if (!gathered) return { checks: [policy], notes: [CHROMIUM_GATHER_NOTE] };
+  return { checks: [policy, webrtcCandidatesCheck(gathered, tunnelAddresses)], notes: [] };
+}
+
+export function selfTestView(daemon: SelfTestResultT, extension: SelfTestCheckT[], extensionNotes: string[] = []): SelfTestView {
   const checks = [...daemon.checks, ...(daemon.checks.some((c) => c.name === 'lock' && !c.ok) ? [] : extension)];
   const passed = checks.filter((c) => c.ok).length;
   const ok = checks.every((c) => c.ok);
@@ -60,5 +73,5 @@ export function selfTestView(daemon: SelfTestResultT, extension: SelfTestCheckT[
     : ok
       ? `Locked — ${passed} of ${checks.length} checks passed`
       : `Not locked as it should be — ${passed} of ${checks.length} checks passed`;
-  return { verdict, ok, checks, notes: daemon.notes, ms: daemon.ms };
+  return { verdict, ok, checks, notes: [...daemon.notes, ...extensionNotes], ms: daemon.ms };
 }
