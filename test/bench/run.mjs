@@ -16,7 +16,7 @@ import { fileURLToPath } from 'node:url';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '../..');
-const BENCHES = ['lock-latency', 'drop-detect', 'scale', 'throughput', 'leaks', 'daemon-load'];
+const BENCHES = ['lock-latency', 'drop-detect', 'scale', 'throughput', 'leaks', 'daemon-load', 'self-test'];
 const PREFIX = '@@tunlock-bench ';
 const BENCH_TIMEOUT_MS = 5 * 60_000;
 

@@ -34,12 +34,15 @@ function fakes(over: Partial<SelfTestDeps> & { leak?: (host: string, port: numbe
   const deps: SelfTestDeps = {
     kernel: async () => ({ ok: true, evidence: 'matches' }),
     blockedOut: async () => counter,
-    sockets: async (user, specs) => {
-      calls.push(...specs.map((s) => ({ user: user.uid, what: `${s.proto} ${s.host}:${s.port}` })));
-      return specs.map((s) =>
-        over.leak?.(s.host, s.port) ? { outcome: 'sent', detail: 'no refusal' } : refuse(s.proto === 'tcp' ? { outcome: 'refused', detail: 'ECONNREFUSED' } : { outcome: 'dropped', detail: 'EPERM' }),
-      );
-    },
+    sockets: (user, specs) => ({
+      results: async () => {
+        calls.push(...specs.map((s) => ({ user: user.uid, what: `${s.proto} ${s.host}:${s.port}` })));
+        return specs.map((s) =>
+          over.leak?.(s.host, s.port) ? { outcome: 'sent', detail: 'no refusal' } : refuse(s.proto === 'tcp' ? { outcome: 'refused', detail: 'ECONNREFUSED' } : { outcome: 'dropped', detail: 'EPERM' }),
+        );
+      },
+      cancel: () => undefined,
+    }),
     ping: async (user, family, iface, host) => {
       calls.push({ user: user.uid, what: `ping ${iface} ${host}` });
       if (iface === 'wg0') return { outcome: 'sent', detail: 'From 10.64.0.1 icmp_seq=1 Time to live exceeded', hop: '10.64.0.1' };
@@ -116,7 +119,7 @@ describe('self-test', () => {
   it('a bound ping with no reply passes only when our counter moved during it alone', async () => {
     let n = 0;
     const f = fakes({ ping: async () => ({ outcome: 'sent', detail: 'no answer' }), blockedOut: async () => n });
-    const silent = await runSelfTest(input({ state: 'blocking', tunnelsUp: [], resolvers: [] }), { ...f.deps, routeDevice: async (h) => (h.includes(':') ? null : 'eth0'), sockets: async (_u, specs) => specs.map(() => (n++, { outcome: 'dropped', detail: 'EPERM' })) });
+    const silent = await runSelfTest(input({ state: 'blocking', tunnelsUp: [], resolvers: [] }), { ...f.deps, routeDevice: async (h) => (h.includes(':') ? null : 'eth0'), sockets: (_u, specs) => ({ results: async () => specs.map(() => (n++, { outcome: 'dropped', detail: 'EPERM' })), cancel: () => undefined }) });
     expect(silent.checks.find((x) => x.name === 'escapes')!.evidence).toMatch(/icmp4 bound to eth0 → sent/);
     expect(silent.ok).toBe(false);
   });

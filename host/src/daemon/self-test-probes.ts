@@ -42,6 +42,8 @@ const TCP_WAIT_MS = 600;
 async function socketProbeChild(specs: SocketProbe[], udpWaitMs: number, tcpWaitMs: number): Promise<void> {
   const dgram = await import('node:dgram');
   const net = await import('node:net');
+  // Started ahead of time (Node's start-up overlaps the other checks): probe only when the parent says go.
+  await new Promise((resolve) => process.stdin.once('data', resolve));
   const classify = (e: NodeJS.ErrnoException) => {
     const code = e.code ?? e.message;
     if (code === 'EPERM' || code === 'EACCES') return { outcome: 'dropped', detail: code };
@@ -85,13 +87,17 @@ async function socketProbeChild(specs: SocketProbe[], udpWaitMs: number, tcpWait
   process.stdout.write(JSON.stringify(await Promise.all(specs.map(one))));
 }
 
-function runAs(user: ProbeUser, command: string, args: string[], timeoutMs: number): Promise<{ code: number | null; out: string }> {
+function runAs(user: ProbeUser, command: string, args: string[], timeoutMs: number, stdin?: (write: (text: string) => void) => void): Promise<{ code: number | null; out: string }> {
   return new Promise((resolve, reject) => {
     // uid/gid: the child drops root (and every supplementary group) before it runs; the probes are the user's.
-    const child = spawn(command, args, { uid: user.uid, gid: user.gid, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(command, args, { uid: user.uid, gid: user.gid, env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', LC_ALL: 'C' }, stdio: [stdin ? 'pipe' : 'ignore', 'pipe', 'pipe'] });
+    if (stdin) {
+      child.stdin!.on('error', () => undefined); // the child may be gone already (killed, failed)
+      stdin((text) => child.stdin!.end(text));
+    }
     let out = '';
-    child.stdout.setEncoding('utf8').on('data', (t: string) => (out += t));
-    child.stderr.setEncoding('utf8').on('data', (t: string) => (out += t));
+    child.stdout!.setEncoding('utf8').on('data', (t: string) => (out += t));
+    child.stderr!.setEncoding('utf8').on('data', (t: string) => (out += t));
     const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
     child.on('error', (e) => {
       clearTimeout(timer);
@@ -104,18 +110,38 @@ function runAs(user: ProbeUser, command: string, args: string[], timeoutMs: numb
   });
 }
 
-/** Runs the socket probes in one child process as `user`; results in the order of `specs`. */
-export async function socketProbes(user: ProbeUser, specs: SocketProbe[]): Promise<ProbeResult[]> {
-  if (specs.length === 0) return [];
+export interface PreparedProbes {
+  /** sends the probes now; results in the order of the specs */
+  results(): Promise<ProbeResult[]>;
+  /** ends the child without probing (when the test stops early) */
+  cancel(): void;
+}
+
+/** Starts one child process as `user` that sends the socket probes when `results()` is called. */
+export function socketProbes(user: ProbeUser, specs: SocketProbe[]): PreparedProbes {
+  if (specs.length === 0) return { results: () => Promise.resolve([]), cancel: () => undefined };
+  let send: ((text: string) => void) | null = null;
   const program = `(${socketProbeChild.toString()})(${JSON.stringify(specs)}, ${UDP_WAIT_MS}, ${TCP_WAIT_MS})`;
-  const r = await runAs(user, process.execPath, ['--input-type=module', '-e', program], 5000);
+  const run = runAs(user, process.execPath, ['--input-type=module', '-e', program], 8000, (write) => (send = write));
+  let answer: Promise<ProbeResult[]> | null = null;
+  return {
+    results: () => (answer ??= (send?.('go\n'), run.then((r) => parseProbeOutput(r, specs.length)))),
+    cancel: () => {
+      if (answer) return;
+      answer = Promise.resolve([]);
+      send?.('');
+    },
+  };
+}
+
+function parseProbeOutput(r: { code: number | null; out: string }, count: number): ProbeResult[] {
   let parsed: unknown;
   try {
     parsed = JSON.parse(r.out.trim());
   } catch {
     throw new Error(`the probe process failed (exit ${r.code}): ${r.out.slice(0, 300)}`);
   }
-  if (!Array.isArray(parsed) || parsed.length !== specs.length) throw new Error('the probe process answered something else');
+  if (!Array.isArray(parsed) || parsed.length !== count) throw new Error('the probe process answered something else');
   return parsed.map((p: { outcome?: unknown; detail?: unknown }) => ({
     outcome: isOutcome(p.outcome) ? p.outcome : 'error',
     detail: String(p.detail ?? '').slice(0, 100),
@@ -128,7 +154,7 @@ function isOutcome(v: unknown): v is ProbeOutcome {
 
 /** One ICMP echo with TTL 1 from a socket bound to `iface` (ping -I: SO_BINDTODEVICE), as `user`. */
 export async function pingProbe(user: ProbeUser, family: 4 | 6, iface: string, host: string): Promise<ProbeResult & { hop?: string }> {
-  const args = [`-${family}`, '-n', '-c', '1', '-W', '0.3', '-t', '1', '-I', parseIfname(iface), host];
+  const args = [`-${family}`, '-n', '-c', '1', '-W', '0.25', '-t', '1', '-I', parseIfname(iface), host];
   const r = await runAs(user, 'ping', args, 3000);
   return classifyPing(r.out);
 }

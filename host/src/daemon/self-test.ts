@@ -12,7 +12,7 @@
 // kernel and process access arrives in SelfTestDeps, so unit tests drive it with fakes.
 import type { Address, Endpoint } from '../net/values.js';
 import type { LockState, SelfTestCheck, SelfTestResult } from '../protocol/schema.js';
-import type { ProbeResult, ProbeUser, SocketProbe } from './self-test-probes.js';
+import type { PreparedProbes, ProbeResult, ProbeUser, SocketProbe } from './self-test-probes.js';
 
 /** Documentation addresses (RFC 5737 / RFC 3849): never a real host. Port 9 (discard). */
 export const PROBE_TARGET4 = '203.0.113.200';
@@ -39,7 +39,8 @@ export interface SelfTestDeps {
   kernel(): Promise<{ ok: boolean; evidence: string }>;
   /** packets refused by our outbound reject rules so far (main + guard table) */
   blockedOut(): Promise<number>;
-  sockets(user: ProbeUser, specs: SocketProbe[]): Promise<ProbeResult[]>;
+  /** starts a probe process now (its start-up overlaps the other checks); it probes on results() */
+  sockets(user: ProbeUser, specs: SocketProbe[]): PreparedProbes;
   ping(user: ProbeUser, family: 4 | 6, iface: string, host: string): Promise<ProbeResult & { hop?: string }>;
   routeDevice(host: string): Promise<string | null>;
   addresses(iface: string): Promise<string[]>;
@@ -82,22 +83,36 @@ export async function runSelfTest(input: SelfTestInput, deps: SelfTestDeps): Pro
   }
   checks.push({ name: 'lock', ok: true, evidence: `engaged (state ${input.state})` });
 
-  const kernel = await deps.kernel();
-  checks.push({ name: 'kernel', ok: kernel.ok, evidence: kernel.evidence, ...(kernel.ok ? {} : { fix: RERUN_FIX }) });
-
   const isTunnel = (dev: string | null) => dev !== null && input.tunnels.includes(dev);
-  const escapes = await escapeProbes(input, deps, isTunnel, notes);
-  checks.push(await counted('escapes', escapes, deps, 'nothing routes outside the tunnel here: no probe to send'));
-
   const endpoints = endpointProbes(input, deps);
-  if (endpoints.length) checks.push(await counted('endpoint', endpoints, deps, ''));
+  const escapes = await escapeProbes(input, deps, isTunnel, notes);
+  try {
+    const kernel = await deps.kernel();
+    checks.push({ name: 'kernel', ok: kernel.ok, evidence: kernel.evidence, ...(kernel.ok ? {} : { fix: RERUN_FIX }) });
+    checks.push(await counted('escapes', escapes.probes, deps, 'nothing routes outside the tunnel here: no probe to send'));
+    if (endpoints.probes.length) checks.push(await counted('endpoint', endpoints.probes, deps, ''));
+  } finally {
+    escapes.cancel();
+    endpoints.cancel();
+  }
 
   if (input.state === 'protected') checks.push(await tunnelCheck(input, deps));
   else notes.push('No tunnel is up: the tunnel was not tested (the lock blocks everything until it comes back).');
   return finish();
 }
 
-async function escapeProbes(input: SelfTestInput, deps: SelfTestDeps, isTunnel: (dev: string | null) => boolean, notes: string[]): Promise<Probe[]> {
+interface ProbeSet {
+  probes: Probe[];
+  cancel: () => void;
+}
+
+/** One child runs every socket probe of a set; each probe reads its own slot of the shared answer. */
+function socketSet(deps: SelfTestDeps, user: ProbeUser, sockets: { spec: SocketProbe; label: string }[]): ProbeSet {
+  const prepared = deps.sockets(user, sockets.map((s) => s.spec));
+  return { probes: sockets.map((s, i) => ({ label: s.label, run: async () => (await prepared.results())[i]! })), cancel: () => prepared.cancel() };
+}
+
+async function escapeProbes(input: SelfTestInput, deps: SelfTestDeps, isTunnel: (dev: string | null) => boolean, notes: string[]): Promise<ProbeSet> {
   const probes: Probe[] = [];
   const sockets: { spec: SocketProbe; label: string }[] = [];
   const [dev4, dev6] = await Promise.all([deps.routeDevice(PROBE_TARGET4), deps.routeDevice(PROBE_TARGET6)]);
@@ -124,16 +139,11 @@ async function escapeProbes(input: SelfTestInput, deps: SelfTestDeps, isTunnel: 
     const host = r.family === 6 ? `[${r.text}]` : r.text;
     for (const proto of ['udp', 'tcp'] as const) sockets.push({ spec: { proto, family: r.family, host: r.text, port: 53 }, label: `dns ${proto} ${host}:53` });
   });
-  if (sockets.length) {
-    // One child runs every socket probe; each probe reads its own slot of the shared answer.
-    let answer: Promise<ProbeResult[]> | null = null;
-    const all = () => (answer ??= deps.sockets(input.user, sockets.map((s) => s.spec)));
-    sockets.forEach((s, i) => probes.push({ label: s.label, run: async () => (await all())[i]! }));
-  }
-  return probes;
+  const set = socketSet(deps, input.user, sockets);
+  return { probes: [...probes, ...set.probes], cancel: set.cancel };
 }
 
-function endpointProbes(input: SelfTestInput, deps: SelfTestDeps): Probe[] {
+function endpointProbes(input: SelfTestInput, deps: SelfTestDeps): ProbeSet {
   const seen = new Set<string>();
   const specs: { spec: SocketProbe; label: string }[] = [];
   for (const e of input.endpoints) {
@@ -145,9 +155,7 @@ function endpointProbes(input: SelfTestInput, deps: SelfTestDeps): Probe[] {
     const wrong = e.port === 65535 ? e.port - 1 : e.port + 1;
     specs.push({ spec: { proto: e.protocol, family: e.address.family, host: e.address.text, port: wrong }, label: `${e.protocol} ${host}:${wrong} (wrong port) as uid ${input.nobody.uid}` });
   }
-  let answer: Promise<ProbeResult[]> | null = null;
-  const all = () => (answer ??= deps.sockets(input.nobody, specs.map((s) => s.spec)));
-  return specs.map((s, i) => ({ label: s.label, run: async () => (await all())[i]! }));
+  return socketSet(deps, input.nobody, specs);
 }
 
 /** Runs probes between two counter reads: each must be refused, and our counter must account for every one. */
