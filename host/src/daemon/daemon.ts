@@ -8,7 +8,7 @@ import type { BoundAccount, CaptiveHole, Policy } from '../firewall/policy.js';
 import { isEmptyPolicy } from '../firewall/policy.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BLOCK_COUNTERS, bindingCounter, captiveSecondsLeft, expectedShape, renderApplyBatch } from '../firewall/nft-rules.js';
+import { BLOCK_COUNTERS, bindingCounter, captiveSecondsLeft, expectedShape, GUARD_TABLE_NAME, renderApplyBatch, TABLE_NAME } from '../firewall/nft-rules.js';
 import { formatEndpoint, parseEndpoint, sameEndpoint } from '../net/values.js';
 import type { Endpoint } from '../net/values.js';
 import type { BindTarget, DetectedTunnel, ErrorBody, Event, HistoryResult, LockState, Request, SelfTestResult, Status } from '../protocol/schema.js';
@@ -27,7 +27,7 @@ import { learnWireGuard } from './wireguard.js';
 import type { WireGuardFacts } from './wireguard.js';
 import { NOT_A_TUNNEL_HINT, linkKind, readLinkKinds, trustProblem } from './link-kind.js';
 import { History } from './history.js';
-import { kernelBootId, probeUsers, selfTestDeps } from './self-test-wiring.js';
+import { kernelBootId, listTable, probeUsers, selfTestDeps, tableDifference } from './self-test-wiring.js';
 import { runSelfTest } from './self-test.js';
 
 export type Log = (message: string) => void;
@@ -672,6 +672,10 @@ export class Daemon {
           const want = this.applied ? expectedShape(this.applied, this.now()) : null;
           if (!sameShape(want, observed?.shape ?? null)) return { ok: false, evidence: `the kernel differs from the rules tunlockd applied: want ${JSON.stringify(want)}, kernel has ${JSON.stringify(observed?.shape ?? null)}` };
           if (!observed?.guarded) return { ok: false, evidence: 'the guard table inet tunlock_guard is missing' };
+          // The read above listed the guard through the nft session, after its pending update: it is current.
+          const [main, guard] = await Promise.all([listTable(TABLE_NAME), listTable(GUARD_TABLE_NAME)]);
+          const differs = main && guard ? tableDifference(main, guard) : 'cannot list the tables';
+          if (differs) return { ok: false, evidence: `table inet tunlock was changed by another program: ${differs}` };
           if (tamperText) return { ok: false, evidence: tamperText };
           const chains = Object.entries(observed.shape.chains).map(([n, c]) => `${n} ${c.rules} rules${c.policy ? ` policy ${c.policy}` : ''}`);
           return { ok: true, evidence: `table inet tunlock matches the applied policy (${chains.join(', ')}); guard table present; no change by another program since the last test` };

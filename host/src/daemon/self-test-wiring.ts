@@ -1,6 +1,7 @@
 // The self-test's real dependencies: who the probes run as, and the probe functions themselves. Kept apart
 // from self-test.ts (pure orchestration, unit-tested with fakes) and from daemon.ts (which only passes in its
 // kernel check and counters).
+import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import type { Client } from './daemon.js';
 import type { ProbeUser } from './self-test-probes.js';
@@ -50,4 +51,43 @@ export function kernelBootId(): string | null {
 
 export function selfTestDeps(from: Pick<SelfTestDeps, 'kernel' | 'blockedOut' | 'now'>): SelfTestDeps {
   return { ...from, sockets: socketProbes, ping: pingProbe, routeDevice, addresses: interfaceAddresses };
+}
+
+/** `nft list table inet NAME` as text; null when it is absent or unreadable. */
+export function listTable(name: string): Promise<string | null> {
+  if (!/^[a-z_]+$/.test(name)) throw new Error(`invalid table name ${JSON.stringify(name)}`);
+  return new Promise((resolve) => {
+    execFile('nft', ['list', 'table', 'inet', name], { timeout: 3000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout) => resolve(err ? null : stdout));
+  });
+}
+
+/**
+ * A table listing without what legitimately differs between our main table and its guard copy: the table
+ * line, the guard's `flags owner`, handles, counter values and the seconds left on expiring elements.
+ */
+export function normalizeListing(text: string): string[] {
+  return text
+    .split('\n')
+    .slice(1)
+    .map((l) =>
+      l
+        .replace(/\s*# handle \d+/, '')
+        .replace(/packets \d+ bytes \d+/g, '')
+        .replace(/ expires [0-9dhms.]+/g, '')
+        .trimEnd(),
+    )
+    .filter((l) => l.trim() !== '' && l.trim() !== 'flags owner');
+}
+
+/**
+ * Content, not counts: every line of our table must equal the guard's, which only tunlockd's own nft session
+ * can change (the kernel refuses anyone else an owned table). Returns the first difference, or null.
+ */
+export function tableDifference(main: string, guard: string): string | null {
+  const a = normalizeListing(main);
+  const b = normalizeListing(guard);
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    if (a[i] !== b[i]) return `kernel has "${(a[i] ?? '(nothing)').trim()}" where tunlockd's guard copy has "${(b[i] ?? '(nothing)').trim()}"`;
+  }
+  return null;
 }
