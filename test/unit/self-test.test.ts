@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { runSelfTest } from '../../host/src/daemon/self-test.js';
 import type { SelfTestDeps, SelfTestInput } from '../../host/src/daemon/self-test.js';
 import { classifyPing } from '../../host/src/daemon/self-test-probes.js';
+import { normalizeListing, tableDifference } from '../../host/src/daemon/self-test-wiring.js';
 import type { ProbeResult } from '../../host/src/daemon/self-test-probes.js';
 import { parseAddress, parseEndpoint } from '../../host/src/net/values.js';
 import { SelfTestResult } from '../../host/src/protocol/schema.js';
@@ -159,5 +160,41 @@ describe('classifyPing', () => {
     const r = classifyPing(`PING x (x) from 192.168.1.2 eth0: 56(84) bytes of data.\n${out}\n`);
     expect(r.outcome).toBe(outcome);
     expect(r.hop).toBe(hop);
+  });
+});
+
+describe('table content against the guard copy', () => {
+  const main = `table inet tunlock {
+\tset tunnels {
+\t\ttype ifname
+\t\telements = { "wg0" }
+\t}
+\tcounter blocked_out {
+\t\tpackets 12 bytes 900
+\t}
+\tchain output {
+\t\ttype filter hook output priority filter; policy drop;
+\t\toifname "lo" accept
+\t\tcounter name "blocked_out" reject with icmpx admin-prohibited
+\t}
+}
+`;
+  const guard = main.replace('table inet tunlock {', 'table inet tunlock_guard {\n\tflags owner').replace('packets 12 bytes 900', 'packets 0 bytes 0');
+
+  it('the same rules, whatever the counters and the owner flag', () => {
+    expect(tableDifference(main, guard)).toBeNull();
+  });
+
+  it('a replaced rule is named', () => {
+    const tampered = main.replace('counter name "blocked_out" reject with icmpx admin-prohibited', 'accept');
+    expect(tableDifference(tampered, guard)).toBe('kernel has "accept" where tunlockd\'s guard copy has "counter name "blocked_out" reject with icmpx admin-prohibited"');
+  });
+
+  it('an added element is named', () => {
+    expect(tableDifference(main.replace('{ "wg0" }', '{ "wg0", "eth0" }'), guard)).toMatch(/"eth0"/);
+  });
+
+  it('handles and expiry times are not content', () => {
+    expect(normalizeListing('table x {\n\tchain o { # handle 3\n\t\telements = { "a" timeout 2m expires 1m59s }\n}')).toEqual(['\tchain o {', '\t\telements = { "a" timeout 2m }', '}']);
   });
 });
