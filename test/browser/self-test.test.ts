@@ -4,12 +4,13 @@
 // writes them to test/browser/screenshots/ (the evidence text holds run-specific counts and timings).
 import type { BrowserContext, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
-import { mkdirSync, mkdtempSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Page as FirefoxPage } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM_EXTENSION_ID } from '../../host/src/protocol/extension-ids.js';
+import type { HistoryEvent } from '../../host/src/protocol/schema.js';
 import { BrowserLab, canRunRootTier, STABLE_DIR, TUN } from './browser-lab.js';
 import type { FirefoxSession } from './firefox-session.js';
 import { launchFirefox } from './firefox-session.js';
@@ -28,6 +29,40 @@ const LOCKED_FIREFOX = 'Locked — 6 of 6 checks passed';
 
 function prepare(lab: BrowserLab): void {
   lab.tunlock('tunnel', 'add', TUN, '--endpoint', '198.51.100.10:51820/udp');
+}
+
+/**
+ * Six earlier days as a daemon would have recorded them (ending before today, so "today" is this run's own
+ * events): mornings protected, a few short drops, a portal hole, a nightly lock-off, a tamper, two tests.
+ */
+function earlierWeek(now: number): HistoryEvent[] {
+  const h = 3600_000;
+  const out: HistoryEvent[] = [];
+  let state: HistoryEvent['type'] = 'off';
+  let since = now - 7 * 24 * h;
+  const to = (type: 'protected' | 'blocking' | 'off' | 'exception', at: number, cause: 'link' | 'request' = 'link', extra: Partial<HistoryEvent> = {}) => {
+    out.push({ at, type, cause, previous: { state: state as 'off', ms: at - since }, ...extra });
+    state = type;
+    since = at;
+  };
+  for (let day = 6; day >= 1; day--) {
+    const morning = new Date(now - day * 24 * h).setHours(8, 0, 0, 0);
+    to('blocking', morning, 'request');
+    to('protected', morning + 20_000);
+    for (const [hour, seconds] of day % 2 ? [[11, 4], [15, 12]] : [[13, 7]]) {
+      to('blocking', morning + hour! * h - 8 * h);
+      to('protected', morning + hour! * h - 8 * h + seconds! * 1000);
+    }
+    if (day === 4) {
+      to('blocking', morning + 9 * h);
+      to('exception', morning + 9 * h + 30_000, 'request', { uid: 1000, seconds: 120 });
+      to('protected', morning + 9 * h + 100_000);
+    }
+    if (day === 3) out.push({ at: morning + 5 * h, type: 'tamper', detail: 'table inet tunlock was removed by another program' });
+    if (day === 5 || day === 2) out.push({ at: morning + 2 * h, type: 'test', ok: true, passed: 7, total: 7, failed: [] });
+    to('off', morning + 14 * h, 'request');
+  }
+  return out;
 }
 
 /** A tunnel drop for the history: up (Protected), then gone (Blocking). */
@@ -52,6 +87,10 @@ describe.runIf(RUN_CHROMIUM)('Chromium: Test my lock and the lock history', () =
 
   beforeAll(async () => {
     lab = await BrowserLab.create();
+    // The daemon reads its history back at start: give it a week behind it, for a timeline worth a picture.
+    await lab.killDaemon();
+    writeFileSync(join(lab.dir, 'state', 'history.jsonl'), earlierWeek(Date.now()).map((e) => `${JSON.stringify(e)}\n`).join(''));
+    await lab.startDaemon();
     prepare(lab);
     const dir = join(lab.dir, 'chromium-profile');
     registerChromiumHost(dir, lab.hostPath);
@@ -95,8 +134,10 @@ describe.runIf(RUN_CHROMIUM)('Chromium: Test my lock and the lock history', () =
     await options.goto(`${EXT}/src/options/index.html`);
     const summary = options.getByTestId('history-summary');
     await summary.waitFor();
-    expect(await summary.textContent()).toMatch(/^1 drop today, longest \d+ (s|min) blocked, blocked by the kernel; .*; 2 self-tests, \d failed\.$/);
-    expect(await options.locator('[data-testid=history-timeline] .mark-drop').count()).toBe(1);
+    expect(await summary.textContent()).toMatch(/^1 drop today, longest \d+ (s|min) blocked, blocked by the kernel; .*; 4 self-tests, \d failed\.$/);
+    // this run's drop and the earlier week's ten, read back by the daemon from its history file
+    expect(await options.locator('[data-testid=history-timeline] .mark-drop').count()).toBe(11);
+    expect(await options.locator('[data-testid=history-timeline] .mark-tamper').count()).toBe(1);
     expect(await options.locator('[data-testid=history-timeline] .band-protected').count()).toBeGreaterThan(0);
     await shot(options, 'section[aria-labelledby=history-h]', 'history');
     await options.close();
