@@ -89,5 +89,7 @@ describe('history timeline', () => {
     expect(timeline(events, now).summary).toBe('2 drops today, longest 12 s blocked, every one blocked by the kernel; protected 100% of the recorded time this week; 1 self-test, all passed.');
     expect(timeline([], now).summary).toMatch(/No history yet/);
     expect(timeline(events.slice(0, 1), now).summary).toMatch(/^No tunnel drop today; protected 100%/);
+    const withBlocked: HistoryEventT[] = [...events, { at: now - 60_000, type: 'blocked', packets: 1234, periodMs: 3_600_000 }];
+    expect(timeline(withBlocked, now).summary).toContain('; 1,234 packets refused by the lock; 1 self-test');
   });
 });

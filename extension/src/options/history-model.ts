@@ -94,6 +94,8 @@ function summary(drops: Drop[], bands: Band[], events: HistoryEventT[], now: num
   const total = bands.reduce((n, b) => n + (b.to - b.from), 0);
   const protectedMs = bands.filter((b) => b.state === 'protected').reduce((n, b) => n + (b.to - b.from), 0);
   parts.push(`protected ${Math.round((100 * protectedMs) / Math.max(1, total))}% of the recorded time this week`);
+  const blocked = events.filter((e) => e.type === 'blocked' && e.at >= now - WEEK_MS).reduce((n, e) => n + (e.packets ?? 0), 0);
+  if (blocked > 0) parts.push(`${blocked.toLocaleString('en-US')} packet${blocked === 1 ? '' : 's'} refused by the lock`);
   const tests = events.filter((e) => e.type === 'test' && e.at >= now - WEEK_MS);
   if (tests.length) {
     const failed = tests.filter((t) => !t.ok).length;
