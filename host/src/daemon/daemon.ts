@@ -97,6 +97,7 @@ export class Daemon {
   private tamperAtLastTest = 0;
   private blockedAtLastPeriod = 0;
   private historyTimer: NodeJS.Timeout | null = null;
+  private selfTestRunning = false;
 
   constructor(private readonly deps: DaemonDeps) {
     this.now = deps.now ?? Date.now;
@@ -698,8 +699,13 @@ export class Daemon {
   async handle(req: Request, client: Client): Promise<Status | { version: number; server: 'tunlockd' } | SelfTestResult | HistoryResult | Record<string, never>> {
     authorize(req, client);
     switch (req.type) {
-      case 'selfTest':
-        return this.serial(() => this.selfTest(client));
+      case 'selfTest': {
+        // One at a time: a test holds the queue for about a second, so a client repeating it cannot keep
+        // other clients' changes waiting longer than one test.
+        if (this.selfTestRunning) throw new ProtocolError('conflict', 'a self-test is already running', 'wait for its result, then test again');
+        this.selfTestRunning = true;
+        return this.serial(() => this.selfTest(client)).finally(() => (this.selfTestRunning = false));
+      }
       case 'history':
         return Promise.resolve({ events: this.history.events() });
       case 'hello':
