@@ -655,6 +655,8 @@ export class Daemon {
     const tamperSince = this.tamper.count - this.tamperAtLastTest;
     const tamperText = tamperSince > 0 ? `${tamperSince} change${tamperSince === 1 ? '' : 's'} by another program since the last test, re-asserted; last: ${this.tamper.last}` : null;
     const { user, nobody } = probeUsers(client);
+    /** what the kernel check found changed: repaired like any tampering, once the probes are done */
+    let tampered: string | null = null;
     const result = await runSelfTest(
       {
         state,
@@ -671,12 +673,16 @@ export class Daemon {
         kernel: async () => {
           const observed = await this.deps.firewall.read({ full: true });
           const want = this.applied ? expectedShape(this.applied, this.now()) : null;
-          if (!sameShape(want, observed?.shape ?? null)) return { ok: false, evidence: `the kernel differs from the rules tunlockd applied: want ${JSON.stringify(want)}, kernel has ${JSON.stringify(observed?.shape ?? null)}` };
-          if (!observed?.guarded) return { ok: false, evidence: 'the guard table inet tunlock_guard is missing' };
+          const found = (what: string) => {
+            tampered = what;
+            return { ok: false, evidence: `${what}; tunlockd re-applied its rules after this test` };
+          };
+          if (!sameShape(want, observed?.shape ?? null)) return found(`the kernel differs from the rules tunlockd applied: want ${JSON.stringify(want)}, kernel has ${JSON.stringify(observed?.shape ?? null)}`);
+          if (!observed?.guarded) return found('the guard table inet tunlock_guard is missing');
           // The read above listed the guard through the nft session, after its pending update: it is current.
           const [main, guard] = await Promise.all([listTable(TABLE_NAME), listTable(GUARD_TABLE_NAME)]);
           const differs = main && guard ? tableDifference(main, guard) : 'cannot list the tables';
-          if (differs) return { ok: false, evidence: `table inet tunlock was changed by another program: ${differs}` };
+          if (differs) return found(`table inet tunlock was changed by another program: ${differs}`);
           if (tamperText) return { ok: false, evidence: tamperText };
           const chains = Object.entries(observed.shape.chains).map(([n, c]) => `${n} ${c.rules} rules${c.policy ? ` policy ${c.policy}` : ''}`);
           return { ok: true, evidence: `table inet tunlock matches the applied policy (${chains.join(', ')}); guard table present; no change by another program since the last test` };
@@ -687,6 +693,15 @@ export class Daemon {
         },
       }),
     );
+    if (tampered) {
+      const detail = `${tampered} (found by the self-test)`.slice(0, 500);
+      this.tamper = { count: this.tamper.count + 1, last: `${new Date(this.now()).toISOString()} ${detail}` };
+      this.deps.log(`tamper: ${detail}; re-applying`);
+      await this.applyPolicy(this.policy(), 'tamper found by the self-test', { replace: true });
+      this.history.record({ at: this.now(), type: 'tamper', detail });
+      this.emit({ event: 'tamper', detail, at: this.now() });
+      this.announce();
+    }
     this.tamperAtLastTest = this.tamper.count;
     const failed = result.checks.filter((c) => !c.ok).map((c) => c.name);
     this.history.record({ at: this.now(), type: 'test', ok: result.ok, passed: result.checks.length - failed.length, total: result.checks.length, failed });

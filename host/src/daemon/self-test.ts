@@ -58,7 +58,10 @@ interface Probe {
 }
 
 const REFUSED = new Set(['refused', 'dropped']);
-const RERUN_FIX = 'run `tunlock lock on` to re-apply the rules, then `tunlock doctor`; if this stays, another program changes the firewall';
+/** The kernel check's fix: the daemon has already re-applied its rules (like any tampering it finds). */
+const TAMPER_FIX = 'nothing to do for now: tunlockd re-applied its rules. If this comes back, another program changes the firewall (firewalld, Docker, a VPN app): find and stop it';
+/** A probe got out although the kernel held our rules: not something the user can fix. */
+const ESCAPE_FIX = 'run `tunlock doctor`, and switch the lock to `always` meanwhile; if the kernel check passed, this is a tunlock bug: please report it with this output';
 
 export async function runSelfTest(input: SelfTestInput, deps: SelfTestDeps): Promise<SelfTestResult> {
   const started = deps.now();
@@ -88,7 +91,7 @@ export async function runSelfTest(input: SelfTestInput, deps: SelfTestDeps): Pro
   const escapes = await escapeProbes(input, deps, isTunnel, notes);
   try {
     const kernel = await deps.kernel();
-    checks.push({ name: 'kernel', ok: kernel.ok, evidence: kernel.evidence, ...(kernel.ok ? {} : { fix: RERUN_FIX }) });
+    checks.push({ name: 'kernel', ok: kernel.ok, evidence: kernel.evidence, ...(kernel.ok ? {} : { fix: TAMPER_FIX }) });
     checks.push(await counted('escapes', escapes.probes, deps, 'nothing routes outside the tunnel here: no probe to send'));
     if (endpoints.probes.length) checks.push(await counted('endpoint', endpoints.probes, deps, ''));
   } finally {
@@ -187,11 +190,11 @@ async function counted(name: string, probes: Probe[], deps: SelfTestDeps, nothin
       name,
       ok: false,
       evidence: `not refused by the lock: ${escaped.map((x) => `${x.label} → ${x.r.outcome} (${x.r.detail})`).join('; ')}. All: ${evidence}`,
-      fix: name === 'endpoint' ? `the VPN endpoint is open to every program: ${RERUN_FIX}` : RERUN_FIX,
+      fix: name === 'endpoint' ? `the VPN endpoint is open to every program: ${ESCAPE_FIX}` : ESCAPE_FIX,
     };
   }
   if (moved < probes.length) {
-    return { name, ok: false, evidence: `refused, but not by tunlock's rules (another firewall?): ${evidence}`, fix: RERUN_FIX };
+    return { name, ok: false, evidence: `refused, but not by tunlock's rules (another firewall?): ${evidence}`, fix: ESCAPE_FIX };
   }
   return { name, ok: true, evidence };
 }
