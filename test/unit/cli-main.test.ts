@@ -311,3 +311,40 @@ describe('tunlock main(): daemon errors map to exit codes and say what to do', (
     expect(JSON.parse(j.out)).toEqual({ error: { code, message: `refused: ${code}` } });
   });
 });
+
+describe('tunlock test / tunlock history', () => {
+  const passed = { ok: true, checks: [{ name: 'lock', ok: true, evidence: 'engaged (state protected)' }], notes: [], tunnelAddresses: [], ms: 800 };
+  const failedTest = { ...passed, ok: false, checks: [{ name: 'lock', ok: false, evidence: 'Not protected: the lock is off', fix: 'turn the lock on: `tunlock lock on`' }] };
+
+  it('test: every check passed → exit 0, the verdict and the evidence', async () => {
+    const r = await cli('test', { answer: () => passed });
+    expect(r.sent).toEqual([{ type: 'selfTest' }]);
+    expect(r.code).toBe(0);
+    expect(r.out).toMatch(/^Locked — 1 of 1 checks passed\n\n✔ lock: engaged/);
+  });
+
+  it('test: a failed check → exit 1; --json prints the result as the last line', async () => {
+    const r = await cli('test --json', { answer: () => failedTest });
+    expect(r.code).toBe(1);
+    expect(JSON.parse(r.out.trim().split('\n').pop()!)).toEqual(failedTest);
+  });
+
+  it('test without a daemon → exit 3, the failed `daemon` check with the fix', async () => {
+    const r = await cli('test --json', { connectError: daemonUnavailable('tunlockd is not running (no socket at /run/x.sock)', '/run/x.sock') });
+    expect(r.code).toBe(3);
+    expect(JSON.parse(r.out)).toMatchObject({ ok: false, checks: [{ name: 'daemon', ok: false, fix: expect.any(String) }] });
+  });
+
+  it('history: oldest first; --json is the event array', async () => {
+    const events = [{ at: 1, type: 'off', cause: 'start' }, { at: 2, type: 'blocking', cause: 'request', previous: { state: 'off', ms: 1 } }];
+    const r = await cli('history --json', { answer: () => ({ events }) as OkResult });
+    expect(r.sent).toEqual([{ type: 'history' }]);
+    expect(JSON.parse(r.out)).toEqual(events);
+    expect((await cli('history', { answer: () => ({ events }) as OkResult })).out).toMatch(/blocking {3}\(request\) after 0 s off/);
+  });
+
+  it('refuse extra words', async () => {
+    expect((await cli('test now')).code).toBe(2);
+    expect((await cli('history all')).code).toBe(2);
+  });
+});
