@@ -1,11 +1,10 @@
 // "Test my lock" and the lock history in real browsers: the built extension in headless Chromium and Firefox,
 // the real tunlock-host and a real tunlockd in a lab namespace. The test clicks the button and reads the
-// verdict, then opens the history on the options page. Screenshots go to a temp dir; UPDATE_SCREENSHOTS=1
-// writes them to test/browser/screenshots/ (the evidence text holds run-specific counts and timings).
+// verdict, then opens the history on the options page. Screenshots: helpers.ts's SCREENSHOTS (a temp dir, or
+// the committed ones with TUNLOCK_SCREENSHOTS=update).
 import type { BrowserContext, Page } from 'playwright-core';
 import { chromium } from 'playwright-core';
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page as FirefoxPage } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -19,7 +18,6 @@ import { CHROME_DIST, CHROMIUM_ARGS, registerChromiumHost, SCREENSHOTS, stabiliz
 const RUN_CHROMIUM = canRunRootTier('browser tests (self-test, Chromium)');
 const RUN_FIREFOX = canRunRootTier('browser tests (self-test, Firefox)');
 const EXT = `chrome-extension://${CHROMIUM_EXTENSION_ID}`;
-const SHOTS = process.env.UPDATE_SCREENSHOTS === '1' ? SCREENSHOTS : mkdtempSync(join(tmpdir(), 'tunlock-shots-'));
 /**
  * Blocking (the lab's stand-in tunnel is down): lock, kernel, escapes, endpoint, plus the extension's WebRTC
  * policy check, and in Firefox a real gathering (Chromium exempts extension pages from the policy).
@@ -80,9 +78,9 @@ describe.runIf(RUN_CHROMIUM)('Chromium: Test my lock and the lock history', () =
   const label = () => popup.getByTestId('state-label').textContent();
   const verdict = () => popup.getByTestId('self-test-verdict').textContent();
   async function shot(page: Page, selector: string, name: string) {
-    mkdirSync(SHOTS, { recursive: true });
+    mkdirSync(SCREENSHOTS, { recursive: true });
     await page.evaluate(stabilizeForScreenshot, [lab.dir, STABLE_DIR] as [string, string]);
-    await page.locator(selector).screenshot({ path: join(SHOTS, `chromium-${name}.png`) });
+    await page.locator(selector).screenshot({ path: join(SCREENSHOTS, `chromium-${name}.png`) });
   }
 
   beforeAll(async () => {
@@ -174,10 +172,10 @@ describe.runIf(RUN_FIREFOX)('Firefox: Test my lock and the lock history', () => 
     expect(v, checks ?? '').toBe(LOCKED_FIREFOX);
     expect(checks).toMatch(/✔\s*webrtc-policy/);
     expect(checks).toMatch(/✔\s*webrtc-leak/);
-    mkdirSync(SHOTS, { recursive: true });
+    mkdirSync(SCREENSHOTS, { recursive: true });
     await popup.evaluate(stabilizeForScreenshot, [lab.dir, STABLE_DIR] as [string, string]);
     const section = await popup.waitForSelector('section[aria-label=Self-test]');
-    await section!.screenshot({ path: join(SHOTS, 'firefox-self-test.png') as `${string}.png` });
+    await section!.screenshot({ path: join(SCREENSHOTS, 'firefox-self-test.png') as `${string}.png` });
   });
 
   it('the options page shows the drop on the timeline', async () => {

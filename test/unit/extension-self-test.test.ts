@@ -1,6 +1,6 @@
 // The popup's "Test my lock" (its own WebRTC checks and the verdict) and the options page's 7-day timeline.
 import { describe, expect, it } from 'vitest';
-import { candidateAddress, CHROMIUM_GATHER_NOTE, extensionChecks, selfTestView, webrtcCandidatesCheck, webrtcPolicyCheck } from '../../extension/src/popup/self-test-model.js';
+import { candidateAddress, extensionChecks, selfTestView, webrtcCandidatesCheck, webrtcPolicyCheck } from '../../extension/src/popup/self-test-model.js';
 import { timeline, WEEK_MS } from '../../extension/src/options/history-model.js';
 import type { HistoryEventT, SelfTestResultT } from '../../extension/src/shared/protocol.js';
 import type { WebrtcView } from '../../extension/src/shared/snapshot.js';
@@ -49,7 +49,7 @@ describe('popup self-test', () => {
   it('Chromium: only the policy check, and a note on why nothing is gathered', () => {
     const own = extensionChecks(webrtc(), null, []);
     expect(own.checks.map((c) => c.name)).toEqual(['webrtc-policy']);
-    expect(selfTestView(daemon, own.checks, own.notes)).toMatchObject({ verdict: 'Locked — 6 of 6 checks passed', notes: [CHROMIUM_GATHER_NOTE] });
+    expect(selfTestView(daemon, own.checks, own.notes)).toMatchObject({ verdict: 'Locked — 6 of 6 checks passed', notes: [expect.stringContaining('not to extension pages')] });
     expect(extensionChecks(webrtc(), { available: true, candidates: [] }, []).checks).toHaveLength(2);
   });
 

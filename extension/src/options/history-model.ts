@@ -1,6 +1,7 @@
 // The lock history as the options page shows it: the last 7 days as coloured bands (one per state interval),
 // marks for tunnel drops, tamper re-assertions and self-tests, and a summary sentence people can read at a
 // glance. Pure (History.svelte draws it as an inline SVG); the events come from the daemon's `history`.
+import { formatList, formatNumber, plural, t } from '../shared/i18n.js';
 import type { HistoryEventT, LockState } from '../shared/protocol.js';
 
 export const WEEK_MS = 7 * 24 * 3600 * 1000;
@@ -66,40 +67,37 @@ export function timeline(events: HistoryEventT[], now: number): Timeline {
     drops.push({ at: e.at, ms: end - e.at, tampered: events.some((t) => t.type === 'tamper' && t.at >= e.at && t.at <= end) });
   });
   const marks: Mark[] = [];
-  for (const d of drops) marks.push({ kind: 'drop', at: d.at, title: `Tunnel dropped: blocked for ${seconds(d.ms)}` });
+  for (const d of drops) marks.push({ kind: 'drop', at: d.at, title: t('markDrop', seconds(d.ms)) });
   for (const e of events) {
     if (e.at < from) continue;
-    if (e.type === 'tamper') marks.push({ kind: 'tamper', at: e.at, title: `Rules changed by another program, re-asserted: ${e.detail ?? ''}` });
+    if (e.type === 'tamper') marks.push({ kind: 'tamper', at: e.at, title: t('markTamper', e.detail ?? '') });
     if (e.type === 'test') {
-      marks.push({ kind: e.ok ? 'test-ok' : 'test-failed', at: e.at, title: e.ok ? `Self-test passed (${e.passed}/${e.total})` : `Self-test failed: ${(e.failed ?? []).join(', ')}` });
+      marks.push({ kind: e.ok ? 'test-ok' : 'test-failed', at: e.at, title: e.ok ? t('markTestOk', e.passed ?? 0, e.total ?? 0) : t('markTestFailed', formatList(e.failed ?? [])) });
     }
   }
   return { from, to: now, bands, marks, drops, summary: summary(drops, bands, events, now) };
 }
 
 function summary(drops: Drop[], bands: Band[], events: HistoryEventT[], now: number): string {
-  if (bands.length === 0) return 'No history yet: it starts when the lock first changes state.';
+  if (bands.length === 0) return t('historyEmpty');
   const today = drops.filter((d) => d.at >= startOfDay(now));
   const parts: string[] = [];
-  if (today.length === 0) parts.push('No tunnel drop today');
+  if (today.length === 0) parts.push(t('summaryNoDrop'));
   else {
     const longest = Math.max(...today.map((d) => d.ms));
     const tampered = today.filter((d) => d.tampered).length;
-    parts.push(
-      `${today.length} drop${today.length === 1 ? '' : 's'} today, longest ${seconds(longest)} blocked, ${
-        tampered === 0 ? (today.length === 1 ? 'blocked by the kernel' : 'every one blocked by the kernel') : `${tampered} with the rules tampered with meanwhile (re-asserted)`
-      }`,
-    );
+    const kernel = tampered === 0 ? t(today.length === 1 ? 'summaryKernelOne' : 'summaryKernelAll') : t('summaryTampered', formatNumber(tampered));
+    parts.push(`${plural(today.length, 'summaryDrops_one', 'summaryDrops_other')}, ${t('summaryLongest', seconds(longest))}, ${kernel}`);
   }
   const total = bands.reduce((n, b) => n + (b.to - b.from), 0);
   const protectedMs = bands.filter((b) => b.state === 'protected').reduce((n, b) => n + (b.to - b.from), 0);
-  parts.push(`protected ${Math.round((100 * protectedMs) / Math.max(1, total))}% of the recorded time this week`);
+  parts.push(t('summaryProtected', formatNumber(Math.round((100 * protectedMs) / Math.max(1, total)))));
   const blocked = events.filter((e) => e.type === 'blocked' && e.at >= now - WEEK_MS).reduce((n, e) => n + (e.packets ?? 0), 0);
-  if (blocked > 0) parts.push(`${blocked.toLocaleString('en-US')} packet${blocked === 1 ? '' : 's'} refused by the lock`);
+  if (blocked > 0) parts.push(plural(blocked, 'summaryRefused_one', 'summaryRefused_other'));
   const tests = events.filter((e) => e.type === 'test' && e.at >= now - WEEK_MS);
   if (tests.length) {
     const failed = tests.filter((t) => !t.ok).length;
-    parts.push(`${tests.length} self-test${tests.length === 1 ? '' : 's'}, ${failed === 0 ? 'all passed' : `${failed} failed`}`);
+    parts.push(`${plural(tests.length, 'summaryTests_one', 'summaryTests_other')}, ${failed === 0 ? t('summaryAllPassed') : t('summaryFailed', formatNumber(failed))}`);
   }
   return `${parts.join('; ')}.`;
 }
