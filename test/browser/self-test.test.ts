@@ -122,8 +122,8 @@ describe.runIf(RUN_CHROMIUM)('Chromium: Test my lock and the lock history', () =
     const checks = await popup.getByTestId('self-test-checks').textContent();
     expect(v, checks ?? '').toBe(LOCKED_CHROMIUM);
     expect(checks).toMatch(/✔\s*webrtc-policy/);
-    expect(await popup.locator('section[aria-label=Self-test]').textContent()).toContain('not to extension pages');
-    await shot(popup, 'section[aria-label=Self-test]', 'self-test');
+    expect(await popup.locator('[data-testid=self-test]').textContent()).toContain('not to extension pages');
+    await shot(popup, '[data-testid=self-test]', 'self-test');
   });
 
   it('the options page shows the last 7 days: the drop and the tests, and a summary', async () => {
@@ -174,7 +174,7 @@ describe.runIf(RUN_FIREFOX)('Firefox: Test my lock and the lock history', () => 
     expect(checks).toMatch(/✔\s*webrtc-leak/);
     mkdirSync(SCREENSHOTS, { recursive: true });
     await popup.evaluate(stabilizeForScreenshot, [lab.dir, STABLE_DIR] as [string, string]);
-    const section = await popup.waitForSelector('section[aria-label=Self-test]');
+    const section = await popup.waitForSelector('[data-testid=self-test]');
     await section!.screenshot({ path: join(SCREENSHOTS, 'firefox-self-test.png') as `${string}.png` });
   });
 
