@@ -4,12 +4,14 @@ import { defineConfig } from 'vitest/config';
 // namespaces and browsers, so they run one file at a time with generous timeouts.
 export default defineConfig({
   test: {
+    globalSetup: ['test/setup/isolated-home.ts'],
     projects: [
       {
         test: {
           name: 'unit',
           include: ['test/unit/**/*.test.ts'],
           environment: 'node',
+          setupFiles: ['test/unit/setup-i18n.ts'],
         },
       },
       {

@@ -14,6 +14,8 @@ import { FIREFOX_ADDON_ID, MANIFEST_KEY } from '../host/src/protocol/extension-i
 export type Target = 'chrome' | 'firefox';
 
 const icons = (kind: string) => ({ 16: `icons/${kind}-16.png`, 32: `icons/${kind}-32.png` });
+// Firefox swaps these by the toolbar's theme: `light` is the icon for light text (a dark toolbar).
+const themeIcons = (kind: string) => [16, 32].map((size) => ({ size, dark: `icons/${kind}-${size}.png`, light: `icons/${kind}-dark-${size}.png` }));
 
 /**
  * @param testGrantAllSites test builds only (extension/dist/chrome-test, TUNLOCK_TEST_GRANT_ALL_URLS=1): declare
@@ -23,11 +25,13 @@ const icons = (kind: string) => ({ 16: `icons/${kind}-16.png`, 32: `icons/${kind
 export function manifest(target: Target, version: string, testGrantAllSites = false) {
   const common = {
     manifest_version: 3,
-    name: 'tunlock',
-    description: 'VPN kill switch: lock all traffic to the VPN tunnel in the kernel firewall, and stop WebRTC leaks.',
+    // Translated (extension/src/_locales, copied into the build by build.mjs).
+    name: '__MSG_extName__',
+    description: '__MSG_extDescription__',
+    default_locale: 'en',
     version,
     icons: { 48: 'icons/app-48.png', 128: 'icons/app-128.png' },
-    action: { default_popup: 'src/popup/index.html', default_title: 'tunlock', default_icon: icons('off') },
+    action: { default_popup: 'src/popup/index.html', default_title: '__MSG_extName__', default_icon: icons('off') },
     options_ui: { page: 'src/options/index.html', open_in_tab: true },
   };
   if (target === 'chrome') {
@@ -44,6 +48,8 @@ export function manifest(target: Target, version: string, testGrantAllSites = fa
   return {
     ...common,
     background: { scripts: ['src/background/main.ts'], type: 'module' as const },
+    // Firefox hides a new button in the overflow menu unless told otherwise; a lock must be in sight.
+    action: { ...common.action, default_area: 'navbar', theme_icons: themeIcons('off') },
     permissions: ['nativeMessaging', 'privacy', 'storage', 'notifications', 'tabs', 'captivePortal'],
     browser_specific_settings: { gecko: { id: FIREFOX_ADDON_ID, strict_min_version: '115.0' } },
   };

@@ -25,7 +25,8 @@ export default defineConfig(({ mode, command }) => {
     // crx only for a build: loaded by a tool that only reads this config (svelte-check), it empties the
     // Chromium build's output folder.
     plugins: [svelte({ configFile: `${here}svelte.config.js` }), ...(command === 'build' ? [crx({ manifest: manifest(target, '0.1.0', testGrant), browser: target })] : [])],
-    build: { outDir, emptyOutDir: true, target: 'es2022', minify: false, sourcemap: false },
+    // The onboarding page is not named in the manifest (the background opens it on install): an extra input.
+    build: { outDir, emptyOutDir: true, target: 'es2022', minify: false, sourcemap: false, rollupOptions: { input: { onboarding: `${here}src/onboarding/index.html` } } },
     logLevel: 'warn',
   };
 });

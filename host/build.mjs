@@ -1,10 +1,12 @@
 // Builds the runnable single files in host/dist/ (tunlockd.js, tunlock.js, tunlock-host.js and the installer,
-// tunlock-install.js) and copies the VPN hook scripts to host/dist/hooks/. Each file is one self-contained ES
-// module with its dependencies inlined, so it runs with nothing but `node`.
+// tunlock-install.js) and copies the VPN hook scripts to host/dist/hooks/ and the shell completions to host/dist/completion/.
+// Each file is one ES module with its JavaScript dependencies inlined; koffi, which cannot be, goes to
+// host/dist/node_modules/ (native-modules.mjs), so host/dist runs with nothing but `node`.
 import { build } from 'esbuild';
 import { chmodSync, copyFileSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { EXTERNAL, copyNativeModules } from './native-modules.mjs';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const out = join(here, 'dist');
@@ -15,6 +17,7 @@ const entries = {
   'tunlock-install': '../installer/src/main.ts',
 };
 const hooks = join(here, '..', 'installer', 'src', 'hooks');
+const completion = join(here, '..', 'installer', 'src', 'completion');
 
 mkdirSync(out, { recursive: true });
 // The files are ES modules; this marker makes Node treat them so wherever host/dist is copied.
@@ -31,6 +34,7 @@ await Promise.all(
       banner: { js: '#!/usr/bin/env node' },
       legalComments: 'none',
       logLevel: 'warning',
+      external: EXTERNAL,
     }),
   ),
 );
@@ -39,4 +43,7 @@ for (const f of readdirSync(hooks)) {
   copyFileSync(join(hooks, f), join(out, 'hooks', f));
   chmodSync(join(out, 'hooks', f), 0o755);
 }
-console.log(`built ${Object.keys(entries).map((n) => `host/dist/${n}.js`).join(', ')}, host/dist/hooks/`);
+mkdirSync(join(out, 'completion'), { recursive: true });
+for (const f of readdirSync(completion)) copyFileSync(join(completion, f), join(out, 'completion', f));
+copyNativeModules(out);
+console.log(`built ${Object.keys(entries).map((n) => `host/dist/${n}.js`).join(', ')}, host/dist/hooks/, host/dist/completion/, host/dist/node_modules/ (koffi)`);

@@ -19,4 +19,4 @@ npm ci --no-audit --no-fund
 npm run build
 node host/dist/tunlock-install.js install "$@"
 echo
-echo "Installed. Next: load the extension (extension/dist/chrome or extension/dist/firefox), then run: tunlock doctor"
+echo "Installed. Next: load the extension (README: The browser extension; built in extension/dist/chrome and extension/dist/firefox), then run: tunlock doctor"

@@ -1,4 +1,5 @@
-// Draws the toolbar icons (one shape per lock state, so the state reads without colour) and writes PNGs.
+// Draws the toolbar icons (one shape per lock state, so the state reads without colour) and writes PNGs, each in
+// a light-toolbar and a dark-toolbar variant (`kind-16.png`, `kind-dark-16.png`).
 // Shapes are signed-distance functions on a unit square, rendered with 4×4 supersampling; glyphs are cut out
 // of the padlock body (transparent), so they read on light and dark toolbars alike.
 //   off        open shackle, hollow body           standby    open shackle, pause bars
@@ -47,14 +48,33 @@ const SHAPES = {
     or(polyline([[0.5, 0.36], [0.5, 0.66]], 0.1), ring(0.5, 0.79, 0.025, 0.06)),
   ),
 };
-const COLOURS = {
-  off: [96, 96, 96],
-  standby: [60, 90, 130],
-  protected: [24, 120, 40],
-  blocking: [196, 0, 29],
-  exception: [170, 100, 0],
-  error: [140, 20, 120],
+// Two palettes, each ≥ 3:1 against its toolbar (test/unit/extension-icons.test.ts measures them): `light` for light
+// toolbars (Chromium #f1f3f4, Firefox #f9f9fb, white) and `dark` for dark ones (Chromium #35363a, Firefox #2b2a33,
+// #202124). The amber of Standby and the orange of the login hole are warnings, not calm colours.
+export const COLOURS = {
+  light: {
+    off: [95, 99, 104],
+    standby: [168, 78, 0],
+    protected: [19, 115, 51],
+    blocking: [197, 34, 31],
+    exception: [184, 60, 0],
+    error: [142, 36, 170],
+  },
+  dark: {
+    off: [200, 204, 209],
+    standby: [251, 191, 36],
+    protected: [129, 201, 149],
+    blocking: [242, 139, 130],
+    exception: [253, 166, 100],
+    error: [225, 163, 238],
+  },
 };
+
+// States with a toolbar badge (Standby "!", the login hole's countdown) draw the padlock smaller in the top-left
+// corner, so the badge, which both browsers paint bottom right, never covers it (checked in the unit test).
+export const BADGED = ['standby', 'exception'];
+export const BADGE_SCALE = 0.66;
+const shrink = (shape, k) => (x, y) => shape(x / k, y / k);
 
 const CRC = new Uint32Array(256).map((_, n) => {
   let c = n;
@@ -99,9 +119,18 @@ export function renderPng(shape, [r, g, b], size) {
 
 export function writeIcons(dir) {
   mkdirSync(dir, { recursive: true });
-  for (const [kind, shape] of Object.entries(SHAPES)) {
-    for (const size of [16, 32]) writeFileSync(join(dir, `${kind}-${size}.png`), renderPng(shape, COLOURS[kind], size));
+  for (const [kind, full] of Object.entries(SHAPES)) {
+    const shape = BADGED.includes(kind) ? shrink(full, BADGE_SCALE) : full;
+    for (const size of [16, 32]) {
+      writeFileSync(join(dir, `${kind}-${size}.png`), renderPng(shape, COLOURS.light[kind], size));
+      writeFileSync(join(dir, `${kind}-dark-${size}.png`), renderPng(shape, COLOURS.dark[kind], size));
+    }
   }
-  for (const size of [48, 128]) writeFileSync(join(dir, `app-${size}.png`), renderPng(SHAPES.protected, COLOURS.protected, size));
+  // The pages (popup card, welcome page) show each state's icon large, without a badge: the full-size padlock.
+  for (const [kind, shape] of Object.entries(SHAPES)) {
+    writeFileSync(join(dir, `state-${kind}.png`), renderPng(shape, COLOURS.light[kind], 64));
+    writeFileSync(join(dir, `state-${kind}-dark.png`), renderPng(shape, COLOURS.dark[kind], 64));
+  }
+  for (const size of [48, 128]) writeFileSync(join(dir, `app-${size}.png`), renderPng(SHAPES.protected, COLOURS.light.protected, size));
   return Object.keys(SHAPES);
 }

@@ -31,8 +31,19 @@ export function lastContactPath(env: NodeJS.ProcessEnv = process.env, home: stri
   return join(base, 'tunlock', 'last-contact');
 }
 
+/**
+ * The last-contact file of the user this process runs for, from the environment alone: a browser always
+ * passes HOME to the hosts it starts. Without HOME (a stripped test environment, a service) there is no
+ * browser user to speak of: null, and nothing is written (no fallback to the passwd home).
+ */
+export function lastContactPathFromEnv(env: NodeJS.ProcessEnv): string | null {
+  const xdg = env.XDG_STATE_HOME?.startsWith('/') ? env.XDG_STATE_HOME : null;
+  const home = env.HOME?.startsWith('/') ? env.HOME : null;
+  return xdg || home ? lastContactPath(env, home ?? '/') : null;
+}
+
 /** For tunlock-host: record "the extension talked to us now". Best effort: never throws. */
-export function touchLastContact(path: string = lastContactPath(), now: Date = new Date()): void {
+export function touchLastContact(path: string, now: Date = new Date()): void {
   try {
     mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
     closeSync(openSync(path, 'a', 0o600));

@@ -2,10 +2,12 @@
 // the demo): the installer's own `start`, which runs the installed tunlockd detached with a pid file, and
 // `stop`, which ends exactly that process (checked by its command line, never by name).
 import { spawn, spawnSync } from 'node:child_process';
-import { closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
+import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RESET_BATCH } from '../../host/src/firewall/nft-rules.js';
+import { SOCKET_GROUP_NAME } from '../../host/src/shared-paths.js';
+import { findGroup } from './accounts.js';
 import type { Layout } from './layout.js';
 
 export function systemdRunning(): boolean {
@@ -55,7 +57,13 @@ export async function startDaemon(l: Layout, timeoutMs = 15_000): Promise<number
   const existing = runningPid(l);
   if (existing) return existing;
   const p = runtimePaths(l);
-  mkdirSync(l.at(l.runDir), { recursive: true, mode: 0o750 });
+  // What systemd-tmpfiles does under systemd: the socket directory, root:tunlock 0750, so group members
+  // (and nobody else) can reach the socket.
+  const run = l.at(l.runDir);
+  mkdirSync(run, { recursive: true, mode: 0o750 });
+  chmodSync(run, 0o750);
+  const gid = findGroup(l, SOCKET_GROUP_NAME)?.gid;
+  if (gid !== undefined && process.getuid?.() === 0) chownSync(run, 0, gid);
   const out = openSync(p.logFile, 'a', 0o600);
   const child = spawn(l.node, [l.at(l.js('tunlockd')), '--socket', p.socket, '--state-dir', p.stateDir], {
     detached: true,

@@ -34,7 +34,7 @@ export async function demo(opts: DemoOptions): Promise<number> {
     say(`namespace ${lab.client} (peer ${lab.peer}), install root ${lab.root}`);
     ping();
     say('install into the temporary root, start the daemon with the installer\'s own command (no systemd)');
-    const inst = lab.exec([node, installer, 'install', '--root', lab.root, '--user', 'labuser', '--dist', opts.dist, '--live', '--start']);
+    const inst = lab.exec([node, installer, 'install', '--root', lab.root, '--user', 'labuser', '--dist', opts.dist, '--live']);
     show(inst);
     if (inst.status !== 0) throw new Error('install failed');
     say('tunlock lock always  (blocked unless a VPN tunnel is up; there is none here)');

@@ -19,6 +19,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
+import { bootAdvice, detectInit } from '../../host/src/init-system.js';
 import { SOCKET_GROUP_NAME } from '../../host/src/shared-paths.js';
 import { addMember, createSystemGroup, findGroup, findUser, installingUser } from './accounts.js';
 import type { PasswdEntry } from './accounts.js';
@@ -37,7 +38,7 @@ export interface InstallOptions extends LayoutOptions {
   user?: string;
   /** act on the running system (systemctl, start the daemon); default: only when --root is / */
   live?: boolean;
-  /** start the daemon with our own command instead of systemd (containers, labs) */
+  /** without systemd, start the daemon with our own command (default true; false: --no-start) */
   start?: boolean;
   /** replace files at our paths that the installer did not create */
   force?: boolean;
@@ -46,7 +47,26 @@ export interface InstallOptions extends LayoutOptions {
 }
 
 export const DIST_FILES = ['tunlockd.js', 'tunlock.js', 'tunlock-host.js', 'tunlock-install.js', 'package.json'] as const;
+/** The native dependency the build puts beside the bundles (host/build.mjs); installed as it is there. */
+export const NATIVE_MODULES = 'node_modules';
+const NATIVE_MARKER = 'node_modules/koffi/package.json';
+
+/** Every file below dist/node_modules, relative to dist, in a stable order. */
+export function nativeModuleFiles(dist: string): string[] {
+  const out: string[] = [];
+  const walk = (rel: string) => {
+    for (const d of readdirSync(join(dist, rel), { withFileTypes: true }).sort((a, b) => a.name.localeCompare(b.name))) {
+      const child = posix.join(rel, d.name);
+      if (d.isDirectory()) walk(child);
+      else if (d.isFile()) out.push(child);
+      else throw new Error(`${join(dist, child)}: not a file or directory; rebuild (npm run build:host)`);
+    }
+  };
+  walk(NATIVE_MODULES);
+  return out;
+}
 export const HOOK_FILES = ['wg-quick.sh', 'openvpn-updown.sh', 'networkmanager-dispatcher.sh'] as const;
+export const COMPLETION_FILES = ['tunlock.bash', '_tunlock'] as const;
 
 interface Owner {
   uid: number;
@@ -101,7 +121,7 @@ export function detectedBrowsers(l: Layout, home: string | null): Set<string> {
 export function plan(opts: InstallOptions): Plan {
   const l = new Layout(opts);
   const notes: string[] = [];
-  const missing = [...DIST_FILES.map((f) => join(opts.dist, f)), ...HOOK_FILES.map((f) => join(opts.dist, 'hooks', f))].filter((f) => !existsSync(f));
+  const missing = [...DIST_FILES.map((f) => join(opts.dist, f)), ...HOOK_FILES.map((f) => join(opts.dist, 'hooks', f)), ...COMPLETION_FILES.map((f) => join(opts.dist, 'completion', f)), join(opts.dist, NATIVE_MARKER)].filter((f) => !existsSync(f));
   if (missing.length) throw new Error(`missing built files: ${missing.join(', ')} (run the build first: npm run build:host)`);
   if (!isDir(l.root)) throw new Error(`--root ${l.root} is not a directory`);
 
@@ -115,11 +135,17 @@ export function plan(opts: InstallOptions): Plan {
 
   // The programs, under one prefix.
   for (const f of DIST_FILES) file(join(l.libDir, f), readFileSync(join(opts.dist, f)), 0o644);
+  for (const f of nativeModuleFiles(opts.dist)) file(join(l.libDir, f), readFileSync(join(opts.dist, f)), 0o644);
   file(l.hostWrapper, wrapper(l, l.js('tunlock-host')), 0o755);
   file(l.installWrapper, wrapper(l, l.js('tunlock-install')), 0o755);
   file(l.cli, wrapper(l, l.js('tunlock')), 0o755);
   for (const h of HOOK_FILES) file(join(l.hooksDir, h), hook(opts.dist, h, l), 0o755);
   file(join(l.hooksDir, 'wg-quick-snippet.conf'), wgQuickSnippet(l), 0o644);
+  // The completions where the shells look, and a copy under the prefix so the installed directory stays a
+  // complete dist (the installed tunlock-install can re-install from it).
+  for (const c of COMPLETION_FILES) file(join(l.libDir, 'completion', c), readFileSync(join(opts.dist, 'completion', c)), 0o644);
+  file(l.bashCompletion, readFileSync(join(opts.dist, 'completion', 'tunlock.bash')), 0o644);
+  file(l.zshCompletion, readFileSync(join(opts.dist, 'completion', '_tunlock')), 0o644);
 
   // Services.
   file(l.daemonUnit, daemonUnit(l), 0o644);
@@ -339,11 +365,15 @@ export async function install(opts: InstallOptions): Promise<InstallResult> {
         chmodSync(run, 0o750);
         if (gid !== undefined && process.getuid?.() === 0) chownSync(run, 0, gid);
       }
-      if (opts.start) {
+      // No systemd (a container, WSL, OpenRC, the lab): the installer starts the daemon itself, so the
+      // machine is protected when setup ends, and says what will start it after a reboot.
+      const startCmd = `sudo ${l.installWrapper} start${l.isRealRoot ? '' : ` --root ${l.root}`}`;
+      if (opts.start !== false) {
         const pid = await startDaemon(l);
-        log(`started tunlockd (pid ${pid}) with the installer's own command (no systemd)`);
+        log(`started tunlockd (pid ${pid}) with the installer's own command: systemd is not running here`);
+        if (l.isRealRoot) p.notes.push(`after a reboot: ${bootAdvice(detectInit())}`);
       } else {
-        p.notes.push(`systemd is not running here: start the daemon with: sudo ${l.installWrapper} start${l.isRealRoot ? '' : ` --root ${l.root}`}`);
+        p.notes.push(`systemd is not running here and --no-start was given: start the daemon with: ${startCmd}`);
       }
     }
   }

@@ -66,6 +66,14 @@ export class Layout {
   get cli(): string {
     return join(this.binDir, 'tunlock');
   }
+  /** bash-completion loads completions/NAME on demand from PREFIX/share (/usr/local/share is searched too) */
+  get bashCompletion(): string {
+    return join(this.prefix, 'share', 'bash-completion', 'completions', 'tunlock');
+  }
+  /** Debian's zsh reads /usr/share/zsh/vendor-completions; /usr/local/share/zsh/site-functions everywhere */
+  get zshCompletion(): string {
+    return this.prefix === '/usr' ? '/usr/share/zsh/vendor-completions/_tunlock' : join(this.prefix, 'share', 'zsh', 'site-functions', '_tunlock');
+  }
   get hostWrapper(): string {
     return join(this.libDir, 'bin', 'tunlock-host');
   }

@@ -1,6 +1,7 @@
 // tunlock-install: install | uninstall | start | stop | demo. Built to host/dist/tunlock-install.js by
 // host/build.mjs; also copied into PREFIX/lib/tunlock so uninstall works without the source tree.
-import { dirname } from 'node:path';
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { startDaemon, stopDaemon, systemctl, systemdRunning } from './control.js';
@@ -24,8 +25,14 @@ options:
   --dist DIR       the built files (default: the directory of this script)
   --live           with --root: also act on the running system (start/stop the daemon, remove our table)
   --offline        never act on the running system
-  --start          after install, start the daemon with our own command (no systemd)
+  --no-start       without systemd, do not start the daemon after install (it is started by default)
   --force          take over files at our paths that tunlock did not install`;
+
+/** '/usr' when this program is the Debian package's /usr/lib/tunlock/tunlock-install.js, else null. */
+function packagePrefix(): string | null {
+  const here = dirname(fileURLToPath(import.meta.url));
+  return here === '/usr/lib/tunlock' && existsSync(join(here, 'tunlockd.js')) ? '/usr' : null;
+}
 
 async function main(argv: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
@@ -40,7 +47,7 @@ async function main(argv: string[]): Promise<number> {
       dist: { type: 'string' },
       live: { type: 'boolean' },
       offline: { type: 'boolean' },
-      start: { type: 'boolean' },
+      'no-start': { type: 'boolean' },
       force: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
     },
@@ -68,7 +75,7 @@ async function main(argv: string[]): Promise<number> {
         dist: values.dist ?? dirname(fileURLToPath(import.meta.url)),
         ...(values.user !== undefined ? { user: values.user } : {}),
         ...(live !== undefined ? { live } : {}),
-        start: !!values.start,
+        start: values['no-start'] !== true,
         force: !!values.force,
       };
       if (cmd === 'plan') {
@@ -83,14 +90,20 @@ async function main(argv: string[]): Promise<number> {
     }
     case 'uninstall':
       needRoot();
+      if (base.root === undefined && !readRecord(new Layout(base)) && packagePrefix()) {
+        throw new Error('tunlock was installed by the Debian package: remove it with: sudo apt remove tunlock (apt purge also removes the settings)');
+      }
       await uninstall({ ...base, ...(live !== undefined ? { live } : {}) });
       return 0;
     case 'start':
     case 'stop': {
       needRoot();
       const record = readRecord(new Layout(base));
-      const l = new Layout({ ...base, ...(record ? { prefix: record.prefix, unitDir: record.unitDir } : {}) });
-      if (!record) throw new Error(`tunlock is not installed here (no ${l.at(l.record)})`);
+      // The Debian package has no install record (dpkg keeps its own): its init script runs the copy of this
+      // program in /usr/lib/tunlock, whose location gives the prefix.
+      const packaged = !record && base.root === undefined ? packagePrefix() : null;
+      const l = new Layout({ ...base, ...(record ? { prefix: record.prefix, unitDir: record.unitDir } : packaged ? { prefix: packaged } : {}) });
+      if (!record && !packaged) throw new Error(`tunlock is not installed here (no ${l.at(l.record)})`);
       if (l.isRealRoot && systemdRunning()) {
         systemctl([cmd, 'tunlockd.service']);
         process.stdout.write(`${cmd === 'start' ? 'started' : 'stopped'} tunlockd.service\n`);

@@ -1,12 +1,17 @@
 // Uninstall: stop the daemon, remove our firewall table, then undo the install record in reverse: files,
 // links, directories we created (only when empty), what our programs made at run time, the membership and the
-// group we added. Nothing that is not in the record is touched.
-import { lstatSync, readdirSync, realpathSync, rmSync, rmdirSync, unlinkSync } from 'node:fs';
+// group we added. Nothing that is not in the record is touched. Every removal goes through safe-remove.ts
+// (no symlink can redirect it, even in a user's home), and a file whose content is no longer what we
+// installed (the admin edited it) is kept and reported.
+import { createHash } from 'node:crypto';
+import { unlinkSync } from 'node:fs';
 import { deleteGroup, findGroup, removeMember } from './accounts.js';
 import { removeFirewallTable, stopDaemon, systemctl, systemdRunning } from './control.js';
 import { Layout } from './layout.js';
 import type { LayoutOptions } from './layout.js';
 import { readRecord } from './record.js';
+import type { Removal } from './safe-remove.js';
+import { removeEmptyDir, removeFile, removeTree } from './safe-remove.js';
 
 export interface UninstallOptions extends LayoutOptions {
   /** act on the running system: stop the daemon, remove the firewall table (default: only when --root is /) */
@@ -14,14 +19,12 @@ export interface UninstallOptions extends LayoutOptions {
   log?: (line: string) => void;
 }
 
-function kind(p: string): 'file' | 'dir' | 'symlink' | 'other' | null {
-  try {
-    const st = lstatSync(p);
-    return st.isSymbolicLink() ? 'symlink' : st.isDirectory() ? 'dir' : st.isFile() ? 'file' : 'other';
-  } catch {
-    return null;
-  }
-}
+const WHY_KEPT: Partial<Record<Removal, string>> = {
+  'not-empty': 'holds files tunlock did not install',
+  changed: 'changed since install (its sha256 differs from the install record): kept, remove it yourself if you no longer need it',
+  'link-in-path': 'a symlink where tunlock made a directory: left alone',
+  'is-directory': 'now a directory, not ours',
+};
 
 export async function uninstall(opts: UninstallOptions): Promise<{ removed: number; kept: string[] }> {
   const log = opts.log ?? ((s: string) => process.stdout.write(`${s}\n`));
@@ -43,34 +46,18 @@ export async function uninstall(opts: UninstallOptions): Promise<{ removed: numb
     log(removeFirewallTable());
   }
 
+  const note = (at: string, r: Removal): void => {
+    if (r === 'removed') removed++;
+    else if (WHY_KEPT[r]) kept.push(`${at} (${WHY_KEPT[r]})`);
+  };
   for (const e of [...record.entries].reverse()) {
     if (e.kind === 'group' || e.kind === 'member') continue;
     const at = l.at(e.path);
-    const k = kind(at);
-    if (k === null) continue;
-    if (e.kind === 'file' || e.kind === 'symlink') {
-      if (k === 'dir') {
-        kept.push(`${at} (now a directory, not ours)`);
-        continue;
-      }
-      unlinkSync(at);
-      removed++;
-    } else if (e.kind === 'dir') {
-      if (k !== 'dir') continue;
-      if (readdirSync(at).length) kept.push(`${at} (holds files tunlock did not install)`);
-      else {
-        rmdirSync(at);
-        removed++;
-      }
-    } else if (e.kind === 'runtime') {
-      // Never follow a link out of the place we expect (a user's home is theirs to rearrange).
-      if (k === 'symlink' || realpathSync(at) !== at) {
-        kept.push(`${at} (a symlink or under one: left alone)`);
-        continue;
-      }
-      rmSync(at, { recursive: true, force: true });
-      removed++;
-    }
+    if (e.kind === 'file') {
+      note(at, removeFile(at, (content) => createHash('sha256').update(content).digest('hex') === e.sha256));
+    } else if (e.kind === 'symlink') note(at, removeFile(at));
+    else if (e.kind === 'dir') note(at, removeEmptyDir(at));
+    else if (e.kind === 'runtime') note(at, removeTree(at));
   }
   // Memberships, then groups, only those we added.
   for (const e of [...record.entries].reverse()) {
@@ -90,8 +77,7 @@ export async function uninstall(opts: UninstallOptions): Promise<{ removed: numb
   for (const e of [...record.entries].reverse()) {
     if (e.kind !== 'dir') continue;
     const at = l.at(e.path);
-    if (kind(at) === 'dir' && readdirSync(at).length === 0) {
-      rmdirSync(at);
+    if (removeEmptyDir(at) === 'removed') {
       removed++;
       const i = kept.findIndex((k) => k.startsWith(`${at} `));
       if (i >= 0) kept.splice(i, 1);

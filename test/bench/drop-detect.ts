@@ -10,7 +10,7 @@ import type { ChildProcess } from 'node:child_process';
 import readline from 'node:readline';
 import { DaemonClient } from '../../host/src/protocol/daemon-client';
 import type { Status } from '../../host/src/protocol/schema';
-import { emitResult, fmtStats, log, selfScript, sleep, stats, wallNow, runBench } from './lib/common';
+import { emitResult, fmtStats, log, p50p95, selfScript, sleep, stats, wallNow, runBench } from './lib/common';
 import { withLabDaemon } from './lib/lab-daemon';
 import { NsWorker, push, serveWorker } from './lib/worker';
 
@@ -135,6 +135,7 @@ async function main(): Promise<void> {
         { metric: 'SIGKILL → kernel link removal', value: fmtStats(stats(killToGone)) },
       ],
       REPRODUCE,
+      { drop_to_state_ms: p50p95([...fromKill.kill, ...fromKill.delete]) },
     );
   });
 }

@@ -18,7 +18,7 @@ import type { Policy } from '../../host/src/firewall/policy';
 import { DEFAULT_LAN_RANGES, rootEndpoint } from '../../host/src/firewall/policy';
 import { renderApplyBatch } from '../../host/src/firewall/nft-rules';
 import { parseEndpoint } from '../../host/src/net/values';
-import { emitResult, fmtRatio, fmtStats, log, selfScript, sleep, stats, runBench } from './lib/common';
+import { emitResult, fmtRatio, fmtStats, log, p50p95, selfScript, sleep, stats, runBench } from './lib/common';
 import { LAB_ENDPOINT, withLabDaemon } from './lib/lab-daemon';
 import { NsWorker, serveWorker } from './lib/worker';
 
@@ -258,6 +258,7 @@ async function main(): Promise<void> {
         { metric: `burst: ${BURST} toggles back to back`, value: fmtStats(sb) },
       ],
       REPRODUCE,
+      { lock_apply_ms: p50p95(daemonMs), lock_to_kernel_ms: p50p95(monitorMs) },
     );
   });
 }

@@ -1,10 +1,12 @@
 #!/usr/bin/env node
-// `npm run bench [-- name ...]` / `node test/bench/run.mjs [name ...]`: the benchmarks (test/bench/README.md).
-// Bundles tunlockd and the CLI from host/src, and each test/bench/<name>.ts, with esbuild into a temp dir,
-// runs each bench with node (one after the other: they share two cores) and ends with one summary table.
+// `npm run bench [-- [--json] name ...]` / `node test/bench/run.mjs [--json] [name ...]`: the benchmarks
+// (test/bench/README.md). Bundles tunlockd and the CLI from host/src, and each test/bench/<name>.ts, with
+// esbuild into a temp dir, runs each bench with node (one after the other: they share two cores) and ends with
+// one summary table; with --json, then one JSON object on the last line (the figures, the machine, the run).
 // Benchmarks print figures; they are not tests and never fail on a slow machine (exit 1 only if a bench broke).
 // Needs root: every bench builds network namespaces (nothing touches the machine's own namespace).
 import { build } from 'esbuild';
+import { EXTERNAL, copyNativeModules } from '../../host/native-modules.mjs';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -14,13 +16,15 @@ import { fileURLToPath } from 'node:url';
 
 const HERE = path.dirname(fileURLToPath(import.meta.url));
 const REPO = path.resolve(HERE, '../..');
-const BENCHES = ['lock-latency', 'drop-detect', 'scale', 'throughput'];
+const BENCHES = ['lock-latency', 'drop-detect', 'scale', 'throughput', 'leaks', 'daemon-load', 'self-test'];
 const PREFIX = '@@tunlock-bench ';
 const BENCH_TIMEOUT_MS = 5 * 60_000;
 
-const args = process.argv.slice(2);
+const argv = process.argv.slice(2);
+const json = argv.includes('--json');
+const args = argv.filter((a) => a !== '--json');
 if (args.includes('-h') || args.includes('--help')) {
-  console.log(`usage: node test/bench/run.mjs [name ...]   (as root)\nbenches: ${BENCHES.join(', ')}`);
+  console.log(`usage: node test/bench/run.mjs [--json] [name ...]   (as root)\nbenches: ${BENCHES.join(', ')}`);
   process.exit(0);
 }
 const names = args.length ? args : BENCHES;
@@ -39,7 +43,8 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tunlock-bench-'));
 const cleanupTmp = () => fs.rmSync(tmp, { recursive: true, force: true });
 process.on('exit', cleanupTmp);
 
-const common = { bundle: true, platform: 'node', target: 'node20', format: 'esm', logLevel: 'warning', legalComments: 'none' };
+const common = { bundle: true, platform: 'node', target: 'node20', format: 'esm', logLevel: 'warning', legalComments: 'none', external: EXTERNAL };
+copyNativeModules(tmp);
 const t0 = Date.now();
 await Promise.all([
   build({ ...common, entryPoints: [path.join(REPO, 'host/src/daemon/main.ts')], outfile: path.join(tmp, 'tunlockd.mjs') }),
@@ -120,5 +125,18 @@ console.log(line(rows[0]));
 console.log(widths.map((w) => '-'.repeat(w)).join('  '));
 for (const r of rows.slice(1)) console.log(line(r));
 console.log(`\ntimes: ${outcomes.map((o) => `${o.name} ${o.seconds.toFixed(0)} s`).join(', ')}`);
+const totalSeconds = (Date.now() - t0) / 1000;
+console.log(`total: ${totalSeconds.toFixed(0)} s`);
 const broken = outcomes.filter((o) => !o.result || o.code !== 0);
+if (json) {
+  const cpu = os.cpus()[0]?.model ?? 'unknown CPU';
+  // One level deep: two benches may each add to one object (wgquick: leaks from one, throughput from another).
+  const figures = {};
+  for (const [k, v] of outcomes.flatMap((o) => Object.entries(o.result?.figures ?? {}))) {
+    figures[k] = v && typeof v === 'object' && !Array.isArray(v) ? { ...(figures[k] ?? {}), ...v } : v;
+  }
+  const machine = `${os.cpus().length} × ${cpu}, ${Math.round(os.totalmem() / 2 ** 30)} GiB, Linux ${os.release()}, Node ${process.version}`;
+  const run = { at: new Date().toISOString(), seconds: Math.round(totalSeconds), benches: names, broken: broken.map((o) => o.name), load_average: os.loadavg().map((l) => Math.round(l * 100) / 100) };
+  console.log(JSON.stringify({ ...figures, machine, run }));
+}
 process.exitCode = broken.length || interrupted ? 1 : 0;

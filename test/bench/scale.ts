@@ -1,15 +1,18 @@
 // scale: 10,000 endpoints and 1,000 LAN ranges. Two throwaway namespaces (tlbn<id>a ↔ tlbn<id>b, one veth,
 // 198.18.0.0/15 benchmarking addresses); the measuring worker runs inside `a` and drives the real NftBackend.
-//   apply    NftBackend.apply (one nft -f batch, read-back, guard table) of the big policy vs a 1-endpoint
-//            policy, interleaved, 20 each, each replacing a table of its own size; also the raw `nft -f` of each
-//            batch and one `nft -j list` read (the parts).
+//   apply    NftBackend.apply, request → read back and verified (the trailing guard update settles before each
+//            timed call, untimed), 20 rounds, in each: the big policy replacing a table of its size (a full
+//            apply), then one change each way, in place: an endpoint, a LAN range; then a binding (a change of
+//            shape: a full apply); then the 1-endpoint policy (replace). Also the raw `nft -f` of the big batch
+//            and one `nft -j list` read (the parts: nft's own parsing is the floor of a full apply).
 //   packets  iperf3 TCP a → b (3 s runs) with `a` locked by each policy, ABBA-interleaved, 3 runs per case:
 //            "endpoint" path: the server 198.18.0.2:5201/tcp is one of the allowed endpoints;
 //            "LAN" path: the server's second address 198.18.1.2 is in an allowed LAN range (not an endpoint),
 //            so each packet misses the endpoint sets and the tunnel set first, then hits the interval set.
 //            TCP segmentation offload is capped at 1 segment on the sender (gso_max_segs 1), so every
 //            MTU-sized packet passes the output hook — otherwise one 64 KB super-packet hides the per-packet cost.
-// Bar: apply < 100 ms; per-packet cost flat (throughput ratio big/small ≈ 1).
+// Bars: full apply p95 < 100 ms; one endpoint / range / binding added or removed p95 < 10 ms; per-packet
+// cost flat (throughput ratio big/small ≈ 1).
 // Run: node test/bench/run.mjs scale   (root)
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
@@ -22,7 +25,7 @@ import { DEFAULT_LAN_RANGES, rootEndpoint } from '../../host/src/firewall/policy
 import { BLOCK_COUNTERS, renderApplyBatch } from '../../host/src/firewall/nft-rules';
 import type { Cidr, Endpoint } from '../../host/src/net/values';
 import { parseCidr, parseEndpoint } from '../../host/src/net/values';
-import { abba, emitResult, runBench, fmtMbit, fmtMs, fmtRatio, fmtStats, log, selfScript, sleep, stats } from './lib/common';
+import { abba, emitResult, runBench, fmtMbit, fmtMs, fmtRatio, fmtStats, log, p50p95, selfScript, sleep, stats } from './lib/common';
 import { BenchNetns } from './lib/netns';
 import { NsWorker, serveWorker } from './lib/worker';
 
@@ -38,6 +41,7 @@ const SERVER_LAN = '198.18.1.2';
 const REPRODUCE = 'node test/bench/run.mjs scale';
 
 type Size = 'small' | 'big';
+type Variant = Size | 'bigPlusEndpoint' | 'bigPlusRange' | 'bigPlusBinding';
 interface IperfRun {
   bps: number;
   /** packets the lock's counters (blocked_out/in/fwd) counted during the run */
@@ -47,11 +51,11 @@ interface IperfRun {
 
 // ── policies ──────────────────────────────────────────────────────────────────────────────────────────
 
-function policies(): Record<Size, Policy> {
+function policies(): Record<Variant, Policy> {
   const server = parseEndpoint(`${SERVER}:${PORT}/tcp`);
   const serverLan = parseCidr(`${SERVER_LAN.replace(/\.\d+$/, '.0')}/24`);
   // 10,000 endpoints: the server, then half UDP (WireGuard-like) and half TCP (OpenVPN-over-TCP-like) in
-  // 198.19.0.0/16, so the set the test flow looks up (endpoints4_tcp) holds ~5,000 elements.
+  // 198.19.0.0/16, all root's (the set the test flow looks up, endpoints4, holds all 10,000).
   const endpoints: Endpoint[] = [server];
   for (let i = 0; endpoints.length < ENDPOINTS; i++) {
     const addr = `198.19.${(i >> 8) & 255}.${i & 255}`;
@@ -70,7 +74,14 @@ function policies(): Record<Size, Policy> {
     allowLan: true,
     lanRanges: ranges,
   });
-  return { small: make([server], [...DEFAULT_LAN_RANGES, serverLan]), big: make(endpoints, lan) };
+  const big = make(endpoints, lan);
+  return {
+    small: make([server], [...DEFAULT_LAN_RANGES, serverLan]),
+    big,
+    bigPlusEndpoint: make([...endpoints, parseEndpoint('192.0.2.77:51820/udp')], lan),
+    bigPlusRange: make(endpoints, [...lan, parseCidr('100.127.77.0/24')]),
+    bigPlusBinding: { ...big, bindings: [{ kind: 'user', uid: 65534 }] },
+  };
 }
 
 // ── worker (inside namespace a) ───────────────────────────────────────────────────────────────────────
@@ -108,12 +119,17 @@ async function worker(pin: boolean): Promise<void> {
         const b = renderApplyBatch(p.big, Date.now());
         return { bigBatchBytes: b.length, bigBatchLines: b.split('\n').length };
       },
-      /** NftBackend.apply of a policy (rendering, nft -f, read-back, guard), left in force. */
+      /**
+       * NftBackend.apply of a policy (plan, batch, read-back), left in force. The guard update the previous
+       * apply left trailing settles first (a read queues behind it), untimed.
+       */
       async apply(q) {
-        const [, ms] = await timed(() => backend.apply(p[q.size as Size], Date.now()));
+        await backend.read();
+        const [, ms] = await timed(() => backend.apply(p[q.size as Variant], Date.now(), { replace: q.replace === true }));
+        if (!q.count) return { ms };
         // The apply's own read-back is terse (no elements); count them with a full read, outside the timing.
         const full = await backend.read({ full: true });
-        return { ms, endpoints4_tcp: full?.shape.sets['endpoints4_tcp'] ?? 0, lan4: full?.shape.sets['lan4'] ?? 0 };
+        return { ms, endpoints4: full?.shape.sets['endpoints4'] ?? 0, lan4: full?.shape.sets['lan4'] ?? 0 };
       },
       /** The parts: raw `nft -f` of the batch (spawn per call), then one `nft -j list table` of the result. */
       async raw(q) {
@@ -179,20 +195,34 @@ async function main(): Promise<void> {
     const desc = await w.call<{ bigBatchBytes: number; bigBatchLines: number }>('describe');
     log(`scale: big batch ${(desc.bigBatchBytes / 1024).toFixed(0)} KiB, ${desc.bigBatchLines} lines; ${APPLY_REPS} applies per size, interleaved`);
 
-    // 1. apply time, interleaved ABBA. Each measured apply replaces a table of the same size (what every
-    //    later change, re-assert or toggle of LAN access costs); the switch between sizes before it is not timed.
-    const apply: Record<Size, number[]> = { small: [], big: [] };
-    const rawNft: Record<Size, number[]> = { small: [], big: [] };
-    const list: Record<Size, number[]> = { small: [], big: [] };
-    for (const x of abba(APPLY_REPS)) {
-      const size: Size = x === 'a' ? 'small' : 'big';
-      await w.call('apply', { size });
-      const r = await w.call<{ ms: number; endpoints4_tcp: number; lan4: number }>('apply', { size });
-      if (size === 'big' && r.endpoints4_tcp < ENDPOINTS / 2 - 1) throw new Error(`big policy read back with ${r.endpoints4_tcp} TCP endpoints`);
-      apply[size].push(r.ms);
-      const raw = await w.call<{ nftMs: number; listMs: number }>('raw', { size });
-      rawNft[size].push(raw.nftMs);
-      list[size].push(raw.listMs);
+    // 1. apply time. Each round: a full apply of the big policy, then single changes in place and back, a
+    //    binding (a change of shape), and the 1-endpoint policy; each timed from the state the one before left.
+    const apply: Record<string, number[]> = {};
+    const rawNft: number[] = [];
+    const list: number[] = [];
+    const steps: [string, Variant, boolean][] = [
+      ['full', 'big', true],
+      ['addEndpoint', 'bigPlusEndpoint', false],
+      ['removeEndpoint', 'big', false],
+      ['addRange', 'bigPlusRange', false],
+      ['removeRange', 'big', false],
+      ['addBinding', 'bigPlusBinding', false],
+      ['removeBinding', 'big', false],
+      ['small', 'small', true],
+    ];
+    for (let round = 0; round < APPLY_REPS; round++) {
+      for (const [name, size, replace] of steps) {
+        const r = await w.call<{ ms: number; endpoints4?: number }>('apply', { size, replace, count: round === 0 });
+        if (round === 0 && size.startsWith('big') && (r.endpoints4 ?? 0) < ENDPOINTS) {
+          throw new Error(`${size} read back with ${r.endpoints4} endpoints`);
+        }
+        (apply[name] ??= []).push(r.ms);
+      }
+      if (round % 4 === 0) {
+        const raw = await w.call<{ nftMs: number; listMs: number }>('raw', { size: 'big' });
+        rawNft.push(raw.nftMs);
+        list.push(raw.listMs);
+      }
     }
 
     // 2. per-packet cost: iperf3 with each policy in force, both paths, ABBA.
@@ -234,7 +264,7 @@ async function main(): Promise<void> {
     if (!refused) throw new Error('with the big policy in force, ping to the server (not allowed) got through');
     await w.close();
 
-    const sa = { small: stats(apply.small), big: stats(apply.big) };
+    const sa = (k: string) => stats(apply[k] ?? []);
     const med = (k: string) => stats(bps[k] ?? []).median;
     const runs = (k: string) => (bps[k] ?? []).map((v) => (v / 1e6).toFixed(0)).join(', ');
     const flat = (path: string) => {
@@ -246,11 +276,19 @@ async function main(): Promise<void> {
     emitResult(
       'scale',
       [
-        { metric: `NftBackend.apply, ${ENDPOINTS} endpoints + ${LAN_RANGES} ranges`, value: fmtStats(sa.big), target: '< 100 ms', pass: sa.big.p95 < 100 },
-        { metric: 'NftBackend.apply, 1 endpoint (baseline)', value: fmtStats(sa.small) },
-        { metric: 'ratio big / 1 endpoint', value: `median ${fmtRatio(sa.big.median / sa.small.median)}  p95 ${fmtRatio(sa.big.p95 / sa.small.p95)}` },
-        { metric: '  parts: raw nft -f, big / small', value: `median ${fmtMs(stats(rawNft.big).median)} / ${fmtMs(stats(rawNft.small).median)}` },
-        { metric: '  parts: one nft -j list, big / small', value: `median ${fmtMs(stats(list.big).median)} / ${fmtMs(stats(list.small).median)}` },
+        { metric: `full apply, ${ENDPOINTS} endpoints + ${LAN_RANGES} ranges`, value: fmtStats(sa('full')), target: 'p95 < 100 ms', pass: sa('full').p95 < 100 },
+        ...(
+          [
+            ['addEndpoint', 'add one endpoint (in place)'],
+            ['removeEndpoint', 'remove one endpoint (in place)'],
+            ['addRange', 'add one LAN range (in place)'],
+            ['removeRange', 'remove one LAN range (in place)'],
+            ['addBinding', 'add one binding (shape: full apply)'],
+            ['removeBinding', 'remove one binding (shape: full apply)'],
+          ] as const
+        ).map(([k, metric]) => ({ metric: `  at that size: ${metric}`, value: fmtStats(sa(k)), target: 'p95 < 10 ms', pass: sa(k).p95 < 10 })),
+        { metric: 'full apply, 1 endpoint (baseline)', value: fmtStats(sa('small')) },
+        { metric: '  parts, big: raw nft -f (nft parsing); one nft -j list', value: `median ${fmtMs(stats(rawNft).median)}; ${fmtMs(stats(list).median)}` },
         { metric: `iperf3 endpoint path, 1 endpoint${pin ? ' (pinned)' : ''}`, value: `median ${fmtMbit(med('endpoint/small'))}  runs ${runs('endpoint/small')} Mbit/s` },
         { metric: 'iperf3 endpoint path, big table', value: `median ${fmtMbit(med('endpoint/big'))}  runs ${runs('endpoint/big')} Mbit/s` },
         { metric: 'per-packet: endpoint path big / small', value: fe.value, target: '≈ 1 (flat)', pass: fe.ratio >= 0.95 },
@@ -263,6 +301,15 @@ async function main(): Promise<void> {
         },
       ],
       REPRODUCE,
+      {
+        apply_10k_ms: p50p95(apply['full'] ?? []),
+        add_one_endpoint_at_10k_ms: p50p95(apply['addEndpoint'] ?? []),
+        remove_one_endpoint_at_10k_ms: p50p95(apply['removeEndpoint'] ?? []),
+        add_one_lan_range_at_10k_ms: p50p95(apply['addRange'] ?? []),
+        remove_one_lan_range_at_10k_ms: p50p95(apply['removeRange'] ?? []),
+        add_one_binding_at_10k_ms: p50p95(apply['addBinding'] ?? []),
+        per_packet_big_over_small: { endpoint_path: Math.round(fe.ratio * 1000) / 1000, lan_path: Math.round(fl.ratio * 1000) / 1000 },
+      },
     );
   } finally {
     await ns.destroy();

@@ -1,17 +1,21 @@
-// throughput: TCP through the lab's real WireGuard tunnel (wireguard-go, userspace) with the lock off vs on.
+// throughput: TCP through the lab's real WireGuard tunnel (wireguard-go, userspace): lock off, tunlock's lock
+// on, and wg-quick's kill switch (leaks.ts: its man page's one rule, tunlock off), beside each other.
 // iperf3 client in the client namespace → server on the internet sink (203.0.113.10:5201, inet namespace);
 // the route sends it through the tunnel (checked with the tunnel's own byte counters). Lock on = `tunnel add`
-// + `lock on` (state protected). 5 pairs of 3 s runs in ABBA order (off on, on off, off on, …); the ratio is
-// taken per pair (neighbours in time see the same machine) and its median reported. Bar: on/off ≥ 0.98.
+// + `lock on` (state protected). 10 rounds of 3 s runs, each round all three conditions in a rotating order;
+// the ratios are taken per round (neighbours in time see the same machine) and their median reported.
+// The tunnel carries wg-quick's fwmark in all three (wg-quick sets it; its rule needs it).
+// Bar: tunlock on/off ≥ 0.98.
 // Run: node test/bench/run.mjs throughput   (root; TUNLOCK_BENCH_PIN=0 to let the scheduler place processes)
 import { execFile } from 'node:child_process';
 import os from 'node:os';
 import { ADDR } from '../lab/lab';
+import { WG_FWMARK, wgQuickKillSwitch } from './lib/wg-quick';
 import type { Status } from '../../host/src/protocol/schema';
-import { abba, emitResult, fmtMbit, fmtRatio, log, sleep, stats, runBench } from './lib/common';
+import { emitResult, fmtMbit, fmtRatio, log, sleep, stats, runBench } from './lib/common';
 import { withLabDaemon } from './lib/lab-daemon';
 
-const PAIRS = 5;
+const ROUNDS = 10;
 const SECONDS = 3;
 const PORT = 5201;
 const REPRODUCE = 'node test/bench/run.mjs throughput';
@@ -60,64 +64,71 @@ async function main(): Promise<void> {
       return Number(out[2] ?? 0); // sent
     };
 
-    const runs: Record<'off' | 'on', number[]> = { off: [], on: [] };
-    const pairRatios: number[] = [];
-    let pending: Partial<Record<'off' | 'on', number>> = {};
-    const sequence = abba(PAIRS).map((x) => (x === 'a' ? 'off' : 'on') as 'off' | 'on');
-    log(`throughput: iperf3 TCP ${SECONDS} s × ${sequence.length} through wireguard-go, order ${sequence.join(' ')}`);
-    for (const mode of sequence) {
-      const st = (await d.cli(['lock', mode])) as Status;
-      const want = mode === 'on' ? 'protected' : 'off';
-      if (st.state !== want) throw new Error(`lock ${mode}: state ${st.state}, expected ${want}`);
-      const before = await tunnelBytes();
-      const [cliCmd, ...cliArgs] = [...cpu(0), 'iperf3', '-c', ADDR.sink.v4, '-p', String(PORT), '-t', String(SECONDS), '-J'];
-      const r = await lab.exec('client', cliCmd!, cliArgs, {
-        timeoutMs: (SECONDS + 20) * 1000,
-        allowFail: true,
-      });
-      const json = JSON.parse(r.stdout) as IperfResult;
-      const bps = json.end?.sum_received?.bits_per_second;
-      const bytes = json.end?.sum_received?.bytes ?? 0;
-      if (json.error || !bps) throw new Error(`iperf3 (lock ${mode}) failed: ${json.error ?? r.stderr}`);
-      const sent = (await tunnelBytes()) - before;
-      if (sent < bytes) throw new Error(`lock ${mode}: only ${sent} bytes went through the tunnel for ${bytes} bytes received`);
-      runs[mode].push(bps);
-      pending[mode] = bps;
-      if (pending.on !== undefined && pending.off !== undefined) {
-        pairRatios.push(pending.on / pending.off);
-        pending = {};
+    type Mode = 'off' | 'on' | 'wgquick';
+    lab.clientFwmark = WG_FWMARK;
+    await lab.exec('client', 'wg', ['set', lab.wg.client, 'fwmark', String(WG_FWMARK)]);
+    const runs: Record<Mode, number[]> = { off: [], on: [], wgquick: [] };
+    const ratios: Record<'on' | 'wgquick', number[]> = { on: [], wgquick: [] };
+    const orders: Mode[][] = [['off', 'on', 'wgquick'], ['on', 'wgquick', 'off'], ['wgquick', 'off', 'on']];
+    log(`throughput: iperf3 TCP ${SECONDS} s, ${ROUNDS} rounds of lock off / tunlock on / wg-quick kill switch (rotating order)`);
+    let wgquick = false;
+    for (let round = 0; round < ROUNDS; round++) {
+      const got: Partial<Record<Mode, number>> = {};
+      for (const mode of orders[round % orders.length]!) {
+        if (wgquick !== (mode === 'wgquick')) {
+          await lab.exec('client', 'nft', wgquick ? ['delete', 'table', 'inet', 'wgquick_killswitch'] : ['-f', '-'], { input: wgQuickKillSwitch(lab.wg.client) });
+          wgquick = mode === 'wgquick';
+        }
+        const st = (await d.cli(['lock', mode === 'on' ? 'on' : 'off'])) as Status;
+        const want = mode === 'on' ? 'protected' : 'off';
+        if (st.state !== want) throw new Error(`lock ${mode}: state ${st.state}, expected ${want}`);
+        const before = await tunnelBytes();
+        const [cliCmd, ...cliArgs] = [...cpu(0), 'iperf3', '-c', ADDR.sink.v4, '-p', String(PORT), '-t', String(SECONDS), '-J'];
+        const r = await lab.exec('client', cliCmd!, cliArgs, { timeoutMs: (SECONDS + 20) * 1000, allowFail: true });
+        const json = JSON.parse(r.stdout) as IperfResult;
+        const bps = json.end?.sum_received?.bits_per_second;
+        const bytes = json.end?.sum_received?.bytes ?? 0;
+        if (json.error || !bps) throw new Error(`iperf3 (${mode}) failed: ${json.error ?? r.stderr}`);
+        const sent = (await tunnelBytes()) - before;
+        if (sent < bytes) throw new Error(`${mode}: only ${sent} bytes went through the tunnel for ${bytes} bytes received`);
+        runs[mode].push(bps);
+        got[mode] = bps;
+        log(`  ${mode.padEnd(7)} ${fmtMbit(bps)}`);
       }
-      log(`  lock ${mode.padEnd(3)} ${fmtMbit(bps)}`);
+      ratios.on.push(got.on! / got.off!);
+      ratios.wgquick.push(got.wgquick! / got.off!);
     }
+    if (wgquick) await lab.exec('client', 'nft', ['delete', 'table', 'inet', 'wgquick_killswitch']);
     await server.kill();
 
     const off = stats(runs.off);
     const on = stats(runs.on);
-    const pr = stats(pairRatios);
+    const wq = stats(runs.wgquick);
+    const pr = stats(ratios.on);
+    const pw = stats(ratios.wgquick);
     const list = (xs: number[]) => xs.map((x) => (x / 1e6).toFixed(0)).join(', ');
     emitResult(
       'throughput',
       [
         { metric: `lock off (wireguard-go, TCP${pin ? ', pinned' : ''})`, value: `median ${fmtMbit(off.median)}  runs ${list(runs.off)} Mbit/s` },
-        { metric: 'lock on', value: `median ${fmtMbit(on.median)}  runs ${list(runs.on)} Mbit/s` },
+        { metric: 'tunlock lock on', value: `median ${fmtMbit(on.median)}  runs ${list(runs.on)} Mbit/s` },
+        { metric: "wg-quick's kill switch", value: `median ${fmtMbit(wq.median)}  runs ${list(runs.wgquick)} Mbit/s` },
         {
-          metric: 'ratio on / off (median of pairs)',
-          value: `${fmtRatio(pr.median)}  pairs ${pairRatios.map((r) => r.toFixed(3)).join(', ')}`,
+          metric: `tunlock on / off (median of ${ROUNDS} rounds)`,
+          value: `${fmtRatio(pr.median)}  rounds ${ratios.on.map((r) => r.toFixed(3)).join(', ')}`,
           target: '≥ 0.98',
           pass: pr.median >= 0.98,
         },
         {
-          // The true median lies between the smallest and the largest of n pair ratios with probability 1 − 2·2⁻ⁿ.
-          metric: `pair ratios min…max (${Math.round(100 * (1 - 2 * 0.5 ** pairRatios.length))}% interval)`,
+          // The true median lies between the smallest and the largest of n ratios with probability 1 − 2·2⁻ⁿ.
+          metric: `  round ratios min…max`,
           value: `${fmtRatio(pr.min)} … ${fmtRatio(pr.max)}${pr.min < 0.98 && pr.max >= 0.98 ? '  (0.98 inside: not resolved at this noise)' : ''}`,
         },
-        { metric: 'ratio of the medians', value: fmtRatio(on.median / off.median) },
-        {
-          metric: 'spread (max/min of all runs)',
-          value: fmtRatio(Math.max(...runs.off, ...runs.on) / Math.min(...runs.off, ...runs.on)),
-        },
+        { metric: `wg-quick / off (median of ${ROUNDS} rounds)`, value: `${fmtRatio(pw.median)}  rounds ${ratios.wgquick.map((r) => r.toFixed(3)).join(', ')}` },
+        { metric: 'spread (max/min of all runs)', value: fmtRatio(Math.max(...runs.off, ...runs.on, ...runs.wgquick) / Math.min(...runs.off, ...runs.on, ...runs.wgquick)) },
       ],
       REPRODUCE,
+      { throughput_ratio: Math.round(pr.median * 1000) / 1000, wgquick: { throughput_ratio: Math.round(pw.median * 1000) / 1000 } },
     );
   });
 }

@@ -4,11 +4,31 @@
 // and temp dirs are removed, on every exit path (close(), or process exit).
 import type { ChildProcess } from 'node:child_process';
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { requireRootOrSkip } from '../helpers/root.js';
+import { BROWSERS } from '../../installer/src/locations.js';
+
+/** Every directory where a Linux browser looks for host manifests system-wide (installer/src/locations.ts). */
+export function systemManifestDirs(): string[] {
+  return [...new Set(BROWSERS.flatMap((b) => b.linux.system))];
+}
+
+/**
+ * The script a test starts as "the browser": the program runs in the lab namespace and in a private mount
+ * namespace where each of `masked` that exists is an empty read-only tmpfs, so the browser sees only the host
+ * manifests the test registers, never the ones an installed tunlock (`npm run setup`, the package) put in
+ * /etc or /usr. HOME comes from the test run (test/setup/isolated-home.ts).
+ */
+export function browserWrapperScript(ns: string, program: string, masked: string[]): string {
+  const mounts = masked
+    .filter((d) => existsSync(d))
+    .map((d) => `mount -t tmpfs -o ro,mode=755 tunlock-mask ${d} && `)
+    .join('');
+  return `#!/bin/sh\nexec ip netns exec ${ns} unshare --mount --propagation private sh -c '${mounts}exec ${program} "$@"' browser "$@"\n`;
+}
 
 export const ROOT = resolve(import.meta.dirname, '../..');
 export const CLIENT_V4 = '203.0.113.2';
@@ -118,7 +138,7 @@ export class BrowserLab {
     chmodSync(host, 0o755);
     for (const b of ['chromium', 'firefox-esr']) {
       const w = join(this.dir, b);
-      writeFileSync(w, `#!/bin/sh\nexec ip netns exec ${this.ns} /usr/bin/${b} "$@"\n`);
+      writeFileSync(w, browserWrapperScript(this.ns, `/usr/bin/${b}`, systemManifestDirs()));
       chmodSync(w, 0o755);
     }
   }

@@ -11,6 +11,8 @@ import type { StatusT } from '../../extension/src/shared/protocol.js';
 import { BrowserLab, canRunRootTier, CLIENT_V4, CLIENT_V6, ROOT, STABLE_DIR, STUN_PORT, STUN_V4, STUN_V6, TUN } from './browser-lab.js';
 import type { ExtGlobal, IceResult } from './helpers.js';
 import { CHROME_DIST, CHROMIUM_ARGS, percentile, registerChromiumHost, revealing, SCREENSHOTS, stabilizeForScreenshot, waitFor } from './helpers.js';
+import type { CheckedPage, Theme } from './ui-checks.js';
+import { axeViolations, PopupChecks } from './ui-checks.js';
 
 const RUN = canRunRootTier('browser tests (Chromium)');
 const EXT = `chrome-extension://${CHROMIUM_EXTENSION_ID}`;
@@ -25,24 +27,43 @@ describe.runIf(RUN)('Chromium: extension + tunlock-host + tunlockd', () => {
   let lab: BrowserLab;
   let ctx: BrowserContext;
   let popup: Page;
+  /** the same popup with prefers-color-scheme: dark */
+  let popupDark: Page;
+  const checks = new PopupChecks('chromium');
 
-  async function launch(userDataDir: string, dist = CHROME_DIST): Promise<BrowserContext> {
+  async function launch(userDataDir: string, dist = CHROME_DIST, lang?: string): Promise<BrowserContext> {
     return chromium.launchPersistentContext(userDataDir, {
       executablePath: lab.browserWrapper('chromium'),
       headless: true,
-      viewport: { width: 360, height: 560 },
-      args: [...CHROMIUM_ARGS, `--disable-extensions-except=${dist}`, `--load-extension=${dist}`],
+      viewport: { width: 380, height: 640 },
+      args: [...CHROMIUM_ARGS, `--disable-extensions-except=${dist}`, `--load-extension=${dist}`, ...(lang ? [`--lang=${lang}`] : [])],
+      // Chromium on Linux takes its UI language from the environment; --lang is for the other platforms.
+      ...(lang ? { env: { ...process.env, LANGUAGE: lang, LANG: `${lang}_DE.UTF-8` } } : {}),
     });
+  }
+  const checked = (page: Page): CheckedPage => ({
+    run: (script) => page.evaluate(script),
+    shot: async (path) => void (await page.locator('main').screenshot({ path })),
+  });
+  async function openPopup(theme: Theme, c = ctx): Promise<Page> {
+    const p = await c.newPage();
+    await p.emulateMedia({ colorScheme: theme });
+    await p.goto(`${EXT}/src/popup/index.html`);
+    return p;
   }
   const title = () => popup.evaluate(() => (globalThis as unknown as ExtGlobal).chrome.action.getTitle({}));
   const badge = () => popup.evaluate(() => (globalThis as unknown as ExtGlobal).chrome.action.getBadgeText({}));
   const label = () => popup.getByTestId('state-label').textContent();
-  async function shot(name: string, page = popup) {
-    mkdirSync(SCREENSHOTS, { recursive: true });
-    // No request in flight (controls disabled while one is): the picture must not depend on reply timing.
-    await page.locator('main[aria-busy="false"]').waitFor();
-    await page.evaluate(stabilizeForScreenshot, [lab.dir, STABLE_DIR] as [string, string]);
-    await page.locator('main').screenshot({ path: join(SCREENSHOTS, `chromium-${name}.png`) });
+  /** Every check of ui-checks.ts on this state, light and dark (the dark page must show the same state). */
+  async function shot(name: string, pages: [Page, Page] = [popup, popupDark]) {
+    const want = await pages[0].getByTestId('state-label').textContent();
+    for (const [page, theme] of [[pages[0], 'light'], [pages[1], 'dark']] as const) {
+      await waitFor(`${theme} popup shows ${want}`, async () => (await page.getByTestId('state-label').textContent()) === want);
+      // No request in flight (controls disabled while one is): the picture must not depend on reply timing.
+      await page.locator('main[aria-busy="false"]').waitFor();
+      await page.evaluate(stabilizeForScreenshot, [lab.dir, STABLE_DIR] as [string, string]);
+      await checks.check(name, theme, checked(page));
+    }
   }
   async function gather(page: Page): Promise<IceResult> {
     return page.evaluate((servers) => (window as unknown as { gather: (s: string[]) => Promise<IceResult> }).gather(servers), ICE);
@@ -56,12 +77,33 @@ describe.runIf(RUN)('Chromium: extension + tunlock-host + tunlockd', () => {
     registerChromiumHost(dir, lab.hostPath);
     ctx = await launch(dir);
     await (ctx.serviceWorkers()[0] ?? ctx.waitForEvent('serviceworker'));
-    popup = await ctx.newPage();
-    await popup.goto(`${EXT}/src/popup/index.html`);
+    popup = await openPopup('light');
+    popupDark = await openPopup('dark');
   });
   afterAll(async () => {
     await ctx?.close().catch(() => undefined);
     lab?.closeSync();
+  });
+
+  it('opens the onboarding page on install: app reachable, icons explained, a pin prompt with a picture (button not pinned yet)', async () => {
+    const welcome = await waitFor('onboarding tab', () => ctx.pages().find((p) => p.url().startsWith(`${EXT}/src/onboarding/index.html`)));
+    await welcome.setViewportSize({ width: 900, height: 900 });
+    await welcome.emulateMedia({ colorScheme: 'light' });
+    await waitFor('host check', async () => (await welcome.getByTestId('host-check').getAttribute('data-tone')) === 'ok');
+    expect(await welcome.getByTestId('host-check').textContent()).toContain('Connected');
+    const unpinned = await welcome.evaluate(() => (globalThis as unknown as { chrome: { action: { getUserSettings(): Promise<{ isOnToolbar: boolean }> } } }).chrome.action.getUserSettings());
+    expect(unpinned.isOnToolbar).toBe(false);
+    expect(await welcome.getByTestId('pin-prompt').textContent()).toContain('Pin the tunlock button');
+    expect(await welcome.locator('[data-testid=pin-section] svg[role=img]').count()).toBe(1);
+    expect(await welcome.locator('[data-testid=legend] img').count()).toBe(12); // 6 states × light and dark icon
+    expect(await welcome.getByTestId('install-intro').textContent()).toContain('Linux');
+    for (const theme of ['light', 'dark'] as const) {
+      await welcome.emulateMedia({ colorScheme: theme });
+      expect(await axeViolations(checked(welcome)), `onboarding (${theme})`).toEqual([]);
+      mkdirSync(SCREENSHOTS, { recursive: true });
+      await welcome.screenshot({ path: join(SCREENSHOTS, `chromium-onboarding-${theme}.png`), fullPage: true });
+    }
+    await welcome.close();
   });
 
   it('has the fixed extension ID and reaches the daemon: state Off', async () => {
@@ -79,8 +121,8 @@ describe.runIf(RUN)('Chromium: extension + tunlock-host + tunlockd', () => {
     await popup.getByTestId('lock-toggle').click();
     await waitFor('nft table with policy drop', () => /policy drop/.test(lab.nft()));
     await waitFor('Blocking', async () => (await label()) === 'Blocking');
-    expect(await title()).toBe(`tunlock: Blocking — tunnel ${TUN} is down; nothing leaves this computer.`);
-    expect(await badge()).toBe('BLK');
+    expect(await title()).toBe(`tunlock: Blocking — The VPN (${TUN}) is down: nothing leaves this computer except to your local network.`);
+    expect(await badge()).toBe(''); // the icon (closed padlock with a bar) says enough
     await shot('blocking');
     await popup.getByTestId('lock-toggle').click();
     await waitFor('table removed', () => lab.nft() === '');
@@ -110,12 +152,22 @@ describe.runIf(RUN)('Chromium: extension + tunlock-host + tunlockd', () => {
     expect(p95).toBeLessThan(250);
   });
 
-  it('standby after a deliberate disconnect', async () => {
+  it('standby after a deliberate disconnect: "Not protected", in the warning colour, with a badge', async () => {
     await lab.tunUp();
     await waitFor('Protected', async () => (await label()) === 'Protected');
     lab.tunlock('tunnel', 'down', TUN, '--intentional');
     lab.tunDown();
-    await waitFor('Standby', async () => (await label()) === 'Standby');
+    await waitFor('Standby', async () => (await label()) === 'Not protected');
+    expect(await popup.getByTestId('state-detail').textContent()).toBe('VPN disconnected; the lock returns when the VPN reconnects.');
+    expect(await popup.getByTestId('state').getAttribute('data-tone')).toBe('warn');
+    const warn = (p: Page) => p.evaluate(() => [getComputedStyle(document.querySelector('[data-testid=state-label]')!).color, getComputedStyle(document.documentElement).getPropertyValue('--warn').trim()]);
+    const [lightColour, lightToken] = await warn(popup);
+    expect(lightToken).toBe('#8f4300');
+    expect(lightColour).toBe('rgb(143, 67, 0)');
+    expect((await warn(popupDark))[0]).toBe('rgb(255, 189, 92)');
+    expect(await badge()).toBe('!');
+    expect(await title()).toBe('tunlock: Not protected — VPN disconnected; the lock returns when the VPN reconnects.');
+    expect(await popup.getByTestId('switch-caption').textContent()).toBe('On, waits for VPN');
     await shot('standby');
     lab.tunlock('lock', 'on');
     await waitFor('Blocking', async () => (await label()) === 'Blocking');
@@ -133,7 +185,7 @@ describe.runIf(RUN)('Chromium: extension + tunlock-host + tunlockd', () => {
     });
     await options.close();
     // WebRTC protection off, so forcing and restoring are visible in the browser's setting.
-    await popup.getByTestId('webrtc-mode').selectOption('off');
+    await popup.getByTestId('webrtc-off').click();
     await waitFor('WebRTC given back', async () => (await webrtcPolicy()) === 'default');
 
     expect(await label()).toBe('Blocking');
@@ -146,28 +198,35 @@ describe.runIf(RUN)('Chromium: extension + tunlock-host + tunlockd', () => {
     expect(await portalLoads()).toBe(false); // locked, tunnel down: the kernel rejects it
 
     await popup.getByTestId('captive-open').click();
-    await waitFor('Portal exception', async () => (await label()) === 'Portal exception');
+    await waitFor('Portal exception', async () => (await label()) === 'Wi-Fi login open');
+    expect(await popup.getByTestId('state-detail').textContent()).toMatch(/^All web traffic of this account — every tab and every app — leaves outside the VPN and shows your real IP for another \d:\d\d\.$/);
+    expect(await badge()).toMatch(/^[12]m$/);
     const tab = await waitFor('the portal tab the extension opened', () => ctx.pages().find((p) => p !== probe && p.url().startsWith(lab.portalUrl)));
     await waitFor('portal page loaded in the tab', async () => (await tab.locator('h1').textContent({ timeout: 500 })) === 'Lab Wi-Fi login');
     expect(await portalLoads()).toBe(true);
     expect(await popup.getByTestId('captive-countdown').textContent()).toMatch(/^(2:0[01]|1:[5]\d)$/);
     await waitFor('WebRTC forced strict', async () => (await webrtcPolicy()) === 'disable_non_proxied_udp');
     expect(await popup.getByTestId('webrtc-text').textContent()).toMatch(/^Forced to no UDP outside a proxy while the Wi-Fi login hole is open/);
-    expect(await popup.getByTestId('captive-webrtc').textContent()).toContain('your own setting comes back');
+    expect(await popup.getByTestId('webrtc-text').textContent()).toContain('your setting comes back');
     const st = JSON.parse(lab.tunlock('--json', 'status')) as StatusT;
     expect(st.captive).toMatchObject({ uid: 0, iface: 'eth0', resolvers: ['203.0.113.1'] });
 
     await popup.getByTestId('captive-extend').click();
     await waitFor('+1 minute', async () => /^(3:00|2:[45]\d)$/.test((await popup.getByTestId('captive-countdown').textContent()) ?? ''));
 
-    // The screenshot: a fresh popup with its clock fixed 2:30 before the hole's end, so the PNG is the same every run.
+    // The screenshot: fresh popups with their clock fixed 2:30 before the hole's end, so the PNG is the same every run.
     const expiresAt = (JSON.parse(lab.tunlock('--json', 'status')) as StatusT).captive!.expiresAt;
-    const still = await ctx.newPage();
-    await still.clock.setFixedTime(expiresAt - 150_000);
-    await still.goto(`${EXT}/src/popup/index.html`);
-    await waitFor('frozen countdown', async () => (await still.getByTestId('captive-countdown').textContent()) === '2:30');
-    await shot('exception', still);
-    await still.close();
+    const stills: Page[] = [];
+    for (const theme of ['light', 'dark'] as const) {
+      const still = await ctx.newPage();
+      await still.emulateMedia({ colorScheme: theme });
+      await still.clock.setFixedTime(expiresAt - 150_000);
+      await still.goto(`${EXT}/src/popup/index.html`);
+      await waitFor('frozen countdown', async () => (await still.getByTestId('captive-countdown').textContent()) === '2:30');
+      stills.push(still);
+    }
+    await shot('exception', [stills[0]!, stills[1]!]);
+    for (const still of stills) await still.close();
 
     await popup.getByTestId('captive-close').click();
     await waitFor('Blocking again', async () => (await label()) === 'Blocking');
@@ -175,7 +234,7 @@ describe.runIf(RUN)('Chromium: extension + tunlock-host + tunlockd', () => {
     expect(await portalLoads()).toBe(false); // the hole is gone
     await probe.close();
     await tab.close();
-    await popup.getByTestId('webrtc-mode').selectOption('protect');
+    await popup.getByTestId('webrtc-protect').click();
     await waitFor('protect again', async () => (await webrtcPolicy()) === 'disable_non_proxied_udp');
   });
 
@@ -215,9 +274,14 @@ describe.runIf(RUN)('Chromium: extension + tunlock-host + tunlockd', () => {
 
   it('the error state appears when the daemon is stopped, and clears when it is back', async () => {
     await lab.killDaemon();
-    await waitFor('daemon error', async () => (await label()) === 'Daemon not running', 15_000);
-    expect(await title()).toMatch(/^tunlock: Daemon not running/);
-    expect(await popup.getByTestId('fix').textContent()).toContain(`start tunlockd with --socket ${lab.socket}`);
+    await waitFor('daemon error', async () => (await label()) === 'tunlock service not running', 15_000);
+    expect(await title()).toMatch(/^tunlock: tunlock service not running — Still blocked by the firewall/);
+    // The two facts that matter in front; the socket path only behind the details toggle.
+    expect(await popup.getByTestId('state-detail').textContent()).toMatch(/^Still blocked by the firewall/);
+    expect(await popup.getByTestId('state').innerText()).not.toContain(lab.dir);
+    expect(await popup.getByTestId('technical').textContent()).toContain(`start tunlockd with --socket ${lab.socket}`);
+    expect(await popup.getByTestId('technical').evaluate((d) => (d as HTMLDetailsElement).open)).toBe(false);
+    expect(await popup.getByTestId('lock-toggle').isDisabled()).toBe(true);
     await shot('error-daemon');
     expect(lab.nft()).toMatch(/policy drop/); // the kernel rules stayed
     await lab.startDaemon();
@@ -236,14 +300,14 @@ describe.runIf(RUN)('Chromium: extension + tunlock-host + tunlockd', () => {
     expect(revealing(strict, REAL)).toEqual([]);
     expect(lab.stunLog.length).toBe(before);
 
-    await popup.getByTestId('webrtc-mode').selectOption('off');
+    await popup.getByTestId('webrtc-off').click();
     await waitFor('cleared', async () => (await webrtcPolicy()) === 'default');
     const open = await gather(page);
     console.log(`[measure] Chromium ICE without protection: ${open.candidates.length} candidates, revealing: ${JSON.stringify(revealing(open, REAL))}`);
     expect(revealing(open, REAL).length).toBeGreaterThan(0); // the test can see a leak
     expect(lab.stunLog.length).toBeGreaterThan(before);
 
-    await popup.getByTestId('webrtc-mode').selectOption('protect');
+    await popup.getByTestId('webrtc-protect').click();
     await waitFor('strict again', async () => (await webrtcPolicy()) === 'disable_non_proxied_udp');
     const again = await gather(page);
     expect(revealing(again, REAL)).toEqual([]);
@@ -317,10 +381,10 @@ describe.runIf(RUN)('Chromium: extension + tunlock-host + tunlockd', () => {
       const on = { wall: [] as number[], dcl: [] as number[] };
       await measure(5, { wall: [], dcl: [] }); // warm-up
       for (let round = 0; round < 2; round++) {
-        await p.getByTestId('webrtc-mode').selectOption('protect');
+        await p.getByTestId('webrtc-protect').click();
         await waitFor('script unregistered', async () => await hasRtc());
         await measure(LOADS / 2, off);
-        await p.getByTestId('webrtc-mode').selectOption('block');
+        await p.getByTestId('webrtc-block').click();
         await waitFor('script registered', async () => !(await hasRtc()));
         await measure(LOADS / 2, on);
       }
@@ -334,6 +398,28 @@ describe.runIf(RUN)('Chromium: extension + tunlock-host + tunlockd', () => {
     }
   });
 
+  it('zero configuration: the popup offers the tunnel that is up and adopts it in one click; with none, blocking all is an explicit choice', async () => {
+    lab.tunlock('lock', 'off');
+    lab.tunlock('tunnel', 'remove', TUN);
+    await lab.tunUp();
+    await waitFor('detected tunnel offered', async () => (await popup.getByTestId('detected-text').textContent().catch(() => '')) === `VPN detected: the lock holds to ${TUN}.`, 10_000);
+    await waitFor('dark popup too', async () => (await popupDark.getByTestId('detected-text').count()) === 1);
+    await shot('detected');
+    await popup.getByTestId(`adopt-${TUN}`).click();
+    await waitFor('adopted', () => (JSON.parse(lab.tunlock('--json', 'status')) as StatusT).tunnels.some((t) => t.iface === TUN));
+    // Nothing configured, nothing up: the popup says what the lock would do and asks before blocking all.
+    lab.tunlock('tunnel', 'remove', TUN);
+    lab.tunDown();
+    await waitFor('nothing up', async () => (await popup.getByTestId('detected-text').textContent().catch(() => ''))?.startsWith('No VPN tunnel is up') ?? false, 10_000);
+    await waitFor('dark popup too', async () => ((await popupDark.getByTestId('detected-text').textContent().catch(() => '')) ?? '').startsWith('No VPN tunnel is up'));
+    await shot('detected-none');
+    await popup.getByTestId('block-all').click();
+    await waitFor('blocking', () => /policy drop/.test(lab.nft()));
+    expect(JSON.parse(lab.tunlock('--json', 'status'))).toMatchObject({ state: 'blocking', tunnels: [] });
+    lab.tunlock('lock', 'off');
+    lab.tunlock('tunnel', 'add', TUN, '--endpoint', '198.51.100.10:51820/udp');
+  });
+
   it('without the host installed the popup says so and shows the fix (no spinner)', async () => {
     const dir = join(lab.dir, 'chromium-nohost');
     const bare = await launch(dir);
@@ -341,12 +427,58 @@ describe.runIf(RUN)('Chromium: extension + tunlock-host + tunlockd', () => {
       await (bare.serviceWorkers()[0] ?? bare.waitForEvent('serviceworker'));
       const p = await bare.newPage();
       await p.goto(`${EXT}/src/popup/index.html`);
-      await waitFor('Not installed', async () => (await p.getByTestId('state-label').textContent()) === 'Not installed', 5000);
-      expect(await p.getByTestId('fix').textContent()).toContain('npm run setup');
-      mkdirSync(SCREENSHOTS, { recursive: true });
-      await p.locator('main').screenshot({ path: join(SCREENSHOTS, 'chromium-error-no-host.png') });
+      await waitFor('Not installed', async () => (await p.getByTestId('state-label').textContent()) === 'tunlock app not installed', 5000);
+      expect(await p.getByTestId('fix').getByRole('link', { name: 'Setup instructions' }).getAttribute('href')).toBe(`${EXT}/src/onboarding/index.html#install`);
+      expect(await p.getByTestId('technical').textContent()).toContain('npm run setup');
+      const dark = await openPopup('dark', bare);
+      await waitFor('dark: Not installed', async () => (await dark.getByTestId('state-label').textContent()) === 'tunlock app not installed', 5000);
+      for (const [page, theme] of [[p, 'light'], [dark, 'dark']] as const) await checks.check('error-no-host', theme, checked(page));
     } finally {
       await bare.close();
     }
+  });
+
+  it('the options page: no serious axe-core violations, light and dark', async () => {
+    const options = await ctx.newPage();
+    await options.setViewportSize({ width: 900, height: 900 });
+    for (const theme of ['light', 'dark'] as const) {
+      await options.emulateMedia({ colorScheme: theme });
+      await options.goto(`${EXT}/src/options/index.html`);
+      await options.getByTestId('options-mode-on').waitFor();
+      expect(await axeViolations(checked(options)), `options (${theme})`).toEqual([]);
+      await options.evaluate(stabilizeForScreenshot, [lab.dir, STABLE_DIR] as [string, string]);
+      mkdirSync(SCREENSHOTS, { recursive: true });
+      await options.screenshot({ path: join(SCREENSHOTS, `chromium-options-${theme}.png`), fullPage: true });
+    }
+    await options.close();
+  });
+
+  it('speaks German in a German browser (Chromium --lang=de): popup, toolbar title, numbers', async () => {
+    const dir = join(lab.dir, 'chromium-de');
+    registerChromiumHost(dir, lab.hostPath);
+    lab.tunlock('lock', 'on');
+    const de = await launch(dir, CHROME_DIST, 'de');
+    try {
+      await (de.serviceWorkers()[0] ?? de.waitForEvent('serviceworker'));
+      const pages = [await openPopup('light', de), await openPopup('dark', de)] as [Page, Page];
+      await waitFor('Blockiert', async () => (await pages[0].getByTestId('state-label').textContent()) === 'Blockiert');
+      expect(await pages[0].evaluate(() => document.documentElement.lang)).toBe('de');
+      expect(await pages[0].getByTestId('state-detail').textContent()).toBe(`Das VPN (${TUN}) ist getrennt: Nichts verlässt diesen Computer außer ins lokale Netzwerk.`);
+      expect(await pages[0].getByTestId('switch-caption').textContent()).toBe('Sperre an');
+      expect(await pages[0].getByTestId('blocked').textContent()).toMatch(/^[\d.]+ Pakete? blockiert, seit der Dienst läuft$/);
+      expect(await pages[0].evaluate(() => (globalThis as unknown as ExtGlobal).chrome.action.getTitle({}))).toMatch(/^tunlock: Blockiert — /);
+      for (const [page, theme] of [[pages[0], 'light'], [pages[1], 'dark']] as const) {
+        await page.locator('main[aria-busy="false"]').waitFor();
+        await page.evaluate(stabilizeForScreenshot, [lab.dir, STABLE_DIR] as [string, string]);
+        await checks.check('blocking-de', theme, checked(page));
+      }
+    } finally {
+      await de.close();
+    }
+  });
+
+  it('every popup state was checked in both schemes (switch position, panel fit, axe-core, screenshot)', () => {
+    const want = ['off', 'blocking', 'protected', 'standby', 'exception', 'error-daemon', 'protected-relaxed', 'detected', 'detected-none', 'error-no-host', 'blocking-de'];
+    expect(checks.states.sort()).toEqual(want.flatMap((s) => [`${s}/dark`, `${s}/light`]).sort());
   });
 });

@@ -15,6 +15,8 @@ import { FIREFOX_ADDON_ID, NATIVE_HOST_NAME } from '../../host/src/protocol/exte
 import { BrowserLab, canRunRootTier, CLIENT_V4, CLIENT_V6, ROOT, STABLE_DIR, STUN_PORT, STUN_V4, STUN_V6, TUN } from './browser-lab.js';
 import type { ExtGlobal, IceResult } from './helpers.js';
 import { FIREFOX_DIST, hostManifest, percentile, revealing, SCREENSHOTS, stabilizeForScreenshot, waitFor } from './helpers.js';
+import type { CheckedPage } from './ui-checks.js';
+import { axeViolations, PopupChecks } from './ui-checks.js';
 
 const RUN = canRunRootTier('browser tests (Firefox)');
 const UUID = '7c3f2a4e-1b7d-4c55-9d1e-2f6a8b9c0d11';
@@ -23,41 +25,38 @@ const REAL = [CLIENT_V4, CLIENT_V6];
 const ICE = [`stun:${STUN_V4}:${STUN_PORT}`, `stun:[${STUN_V6}]:${STUN_PORT}`];
 const DROPS = Number(process.env.TUNLOCK_DROPS ?? 20);
 
-describe.runIf(RUN)('Firefox: extension + tunlock-host + tunlockd', () => {
-  let lab: BrowserLab;
-  let firefox: ChildProcess;
-  let bridge: ChildProcess;
-  let tcp: Server;
-  let browser: Browser;
-  let popup: Page;
+/** A headless Firefox in the lab namespace, reachable over a unix-socket bridge; killed by PID in `close`. */
+interface Firefox {
+  browser: Browser;
+  popup: Page;
+  close(): Promise<void>;
+}
 
-  const label = () => popup.$eval('[data-testid=state-label]', (e) => e.textContent);
-  const title = () => popup.evaluate(() => (globalThis as unknown as ExtGlobal).browser.action.getTitle({}));
-  async function shot(name: string) {
-    mkdirSync(SCREENSHOTS, { recursive: true });
-    await popup.waitForSelector('main[aria-busy="false"]'); // no request in flight: controls enabled
-    await popup.evaluate(stabilizeForScreenshot, [lab.dir, STABLE_DIR] as [string, string]);
-    const main = await popup.waitForSelector('main');
-    await main!.screenshot({ path: join(SCREENSHOTS, `firefox-${name}.png`) as `${string}.png` });
-  }
-
-  beforeAll(async () => {
-    lab = await BrowserLab.create();
-    lab.tunlock('tunnel', 'add', TUN, '--endpoint', '198.51.100.10:51820/udp');
-    const home = join(lab.dir, 'ff-home');
-    const hosts = join(home, '.mozilla', 'native-messaging-hosts');
-    mkdirSync(hosts, { recursive: true });
-    writeFileSync(join(hosts, `${NATIVE_HOST_NAME}.json`), hostManifest(lab.hostPath, 'firefox'));
-    const profile = join(lab.dir, 'ff-profile');
-    await createProfile(BrowserKind.FIREFOX, {
-      path: profile,
-      preferences: {
-        'extensions.webextensions.uuids': JSON.stringify({ [FIREFOX_ADDON_ID]: UUID }),
-        'xpinstall.signatures.required': false,
-        'media.peerconnection.ice.obfuscate_host_addresses': true,
-      },
-    });
-    firefox = spawn('ip', ['netns', 'exec', lab.ns, 'env', `HOME=${home}`, '/usr/bin/firefox-esr', '--headless', '--profile', profile, '--remote-debugging-port', '0', '--remote-allow-system-access', 'about:blank'], { stdio: ['ignore', 'pipe', 'pipe'] });
+async function startFirefox(lab: BrowserLab, name: string, preferences: Record<string, unknown>): Promise<Firefox> {
+  const home = join(lab.dir, `${name}-home`);
+  const hosts = join(home, '.mozilla', 'native-messaging-hosts');
+  mkdirSync(hosts, { recursive: true });
+  writeFileSync(join(hosts, `${NATIVE_HOST_NAME}.json`), hostManifest(lab.hostPath, 'firefox'));
+  const profile = join(lab.dir, `${name}-profile`);
+  await createProfile(BrowserKind.FIREFOX, {
+    path: profile,
+    preferences: {
+      'extensions.webextensions.uuids': JSON.stringify({ [FIREFOX_ADDON_ID]: UUID }),
+      'xpinstall.signatures.required': false,
+      'media.peerconnection.ice.obfuscate_host_addresses': true,
+      ...preferences,
+    },
+  });
+  const children: ChildProcess[] = [];
+  let tcp: Server | null = null;
+  const close = async (browser?: Browser) => {
+    await browser?.disconnect().catch(() => undefined);
+    for (const c of children) if (c.pid) process.kill(c.pid, 'SIGKILL');
+    tcp?.close();
+  };
+  try {
+    const firefox = spawn(lab.browserWrapper('firefox-esr'), ['--headless', '--profile', profile, '--remote-debugging-port', '0', '--remote-allow-system-access', 'about:blank'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOME: home } });
+    children.push(firefox);
     const port = await new Promise<number>((ok, fail) => {
       let err = '';
       firefox.once('exit', (c) => fail(new Error(`firefox exited (${c}): ${err}`)));
@@ -67,32 +66,93 @@ describe.runIf(RUN)('Firefox: extension + tunlock-host + tunlockd', () => {
         if (m) ok(Number(m[1]));
       });
     });
-    const sock = join(lab.dir, 'bidi.sock');
-    bridge = spawn('ip', ['netns', 'exec', lab.ns, process.execPath, join(ROOT, 'test/browser/servers/bridge.mjs'), sock, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const sock = join(lab.dir, `${name}-bidi.sock`);
+    const bridge = spawn('ip', ['netns', 'exec', lab.ns, process.execPath, join(ROOT, 'test/browser/servers/bridge.mjs'), sock, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    children.push(bridge);
     await new Promise((ok) => bridge.stdout!.once('data', ok));
-    tcp = createServer((c) => {
+    const server = createServer((c) => {
       const u = netConnect(sock);
       c.pipe(u).pipe(c);
       c.on('error', () => u.destroy());
       u.on('error', () => c.destroy());
     });
+    tcp = server;
     // Same port number as inside the namespace: Firefox checks the Host header against its own port.
     await new Promise<void>((ok, fail) => {
-      tcp.once('error', fail);
-      tcp.listen(port, '127.0.0.1', ok);
+      server.once('error', fail);
+      server.listen(port, '127.0.0.1', ok);
     });
-    browser = await puppeteer.connect({ browserWSEndpoint: `ws://127.0.0.1:${(tcp.address() as AddressInfo).port}/session`, protocol: 'webDriverBiDi' });
+    const browser = await puppeteer.connect({ browserWSEndpoint: `ws://127.0.0.1:${(server.address() as AddressInfo).port}/session`, protocol: 'webDriverBiDi' });
     await browser.installExtension(FIREFOX_DIST);
-    popup = await browser.newPage();
-    await popup.setViewport({ width: 360, height: 560 });
+    const popup = await browser.newPage();
+    await popup.setViewport({ width: 380, height: 640 });
     void popup.goto(`${EXT}/src/popup/index.html`).catch(() => undefined); // may never resolve (moz-extension)
     await popup.waitForSelector('[data-testid=state-label]', { timeout: 20_000 });
+    return { browser, popup, close: () => close(browser) };
+  } catch (e) {
+    await close();
+    throw e;
+  }
+}
+
+const checked = (page: Page): CheckedPage => ({
+  run: (script) => page.evaluate(script),
+  shot: async (path) => {
+    const main = await page.waitForSelector('main');
+    await main!.screenshot({ path: path as `${string}.png` });
+  },
+});
+
+describe.runIf(RUN)('Firefox: extension + tunlock-host + tunlockd', () => {
+  let lab: BrowserLab;
+  let light: Firefox;
+  /** a second Firefox with the dark colour scheme (a profile preference, so a browser of its own) */
+  let dark: Firefox;
+  let browser: Browser;
+  let popup: Page;
+  const checks = new PopupChecks('firefox');
+
+  const label = (page = popup) => page.$eval('[data-testid=state-label]', (e) => e.textContent);
+  const title = () => popup.evaluate(() => (globalThis as unknown as ExtGlobal).browser.action.getTitle({}));
+  /** Every check of ui-checks.ts on this state, in the light and the dark Firefox. */
+  async function shot(name: string) {
+    const want = await label();
+    for (const [page, theme] of [[popup, 'light'], [dark.popup, 'dark']] as const) {
+      await waitFor(`${theme} popup shows ${want}`, async () => (await label(page)) === want);
+      await page.waitForSelector('main[aria-busy="false"]'); // no request in flight: controls enabled
+      await page.evaluate(stabilizeForScreenshot, [lab.dir, STABLE_DIR] as [string, string]);
+      await checks.check(name, theme, checked(page));
+    }
+  }
+
+  beforeAll(async () => {
+    lab = await BrowserLab.create();
+    lab.tunlock('tunnel', 'add', TUN, '--endpoint', '198.51.100.10:51820/udp');
+    light = await startFirefox(lab, 'ff', { 'layout.css.prefers-color-scheme.content-override': 1 });
+    dark = await startFirefox(lab, 'ff-dark', { 'layout.css.prefers-color-scheme.content-override': 0, 'ui.systemUsesDarkTheme': 1 });
+    browser = light.browser;
+    popup = light.popup;
   });
   afterAll(async () => {
-    await browser?.disconnect().catch(() => undefined);
-    for (const c of [firefox, bridge]) if (c?.pid) process.kill(c.pid, 'SIGKILL');
-    tcp?.close();
+    await light?.close();
+    await dark?.close();
     lab?.closeSync();
+  });
+
+  it('opens the onboarding page on install: the app answers, the button is already on the toolbar (default_area)', async () => {
+    // Puppeteer does not follow navigations to moz-extension: pages, so ask each page where it is.
+    const href = (p: Page) => p.evaluate(() => location.href).catch(() => '');
+    const welcome = await waitFor('onboarding tab', async () => {
+      for (const p of await browser.pages()) if ((await href(p)).startsWith(`${EXT}/src/onboarding/index.html`)) return p;
+      return null;
+    });
+    await welcome.waitForSelector('[data-testid=host-check][data-tone=ok]', { timeout: 20_000 });
+    await welcome.waitForSelector('[data-testid=pin-done]');
+    expect(await welcome.$eval('[data-testid=pin-done]', (e) => e.textContent)).toContain('The tunlock button is on the toolbar.');
+    expect(await axeViolations(checked(welcome)), 'onboarding (light)').toEqual([]);
+    mkdirSync(SCREENSHOTS, { recursive: true });
+    await welcome.screenshot({ path: join(SCREENSHOTS, 'firefox-onboarding-light.png'), fullPage: true });
+    await welcome.close();
   });
 
   it('reaches the daemon: state Off; WebRTC protected from the first start', async () => {
@@ -134,9 +194,25 @@ describe.runIf(RUN)('Firefox: extension + tunlock-host + tunlockd', () => {
     expect(p95).toBeLessThan(250);
   });
 
+  it('standby after a deliberate disconnect: "Not protected", in the warning colour', async () => {
+    await lab.tunUp();
+    await waitFor('Protected', async () => (await label()) === 'Protected');
+    lab.tunlock('tunnel', 'down', TUN, '--intentional');
+    lab.tunDown();
+    await waitFor('Standby', async () => (await label()) === 'Not protected');
+    expect(await popup.$eval('[data-testid=state-detail]', (e) => e.textContent)).toBe('VPN disconnected; the lock returns when the VPN reconnects.');
+    expect(await popup.$eval('[data-testid=state-label]', (e) => getComputedStyle(e).color)).toBe('rgb(143, 67, 0)');
+    await waitFor('dark Standby', async () => (await label(dark.popup)) === 'Not protected');
+    expect(await dark.popup.$eval('[data-testid=state-label]', (e) => getComputedStyle(e).color)).toBe('rgb(255, 189, 92)');
+    await shot('standby');
+    lab.tunlock('lock', 'on');
+    await waitFor('Blocking', async () => (await label()) === 'Blocking');
+  });
+
   it('the error state appears when the daemon is stopped', async () => {
     await lab.killDaemon();
-    await waitFor('daemon error', async () => (await label()) === 'Daemon not running', 15_000);
+    await waitFor('daemon error', async () => (await label()) === 'tunlock service not running', 15_000);
+    expect(await popup.$eval('[data-testid=state-detail]', (e) => e.textContent)).toMatch(/^Still blocked by the firewall/);
     await shot('error-daemon');
     await lab.startDaemon();
     await waitFor('back', async () => (await label()) === 'Blocking', 40_000);
@@ -166,13 +242,14 @@ describe.runIf(RUN)('Firefox: extension + tunlock-host + tunlockd', () => {
     expect(await portalLoads()).toBe(false);
 
     await popup.click('[data-testid=captive-open]');
-    await waitFor('Portal exception', async () => (await label()) === 'Portal exception');
+    await waitFor('Portal exception', async () => (await label()) === 'Wi-Fi login open');
     const tab = await waitFor('the portal tab the extension opened', async () => (await browser.pages()).find((p) => p !== probe && p.url().startsWith(lab.portalUrl)));
     await waitFor('portal page loaded in the tab', async () => (await tab.evaluate(() => document.querySelector('h1')?.textContent)) === 'Lab Wi-Fi login');
     expect(await portalLoads()).toBe(true);
     expect(await popup.$eval('[data-testid=captive-countdown]', (e) => e.textContent)).toMatch(/^(2:0[01]|1:[5]\d)$/);
     await waitFor('WebRTC forced off', async () => (await pcEnabled()) === false);
     expect(await popup.$eval('[data-testid=webrtc-text]', (e) => e.textContent)).toMatch(/^Forced off in every page while the Wi-Fi login hole is open/);
+    await shot('exception');
 
     await popup.click('[data-testid=captive-close]');
     await waitFor('Blocking again', async () => (await label()) === 'Blocking');
@@ -189,7 +266,7 @@ describe.runIf(RUN)('Firefox: extension + tunlock-host + tunlockd', () => {
     await page.goto(lab.pageUrl);
     const gather = () => page.evaluate((s) => (window as unknown as { gather: (s: string[]) => Promise<IceResult> }).gather(s), ICE);
     const setMode = async (mode: string) => {
-      await popup.select('[data-testid=webrtc-mode]', mode);
+      await popup.click(`[data-testid=webrtc-${mode}]`);
       await new Promise((r) => setTimeout(r, 300));
     };
     const before = lab.stunLog.length;
@@ -210,5 +287,37 @@ describe.runIf(RUN)('Firefox: extension + tunlock-host + tunlockd', () => {
     await page.reload();
     expect((await gather()).available).toBe(true);
     await page.close();
+  });
+  it('the options page: no serious axe-core violations, light and dark', async () => {
+    for (const [b, theme] of [[browser, 'light'], [dark.browser, 'dark']] as const) {
+      const options = await b.newPage();
+      await options.setViewport({ width: 900, height: 900 });
+      void options.goto(`${EXT}/src/options/index.html`).catch(() => undefined);
+      await options.waitForSelector('[data-testid=options-mode-on]', { timeout: 10_000 });
+      expect(await axeViolations(checked(options)), `options (${theme})`).toEqual([]);
+      mkdirSync(SCREENSHOTS, { recursive: true });
+      await options.screenshot({ path: join(SCREENSHOTS, `firefox-options-${theme}.png`), fullPage: true });
+      await options.close();
+    }
+  });
+
+  it('speaks German in a German Firefox (intl.locale.requested=de, Debian language pack)', async () => {
+    const de = await startFirefox(lab, 'ff-de', { 'intl.locale.requested': 'de', 'layout.css.prefers-color-scheme.content-override': 1 });
+    try {
+      await waitFor('Aus', async () => (await label(de.popup)) === 'Aus');
+      expect(await de.popup.evaluate(() => document.documentElement.lang)).toBe('de');
+      expect(await de.popup.$eval('[data-testid=state-detail]', (e) => e.textContent)).toBe('Fällt das VPN aus, geht der Datenverkehr ohne VPN hinaus und zeigt Ihre echte IP-Adresse.');
+      expect(await de.popup.$eval('[data-testid=switch-caption]', (e) => e.textContent)).toBe('Sperre aus');
+      await de.popup.waitForSelector('main[aria-busy="false"]');
+      await de.popup.evaluate(stabilizeForScreenshot, [lab.dir, STABLE_DIR] as [string, string]);
+      await checks.check('off-de', 'light', checked(de.popup));
+    } finally {
+      await de.close();
+    }
+  });
+
+  it('every popup state was checked in both schemes (switch position, panel fit, axe-core, screenshot)', () => {
+    const want = ['off', 'blocking', 'protected', 'standby', 'exception', 'error-daemon'];
+    expect(checks.states.sort()).toEqual([...want.flatMap((st) => [`${st}/dark`, `${st}/light`]), 'off-de/light'].sort());
   });
 });

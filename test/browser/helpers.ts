@@ -1,10 +1,16 @@
 // Small helpers shared by the browser tests.
 import { mkdirSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { CHROMIUM_ORIGIN, FIREFOX_ADDON_ID, NATIVE_HOST_NAME } from '../../host/src/protocol/extension-ids.js';
 import { ROOT } from './browser-lab.js';
 
-export const SCREENSHOTS = join(ROOT, 'test/browser/screenshots');
+/**
+ * Where screenshots go: a temporary directory by default, so a test run never dirties the tree;
+ * TUNLOCK_SCREENSHOTS=update writes the committed ones (test/browser/screenshots, shown in README.md and
+ * docs/extension.md).
+ */
+export const SCREENSHOTS = process.env.TUNLOCK_SCREENSHOTS === 'update' ? join(ROOT, 'test/browser/screenshots') : join(tmpdir(), 'tunlock-screenshots');
 export const CHROME_DIST = join(ROOT, 'extension/dist/chrome');
 export const FIREFOX_DIST = join(ROOT, 'extension/dist/firefox');
 
@@ -78,7 +84,7 @@ export function stabilizeForScreenshot([dir, stable]: [string, string]): void {
     let v = n.nodeValue ?? '';
     if (v.includes(dir)) v = v.split(dir).join(stable);
     const el = n.parentElement;
-    if (el?.closest('[data-testid=blocked]')) v = v.replace(/^Blocked [\d,]+ packets?/, 'Blocked N packets');
+    if (el?.closest('[data-testid=blocked]')) v = v.replace(/^[\d,.]+ (packets?|Pakete?)/, (_, w: string) => (w.startsWith('p') ? 'N packets' : 'N Pakete'));
     if (el?.closest('[data-testid=bindings] td:last-child')) v = v.replace(/^[\d,]+ packets?/, 'N packets');
     if (v !== n.nodeValue) n.nodeValue = v;
   }

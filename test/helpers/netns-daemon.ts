@@ -121,7 +121,7 @@ function installExitHandlers(): void {
   }
 }
 
-export async function startNetnsDaemon(options: { readyTimeoutMs?: number } = {}): Promise<NetnsDaemon> {
+export async function startNetnsDaemon(options: { readyTimeoutMs?: number; daemonArgs?: string[] } = {}): Promise<NetnsDaemon> {
   if (process.getuid?.() !== 0) throw new Error('startNetnsDaemon needs root (network namespaces, nftables)');
   const readyTimeoutMs = options.readyTimeoutMs ?? 15_000;
   const ns = `tlnh-${process.pid}-${randomBytes(3).toString('hex')}`;
@@ -178,7 +178,7 @@ export async function startNetnsDaemon(options: { readyTimeoutMs?: number } = {}
   };
 
   const startDaemon = async (): Promise<void> => {
-    const child = nsSpawn(process.execPath, [join(DIST, 'tunlockd.js'), '--socket', socket, '--state-dir', stateDir], {
+    const child = nsSpawn(process.execPath, [join(DIST, 'tunlockd.js'), '--socket', socket, '--state-dir', stateDir, ...(options.daemonArgs ?? [])], {
       stdio: ['ignore', 'ignore', 'pipe'],
     });
     const t = [...tracked].find((x) => x.pid === child.pid)!;
@@ -261,6 +261,8 @@ export async function startNetnsDaemon(options: { readyTimeoutMs?: number } = {}
           clearTimeout(timer);
           resolveExec({ code, signal, stdout, stderr });
         });
+        // A command that exits without reading its input (ss, ip) closes the pipe first: EPIPE is no error.
+        child.stdin!.on('error', () => undefined);
         child.stdin!.end(opts.input ?? '');
       }),
     stop: async () => {

@@ -142,6 +142,8 @@ describe.skipIf(skip)('core lock (tunlockd + nftables + CLI)', () => {
     expect(s.error?.code).toBe('state_unreadable');
     expect(s.error?.hint).toMatch(/tunlock lock/);
     expect(await nft(['list', 'table', 'inet', 'tunlock'])).toBe(rules);
+    // Held like our own rules: a copy flagged `owner` that no other program can flush.
+    expect(await tables()).toContain('inet tunlock_guard');
     await expectBlocked(['tcp4:80', 'udp4', 'dns-isp']);
     // Other settings are refused until the user chooses a mode.
     const lan = await d.cliRaw(['lan', 'allow']);
@@ -159,6 +161,22 @@ describe.skipIf(skip)('core lock (tunlockd + nftables + CLI)', () => {
     await d.restart();
     expect((await status()).error?.code).toBe('state_unreadable');
     await expectBlocked(['tcp4:80', 'udp4', 'dns-isp', 'printer-tcp', 'printer-udp', 'tcp6:80']);
+  });
+
+  it('a corrupt state file with a table that is not a lock (a bound app, lock off): the full block replaces it', async () => {
+    await d.cli(['lock', 'off']);
+    await d.cli(['bind', 'user', 'nobody']);
+    expect(await nft(['list', 'chain', 'inet', 'tunlock', 'output'])).toMatch(/policy accept/);
+    await d.kill('SIGKILL');
+    await lab.exec('client', 'sh', ['-c', `printf '{"version":1,' > ${d.stateDir}/state.json`]);
+    await d.restart();
+    const s = await status();
+    expect(s.error?.code).toBe('state_unreadable');
+    // What status says is what the kernel now holds: a drop-policy lock, guarded.
+    expect(s.state).toBe('blocking');
+    expect(await nft(['list', 'chain', 'inet', 'tunlock', 'output'])).toMatch(/policy drop/);
+    expect(await tables()).toContain('inet tunlock_guard');
+    await expectBlocked(['tcp4:80', 'udp4', 'dns-isp', 'printer-tcp']);
   });
 
   it('lock off restores direct traffic (and the table is gone)', async () => {

@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EXTERNAL, copyNativeModules } from '../../host/native-modules.mjs';
 import { NetnsLab } from '../../installer/src/netns-lab';
 import { diff, snapshot } from '../../installer/src/tree';
 import { requireRootOrSkip } from '../helpers/root.js';
@@ -35,12 +36,15 @@ async function buildDist(): Promise<string> {
   else writeFileSync(join(dist, 'tunlock-host.js'), '// tunlock-host is not built yet (host/src/native-host/main.ts missing)\n');
   await Promise.all(
     Object.entries(entries).map(([name, entry]) =>
-      build({ entryPoints: [entry], outfile: join(dist, `${name}.js`), bundle: true, platform: 'node', target: 'node20', format: 'esm', logLevel: 'warning' }),
+      build({ entryPoints: [entry], outfile: join(dist, `${name}.js`), bundle: true, platform: 'node', target: 'node20', format: 'esm', logLevel: 'warning', external: EXTERNAL }),
     ),
   );
   writeFileSync(join(dist, 'package.json'), '{ "type": "module" }\n');
+  copyNativeModules(dist);
   mkdirSync(join(dist, 'hooks'));
   for (const h of readdirSync('installer/src/hooks')) copyFileSync(join('installer/src/hooks', h), join(dist, 'hooks', h));
+  mkdirSync(join(dist, 'completion'));
+  for (const c of readdirSync('installer/src/completion')) copyFileSync(join('installer/src/completion', c), join(dist, 'completion', c));
   return dist;
 }
 
@@ -83,7 +87,7 @@ describe.skipIf(skip)('installer in a lab namespace', () => {
 
   it('installs into the root and starts the daemon inside the namespace with its own command', () => {
     expect(lab.canReachPeer()).toBe(true);
-    const r = lab.exec([NODE, join(dist, 'tunlock-install.js'), 'install', '--root', lab.root, '--user', 'labuser', '--dist', dist, '--live', '--start']);
+    const r = lab.exec([NODE, join(dist, 'tunlock-install.js'), 'install', '--root', lab.root, '--user', 'labuser', '--dist', dist, '--live']);
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/started tunlockd \(pid \d+\) with the installer's own command/);

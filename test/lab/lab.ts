@@ -397,6 +397,8 @@ export class Lab {
   readonly tmp: string;
   /** Every server event so far (sink, resolvers, printer, extra services). */
   readonly events: LabEvent[] = [];
+  /** A fwmark for the client tunnel's own packets from the next (re)start on (wg-quick sets one). */
+  clientFwmark: number | null = null;
   /** Setup time in ms. */
   setupMs = 0;
 
@@ -713,7 +715,7 @@ export class Lab {
     const conf = path.join(this.tmp, 'wg-client.conf');
     fs.writeFileSync(
       conf,
-      `[Interface]\nPrivateKey = ${this.keys.client.priv}\n\n` +
+      `[Interface]\nPrivateKey = ${this.keys.client.priv}\n${this.clientFwmark ? `FwMark = ${this.clientFwmark}\n` : ''}\n` +
         `[Peer]\nPublicKey = ${this.keys.server.pub}\nEndpoint = ${ADDR.vpn.pub4}:${ADDR.vpn.port}\n` +
         `AllowedIPs = 0.0.0.0/0\nPersistentKeepalive = ${this.opts.keepaliveSeconds}\n`,
       { mode: 0o600 },

@@ -49,19 +49,17 @@ describe('captiveModel', () => {
     const m = captiveModel(snap(blocking, { browser: 'firefox', portalState: 'locked_portal' }), NOW);
     expect(m).toMatchObject({ kind: 'offer', highlight: true });
     expect(m.kind === 'offer' && m.lead).toContain('Firefox found a Wi-Fi login page');
-    expect(m.kind === 'offer' && m.note).toContain('2-minute hole');
+    expect(m.kind === 'offer' && m.note).toContain('Opens a hole for 2 minutes: web traffic of this account');
   });
-  it('exception: live countdown from expiresAt, +1 minute within the 10-minute cap, WebRTC note', () => {
+  it('exception: live countdown from expiresAt, +1 minute within the 10-minute cap; the WebRTC row says it is forced', () => {
     const st = status({ state: 'exception', tunnels: down(), captive: hole(90) });
     expect(captiveModel(snap(st), NOW)).toMatchObject({ kind: 'open', secondsLeft: 90, countdown: '1:30', canExtend: true, extendNote: null });
     expect(captiveModel(snap(st), NOW + 31_000)).toMatchObject({ countdown: '0:59' });
     expect(captiveModel(snap(st), NOW + 200_000)).toMatchObject({ secondsLeft: 0, countdown: '0:00' });
     const long = status({ state: 'exception', tunnels: down(), captive: hole(560) });
     expect(captiveModel(snap(long), NOW)).toMatchObject({ canExtend: false, extendNote: 'A hole lasts at most 10 minutes.' });
-    const forced = captiveModel(snap(st, { webrtc: webrtc({ captiveForced: true }) }), NOW);
-    expect(forced.kind === 'open' && forced.webrtcNote).toContain('may not use UDP outside a proxy');
-    const off = captiveModel(snap(st, { webrtc: webrtc({ captiveForced: true, peerConnectionBlocked: true }) }), NOW);
-    expect(off.kind === 'open' && off.webrtcNote).toContain('WebRTC is off in every page');
+    const off = snap(st, { webrtc: webrtc({ captiveForced: true, peerConnectionBlocked: true }) });
+    expect(popupModel(off, NOW).webrtc.text).toMatch(/^Forced off in every page while the Wi-Fi login hole is open/);
   });
   it('the popup says WebRTC is forced while the hole is open', () => {
     const st = status({ state: 'exception', tunnels: down(), captive: hole(90) });

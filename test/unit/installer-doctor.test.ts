@@ -29,7 +29,8 @@ function ctx(over: Partial<DoctorContext> = {}): DoctorContext {
     which: (p) => (p === 'chromium' ? '/usr/bin/chromium' : null),
     status: async () => STATUS,
     nftVersion: () => 'nftables v1.0.6 (Lester Gooch #5)',
-    systemdActive: () => null,
+    systemdActive: () => true,
+    init: 'systemd',
     now: NOW,
     ...over,
   };
@@ -39,7 +40,7 @@ const byId = (checks: Check[], id: string) => checks.find((c) => c.id === id);
 beforeEach(() => {
   root = mkdtempSync(join(tmpdir(), 'tunlock-doctor-'));
   put('etc/group', 'root:x:0:\nalice:x:1000:\ntunlock:x:990:alice\n');
-  put('usr/local/lib/tunlock/installed.json', '{}');
+  put('usr/local/lib/tunlock/tunlockd.js', '');
   put('etc/systemd/system/tunlockd.service', '[Unit]\n');
   put('usr/local/lib/tunlock/bin/tunlock-host', '#!/bin/sh\n', 0o755);
   put('etc/chromium/native-messaging-hosts/dev.tunlock.host.json', renderHostManifest('chromium', '/usr/local/lib/tunlock/bin/tunlock-host'));

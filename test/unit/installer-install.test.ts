@@ -4,9 +4,9 @@
 // not root, fails when CI=true and not root. Never touches the machine's own /etc, firewall or services.
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, writeFileSync, chownSync } from 'node:fs';
+import { copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, symlinkSync, writeFileSync, chownSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CHROMIUM_ORIGIN, FIREFOX_ADDON_ID } from '../../host/src/protocol/extension-ids';
 import { DIST_FILES, install } from '../../installer/src/install';
@@ -34,8 +34,14 @@ let root: string;
 function makeDist(): string {
   const d = mkdtempSync(join(tmpdir(), 'tunlock-dist-'));
   for (const f of DIST_FILES) writeFileSync(join(d, f), f === 'package.json' ? '{ "type": "module" }\n' : `// stub ${f}\n`);
+  mkdirSync(join(d, 'node_modules/koffi'), { recursive: true });
+  writeFileSync(join(d, 'node_modules/koffi/package.json'), '{ "name": "koffi" }\n');
+  mkdirSync(join(d, 'node_modules/@koromix/koffi-linux-x64/linux_x64'), { recursive: true });
+  writeFileSync(join(d, 'node_modules/@koromix/koffi-linux-x64/linux_x64/koffi.node'), 'stub binary\n');
   mkdirSync(join(d, 'hooks'));
   for (const h of readdirSync('installer/src/hooks')) copyFileSync(join('installer/src/hooks', h), join(d, 'hooks', h));
+  mkdirSync(join(d, 'completion'));
+  for (const c of readdirSync('installer/src/completion')) copyFileSync(join('installer/src/completion', c), join(d, 'completion', c));
   return d;
 }
 
@@ -75,6 +81,13 @@ const EXPECTED: Record<string, [type: string, mode: string, owner: string]> = {
   'usr/local/lib/tunlock/tunlock-host.js': ['file', '644', '0:0'],
   'usr/local/lib/tunlock/tunlock-install.js': ['file', '644', '0:0'],
   'usr/local/lib/tunlock/package.json': ['file', '644', '0:0'],
+  'usr/local/lib/tunlock/node_modules': ['dir', '755', '0:0'],
+  'usr/local/lib/tunlock/node_modules/koffi': ['dir', '755', '0:0'],
+  'usr/local/lib/tunlock/node_modules/koffi/package.json': ['file', '644', '0:0'],
+  'usr/local/lib/tunlock/node_modules/@koromix': ['dir', '755', '0:0'],
+  'usr/local/lib/tunlock/node_modules/@koromix/koffi-linux-x64': ['dir', '755', '0:0'],
+  'usr/local/lib/tunlock/node_modules/@koromix/koffi-linux-x64/linux_x64': ['dir', '755', '0:0'],
+  'usr/local/lib/tunlock/node_modules/@koromix/koffi-linux-x64/linux_x64/koffi.node': ['file', '644', '0:0'],
   'usr/local/lib/tunlock/installed.json': ['file', '644', '0:0'],
   'usr/local/lib/tunlock/bin': ['dir', '755', '0:0'],
   'usr/local/lib/tunlock/bin/tunlock-host': ['file', '755', '0:0'],
@@ -84,6 +97,16 @@ const EXPECTED: Record<string, [type: string, mode: string, owner: string]> = {
   'usr/local/lib/tunlock/hooks/openvpn-updown.sh': ['file', '755', '0:0'],
   'usr/local/lib/tunlock/hooks/networkmanager-dispatcher.sh': ['file', '755', '0:0'],
   'usr/local/lib/tunlock/hooks/wg-quick-snippet.conf': ['file', '644', '0:0'],
+  'usr/local/lib/tunlock/completion': ['dir', '755', '0:0'],
+  'usr/local/lib/tunlock/completion/tunlock.bash': ['file', '644', '0:0'],
+  'usr/local/lib/tunlock/completion/_tunlock': ['file', '644', '0:0'],
+  'usr/local/share': ['dir', '755', '0:0'],
+  'usr/local/share/bash-completion': ['dir', '755', '0:0'],
+  'usr/local/share/bash-completion/completions': ['dir', '755', '0:0'],
+  'usr/local/share/bash-completion/completions/tunlock': ['file', '644', '0:0'],
+  'usr/local/share/zsh': ['dir', '755', '0:0'],
+  'usr/local/share/zsh/site-functions': ['dir', '755', '0:0'],
+  'usr/local/share/zsh/site-functions/_tunlock': ['file', '644', '0:0'],
   'etc/systemd': ['dir', '755', '0:0'],
   'etc/systemd/system': ['dir', '755', '0:0'],
   'etc/systemd/system/tunlockd.service': ['file', '644', '0:0'],
@@ -252,6 +275,35 @@ describe.skipIf(skip)('install into --root, uninstall back to the same tree', ()
     // Their parents (~/.local/state, /var/lib, /run here) did not exist at install time: they go too.
     expect(diff(before, snapshot(root, shadowBackups))).toEqual([]);
     writeFileSync(join(dist, 'tunlockd.js'), '// stub tunlockd.js\n');
+  });
+
+  it('uninstall never follows a symlink the user swapped in (30 root-owned files stay), and keeps files the admin edited', async () => {
+    await install({ root, dist, user: 'alice', node: NODE, log: quiet });
+    // Root's files the swapped links point at.
+    const victim = join(root, 'etc/important');
+    mkdirSync(victim);
+    for (let i = 0; i < 30; i++) writeFileSync(join(victim, `file-${i}`), `root's ${i}\n`);
+    writeFileSync(join(victim, 'dev.tunlock.host.json'), "root's, same name as our manifest\n");
+    // alice (who owns her home) replaces the runtime directory and the manifest directory with links.
+    const state = join(root, 'home/alice/.local/state/tunlock');
+    rmSync(state, { recursive: true, force: true });
+    mkdirSync(dirname(state), { recursive: true });
+    symlinkSync(victim, state);
+    const hosts = join(root, 'home/alice/.config/opera/NativeMessagingHosts');
+    rmSync(hosts, { recursive: true });
+    symlinkSync(victim, hosts);
+    // The admin edited a unit file since install.
+    const unit = join(root, 'etc/systemd/system/tunlockd.service');
+    writeFileSync(unit, `${read('etc/systemd/system/tunlockd.service')}# local tweak\n`);
+    const lines: string[] = [];
+    const { kept } = await uninstall({ root, log: (l) => lines.push(l) });
+    expect(readdirSync(victim)).toHaveLength(31);
+    for (let i = 0; i < 30; i++) expect(readFileSync(join(victim, `file-${i}`), 'utf8')).toBe(`root's ${i}\n`);
+    // The link itself (alice's, in her home) may go; nothing behind it does.
+    expect(lstatSync(state, { throwIfNoEntry: false })).toBeUndefined();
+    expect(kept.join('\n')).toMatch(/NativeMessagingHosts\/dev.tunlock.host.json \(a symlink where tunlock made a directory: left alone\)/);
+    expect(readFileSync(unit, 'utf8')).toMatch(/# local tweak/);
+    expect(lines.join('\n')).toMatch(/kept: .*tunlockd.service \(changed since install/);
   });
 
   it('refuses to overwrite a file it did not install, and --force takes it over', async () => {

@@ -4,7 +4,7 @@
 // program against the real tunlockd.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -17,6 +17,7 @@ import { FrameDecoder, encodeFrame } from '../../host/src/protocol/framing';
 import type { ServerMessage } from '../../host/src/protocol/schema';
 import { MAX_MESSAGE_TO_BROWSER_BYTES, MAX_REQUEST_BYTES, PROTOCOL_VERSION, ServerMessage as ServerMessageSchema } from '../../host/src/protocol/schema';
 import { sampleStatus } from './native-host-fakes';
+import { EXTERNAL, copyNativeModules } from '../../host/native-modules.mjs';
 import { requireRootOrSkip } from '../helpers/root.js';
 
 const isRoot = requireRootOrSkip('native-host-process (root-owned fake daemon socket)');
@@ -36,7 +37,9 @@ beforeAll(async () => {
     target: 'node20',
     format: 'esm',
     logLevel: 'warning',
+    external: EXTERNAL,
   });
+  copyNativeModules(dir);
 }, 30_000);
 
 afterAll(() => {
@@ -52,8 +55,8 @@ interface Run {
   waitFor: (n: number, timeoutMs?: number) => Promise<void>;
 }
 
-function run(args: string[], socket: string): Run {
-  const child = spawn(process.execPath, [hostJs, ...args], { env: { PATH: process.env.PATH ?? '', TUNLOCK_SOCKET: socket }, stdio: 'pipe' });
+function run(args: string[], socket: string, extraEnv: NodeJS.ProcessEnv = {}): Run {
+  const child = spawn(process.execPath, [hostJs, ...args], { env: { PATH: process.env.PATH ?? '', TUNLOCK_SOCKET: socket, ...extraEnv }, stdio: 'pipe' });
   const messages: ServerMessage[] = [];
   const problems: string[] = [];
   let stderr = '';
@@ -95,6 +98,27 @@ const u32 = (n: number) => {
 };
 
 describe('tunlock-host as a process', () => {
+  it('records the last contact only once the extension sent a message, only in the HOME the browser passed', async () => {
+    const home = join(dir, 'home-contact');
+    const contact = join(home, '.local/state/tunlock/last-contact');
+    const r = run([CHROMIUM_ORIGIN], join(dir, 'none.sock'), { HOME: home });
+    // Started (it logs its caller once set up), nothing sent yet: nothing recorded.
+    await new Promise<void>((ok) => r.child.stderr!.on('data', () => r.stderr().includes('started by') && ok()));
+    expect(existsSync(contact)).toBe(false);
+    send(r, HELLO);
+    await r.waitFor(1);
+    expect(existsSync(contact)).toBe(true);
+    r.child.stdin!.end();
+    expect(await r.exit).toBe(0);
+    // No HOME (a stripped environment, as in the other tests here): nothing is written anywhere.
+    const bare = run([CHROMIUM_ORIGIN], join(dir, 'none.sock'));
+    send(bare, HELLO);
+    await bare.waitFor(1);
+    bare.child.stdin!.end();
+    expect(await bare.exit).toBe(0);
+    expect(bare.stderr()).not.toMatch(/last-contact/);
+  });
+
   it('refuses a foreign caller with one not_permitted frame and exit code 1', async () => {
     const r = run(['chrome-extension://abcdefghijklmnopabcdefghijklmnop/'], join(dir, 'none.sock'));
     expect(await r.exit).toBe(1);

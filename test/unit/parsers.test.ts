@@ -1,25 +1,9 @@
 // Parsers of other programs' output that the daemon relies on: each must take only what it understands.
 import { describe, expect, it } from 'vitest';
-import { parseSs } from '../../host/src/daemon/peer-cred.js';
 import { parseWgEndpoints, parseWgFwmark } from '../../host/src/daemon/wireguard.js';
 import { sameShape } from '../../host/src/firewall/firewall.js';
 import { observeJson } from '../../host/src/firewall/nft-backend.js';
 import { formatEndpoint } from '../../host/src/net/values.js';
-
-describe('parseSs (peer credentials)', () => {
-  it('pairs our inode with the peer and its pids', () => {
-    const out = [
-      'u_str ESTAB 0      0      /run/tunlock/tunlockd.sock 35185 * 35184 users:(("node",pid=1791,fd=21))',
-      'u_str ESTAB 0      0                        * 35184 * 35185 users:(("node",pid=2000,fd=20),("sh",pid=2001,fd=3))',
-      'u_str LISTEN 0 511 /run/x.sock 100 * 0',
-      'garbage line',
-    ].join('\n');
-    const e = parseSs(out);
-    expect(e.find((x) => x.inode === 35185)).toEqual({ inode: 35185, peer: 35184, pids: [1791] });
-    expect(e.find((x) => x.inode === 35184)?.pids).toEqual([2000, 2001]);
-    expect(e.find((x) => x.inode === 100)?.pids).toEqual([]);
-  });
-});
 
 describe('parseWgEndpoints', () => {
   it('learns v4 and v6 endpoints as UDP and ignores peers without one or lines it cannot parse', () => {

@@ -1,6 +1,7 @@
 // DaemonClient, the CLI's and tunlock-host's way to the daemon: it trusts only a root-owned socket in
 // directories only root can change, says hello, matches responses by id, and fails cleanly.
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { chmodSync, chownSync, mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -77,6 +78,34 @@ describe('checkSocketOwner', () => {
     chownSync(open, 65534, 65534);
     expect(refusal(() => checkSocketOwner(join(open, 'd.sock'))).message).toMatch(/directory .*open is owned by uid 65534/);
     server.close();
+  });
+});
+
+describe.skipIf(!isRoot)('the daemon is identified by SO_PEERCRED after connecting, not by the path', () => {
+  it('a socket that passes every path check but is served by a non-root process is refused (swapped in after the checks)', async () => {
+    // A process running as nobody listens; its socket is then moved into a root-only directory and chowned
+    // to root: exactly what stat-then-connect would accept.
+    const own = mkdtempSync(join(tmpdir(), 'tunlock-impostor-'));
+    chownSync(own, 65534, 65534);
+    const child = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '-e',
+      `require('net').createServer((s) => s.end()).listen(${JSON.stringify(join(own, 'x.sock'))}, () => console.log('ready'))`]);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        child.stdout!.on('data', (d: Buffer) => d.toString().includes('ready') && resolve());
+        child.once('exit', (code) => reject(new Error(`impostor exited (${code})`)));
+      });
+      const path = join(dir, 'swapped.sock');
+      renameSync(join(own, 'x.sock'), path);
+      chownSync(path, 0, 0);
+      expect(() => checkSocketOwner(path)).not.toThrow();
+      const c = new DaemonClient(path, 'test');
+      const e = await c.connect(2000).then(() => null, (err: ProtocolError) => err);
+      expect(e?.code).toBe('daemon_unavailable');
+      expect(e?.message).toMatch(new RegExp(`process listening on it \\(pid ${child.pid}\\) runs as uid 65534, not root`));
+    } finally {
+      child.kill('SIGKILL');
+      rmSync(own, { recursive: true, force: true });
+    }
   });
 });
 

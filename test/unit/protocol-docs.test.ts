@@ -9,11 +9,13 @@ import {
   ErrorCode,
   Event,
   HelloResult,
+  HistoryResult,
   MAX_MESSAGE_TO_BROWSER_BYTES,
   MAX_REQUEST_BYTES,
   PROTOCOL_VERSION,
   Request,
   Response,
+  SelfTestResult,
   Status,
 } from '../../host/src/protocol/schema';
 
@@ -69,8 +71,8 @@ describe('docs/protocol.md', () => {
     const response = res[0]!.value as { id: number; ok: boolean; result: unknown };
     expect(response.id, `response:${type} should echo the request's id`).toBe((reqs[0]!.value as { id: number }).id);
     expect(response.ok).toBe(true);
-    // hello answers the hello result; every other request answers the status
-    const resultSchema = type === 'hello' ? HelloResult : Status;
+    // hello, selfTest and history answer their own results; every other request answers the status
+    const resultSchema = type === 'hello' ? HelloResult : type === 'selfTest' ? SelfTestResult : type === 'history' ? HistoryResult : Status;
     expect(resultSchema.safeParse(response.result).success, `response:${type} result`).toBe(true);
   });
 

@@ -1,4 +1,4 @@
-import { mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { lstatSync, mkdtempSync, readFileSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
@@ -55,5 +55,27 @@ describe('StateStore', () => {
             : content;
     writeFileSync(store.file, bad);
     expect(() => store.load()).toThrow(StateError);
+  });
+});
+
+describe('StateStore never follows a link', () => {
+  it('a state.json that is a symlink is refused (StateError), not read through', () => {
+    const store = new StateStore(dir);
+    writeFileSync(join(dir, 'elsewhere.json'), JSON.stringify({ version: 1 }));
+    symlinkSync(join(dir, 'elsewhere.json'), store.file);
+    expect(() => store.load()).toThrow(StateError);
+  });
+
+  it('a link planted at the temp file name is not written through', () => {
+    const store = new StateStore(dir);
+    const victim = join(dir, 'victim');
+    writeFileSync(victim, 'root-owned content\n');
+    // Planted where a writer without O_NOFOLLOW|O_EXCL would open it: the stale temp name is removed
+    // (the link itself, never its target) and the file created fresh.
+    symlinkSync(victim, join(dir, `state.json.tmp-${process.pid}`));
+    store.save(defaultState());
+    expect(readFileSync(victim, 'utf8')).toBe('root-owned content\n');
+    expect(lstatSync(store.file).isFile()).toBe(true);
+    expect(store.load()).toEqual(defaultState());
   });
 });

@@ -4,6 +4,7 @@
 //   needs host access to every site, so `<all_urls>` is an *optional* host permission, asked for only when the
 //   user picks block mode on the options page; without it block mode degrades to protect and says so.
 // - The reason a native port closed is in runtime.lastError, readable only inside onDisconnect.
+import { t } from '../shared/i18n.js';
 import type { PeerConnectionBlocker } from './webrtc-apply.js';
 
 interface ChromeScripting {
@@ -39,14 +40,14 @@ export function chromeBlocker(): PeerConnectionBlocker {
     async setBlocked(blocked) {
       const c = chromeApi();
       const scripting = c.scripting;
-      if (!scripting) return 'This browser has no scripting API, so WebRTC cannot be turned off in pages.';
+      if (!scripting) return t('problemNoScripting');
       const registered = (await scripting.getRegisteredContentScripts({ ids: [SCRIPT_ID] })).length > 0;
       if (!blocked) {
         if (registered) await scripting.unregisterContentScripts({ ids: [SCRIPT_ID] });
         return null;
       }
       if (!(await c.permissions.contains({ origins: ALL_SITES }))) {
-        return 'Block mode needs permission to run a script in every page (Chromium has no switch that turns WebRTC off). Grant it on the options page; until then WebRTC is only restricted, as in protect mode.';
+        return t('problemBlockPermission');
       }
       if (!registered) {
         await scripting.registerContentScripts([

@@ -8,6 +8,7 @@
 // - The reason a native port closed is in port.error.
 // - captivePortal (permission `captivePortal`): Firefox's own detection of a login page, and the address it
 //   probes (canonicalURL). Chromium has no such API.
+import { t } from '../shared/i18n.js';
 import type browser from 'webextension-polyfill';
 import type { NativePort } from './native-client.js';
 import type { BrowserPortalState, WebrtcPolicy } from '../shared/snapshot.js';
@@ -23,12 +24,12 @@ export function firefoxBlocker(api: typeof browser): PeerConnectionBlocker {
   return {
     async setBlocked(blocked) {
       const setting = api.privacy.network.peerConnectionEnabled;
-      if (!setting) return 'This browser has no peerConnectionEnabled setting.';
+      if (!setting) return t('problemNoPeerConnectionSetting');
       if (blocked) await setting.set({ value: false });
       else await setting.clear({});
       const now = await setting.get({});
-      if (now.levelOfControl === 'controlled_by_other_extensions') return 'Another extension controls whether WebRTC is enabled.';
-      if (blocked && now.value !== false) return 'Firefox kept WebRTC enabled (a policy may fix it on).';
+      if (now.levelOfControl === 'controlled_by_other_extensions') return t('problemOtherExtensionPc');
+      if (blocked && now.value !== false) return t('problemPolicyPc');
       return null;
     },
   };

@@ -1,11 +1,12 @@
 // The background's one stateful object: it owns the snapshot (link, daemon status, WebRTC, settings) and
 // re-derives everything visible from it on each change. Browser APIs arrive in `Env` so unit tests run the
 // whole controller against fakes.
+import { t } from '../shared/i18n.js';
 import type { Event, StatusT } from '../shared/protocol.js';
 import type { Settings, SettingsStorage } from '../shared/settings.js';
 import { applyPatch, DEFAULT_SETTINGS, loadSettings, saveSettings } from '../shared/settings.js';
 import type { BrowserPortalState, Connection, Snapshot, WebrtcPolicy, WebrtcView } from '../shared/snapshot.js';
-import type { IconKind } from '../shared/state-view.js';
+import type { IconKind, ToolbarTheme } from '../shared/state-view.js';
 import { stateView } from '../shared/state-view.js';
 import type { BackgroundMessage } from '../shared/ui-messages.js';
 import { parseUiMessage } from '../shared/ui-messages.js';
@@ -18,7 +19,7 @@ import { applyWebrtc } from './webrtc-apply.js';
 import { decideWebrtc } from './webrtc-decide.js';
 
 export interface Toolbar {
-  render(view: { icon: IconKind; title: string; badgeText: string; badgeColor: string }): Promise<void>;
+  render(view: { icon: IconKind; title: string; badgeText: string; badgeColor: string; theme: ToolbarTheme }): Promise<void>;
 }
 
 export interface UiPort {
@@ -57,7 +58,13 @@ const INITIAL_WEBRTC: WebrtcView = {
   problem: null,
 };
 
+/** storage key of the last colour scheme a page reported (Chromium's worker forgets it when stopped) */
+const THEME_KEY = 'toolbarTheme';
+
 export class Controller {
+  private theme: ToolbarTheme = 'light';
+  /** a live report beats the stored one */
+  private themeReported = false;
   private settings: Settings = { ...DEFAULT_SETTINGS };
   private connection: Connection = { kind: 'connecting', since: Date.now() };
   private status: StatusT | null = null;
@@ -85,6 +92,7 @@ export class Controller {
     this.started ??= (async () => {
       try {
         this.settings = await loadSettings(this.env.storage);
+        if (!this.themeReported && (await this.env.storage.get(THEME_KEY))[THEME_KEY] === 'dark') this.theme = 'dark';
       } catch (e) {
         this.env.reportError('load settings', e);
       }
@@ -116,6 +124,15 @@ export class Controller {
     this.native.retryNow();
   }
 
+  /** The toolbar's colour scheme (Firefox: the background's own matchMedia; Chromium: reported by our pages). */
+  setTheme(theme: ToolbarTheme): void {
+    this.themeReported = true;
+    if (theme === this.theme) return;
+    this.theme = theme;
+    this.env.storage.set({ [THEME_KEY]: theme }).catch((e: unknown) => this.env.reportError('save toolbar theme', e));
+    void this.render();
+  }
+
   /** Something outside the decision changed (a permission was granted): apply again. */
   reapplyWebrtc(): void {
     this.webrtc = INITIAL_WEBRTC;
@@ -144,13 +161,22 @@ export class Controller {
       this.native.retryNow();
       return;
     }
+    if (m.kind === 'theme') {
+      this.setTheme(m.dark ? 'dark' : 'light');
+      return;
+    }
     try {
       if (m.kind === 'daemon') {
-        await this.native.request(m.request);
+        const result = await this.native.request(m.request);
+        // Only the read-only requests hand their answer to the page; the others show up in the snapshot.
+        if (m.request.type === 'selfTest' || m.request.type === 'history') {
+          port.postMessage({ kind: 'reply', id: m.id, ok: true, result });
+          return;
+        }
         // The hole is open (the daemon said so by answering): show the user the network's login page.
         if (m.request.type === 'captiveOpen') await this.openPortal();
       } else if (m.kind === 'openPortal') {
-        if (!this.holeOpen()) throw new Error('No Wi-Fi login hole is open: press "Log in to this network" first.');
+        if (!this.holeOpen()) throw new Error(t('errorNoHole'));
         await this.openPortal();
       } else {
         const r = applyPatch(this.settings, m.patch);
@@ -173,7 +199,7 @@ export class Controller {
       url = await this.env.portalUrl(url);
       await this.env.openTab(url);
     } catch (e) {
-      throw new Error(`The hole is open, but the login page could not be opened (${e instanceof Error ? e.message : String(e)}). Open ${url} yourself.`);
+      throw new Error(t('errorPortalTab', e instanceof Error ? e.message : String(e), url));
     }
   }
 
@@ -271,7 +297,7 @@ export class Controller {
     }
     this.broadcast();
     try {
-      await this.env.toolbar.render(view);
+      await this.env.toolbar.render({ ...view, theme: this.theme });
     } catch (e) {
       this.env.reportError('update toolbar', e);
     }

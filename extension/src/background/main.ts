@@ -29,7 +29,7 @@ const controller = new Controller({
   toolbar: {
     async render(v) {
       await Promise.all([
-        browser.action.setIcon({ path: iconPaths(v.icon) }),
+        browser.action.setIcon({ path: iconPaths(v.icon, v.theme) }),
         browser.action.setTitle({ title: v.title }),
         browser.action.setBadgeText({ text: v.badgeText }),
         browser.action.setBadgeBackgroundColor({ color: v.badgeColor }),
@@ -67,9 +67,15 @@ const controller = new Controller({
 });
 
 browser.runtime.onStartup.addListener(() => void controller.start());
-browser.runtime.onInstalled.addListener(() => void controller.start());
+browser.runtime.onInstalled.addListener((details) => {
+  void controller.start();
+  // A new user gets the welcome page once: is the app installed, what the icons mean, pin the button.
+  if (details.reason === 'install') {
+    browser.tabs.create({ url: browser.runtime.getURL('src/onboarding/index.html') }).catch((e: unknown) => reportError('open onboarding', e));
+  }
+});
 browser.runtime.onConnect.addListener((port) => {
-  // Only our own pages (popup, options) may drive the lock: not content scripts, which share our ID.
+  // Only our own pages (popup, options, welcome page) may drive the lock: not content scripts, which share our ID.
   const fromOurPage = port.sender?.id === browser.runtime.id && (port.sender.url ?? '').startsWith(browser.runtime.getURL('/'));
   if (port.name !== UI_PORT || !fromOurPage) {
     port.disconnect();
@@ -83,6 +89,14 @@ browser.tabs.onUpdated.addListener((_id, change) => {
 browser.tabs.onRemoved.addListener(() => controller.tabsChanged());
 captivePortal?.onStateChanged((state) => controller.portalStateChanged(state));
 browser.permissions.onAdded.addListener(() => void controller.start().then(() => controller.reapplyWebrtc()));
+
+// Firefox's background page can read the colour scheme (it follows the browser theme) and the toolbar icon
+// follows it; Chromium's worker cannot, so there the pages report theirs (shared/page.ts).
+if (isFirefox && typeof matchMedia === 'function') {
+  const dark = matchMedia('(prefers-color-scheme: dark)');
+  controller.setTheme(dark.matches ? 'dark' : 'light');
+  dark.addEventListener('change', () => controller.setTheme(dark.matches ? 'dark' : 'light'));
+}
 
 self.addEventListener('unhandledrejection', (e) => reportError('unhandled rejection', (e as PromiseRejectionEvent).reason));
 void controller.start().then(async () => {

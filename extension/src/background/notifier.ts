@@ -1,4 +1,5 @@
 // Decides which lock changes deserve a desktop notification. Pure: takes the previous and the new status.
+import { formatList, t } from '../shared/i18n.js';
 import type { Event, LockState, StatusT } from '../shared/protocol.js';
 import type { Settings } from '../shared/settings.js';
 import type { BrowserPortalState } from '../shared/snapshot.js';
@@ -15,8 +16,8 @@ export function tunnelDropNotice(prev: StatusT | null, next: StatusT, settings: 
   const names = prev.tunnels.filter((t) => t.up).map((t) => t.iface);
   return {
     id: 'tunnel-drop',
-    title: 'VPN dropped — traffic blocked',
-    message: `${names.length ? names.join(', ') : 'The tunnel'} went down. tunlock blocks all traffic until it is back.`,
+    title: t('noticeDropTitle'),
+    message: names.length ? t('noticeDrop', formatList(names)) : t('noticeDropUnnamed'),
   };
 }
 
@@ -24,8 +25,8 @@ export function tamperNotice(event: Event, settings: Settings): Notice | null {
   if (!settings.notifyTamper || event.event !== 'tamper') return null;
   return {
     id: 'tamper',
-    title: 'Firewall rules restored',
-    message: `Something changed tunlock's firewall rules (${event.detail}); the daemon put them back.`,
+    title: t('noticeTamperTitle'),
+    message: t('noticeTamper', event.detail),
   };
 }
 
@@ -38,7 +39,7 @@ export function portalNotice(prev: { portal: BrowserPortalState | null; lock: Lo
   if (!settings.notifyPortal || !offer(next) || offer(prev)) return null;
   return {
     id: 'portal',
-    title: 'This network has a login page',
-    message: 'tunlock blocks it while the VPN is down. Open the tunlock button and choose "Log in to this network" to open a short, narrow hole for it.',
+    title: t('noticePortalTitle'),
+    message: t('noticePortal'),
   };
 }

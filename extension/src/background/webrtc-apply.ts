@@ -1,5 +1,6 @@
 // Applies a WebRTC decision to the browser and reads back what the browser actually holds. The browser APIs
 // come in as parameters (see browser-chrome.ts / browser-firefox.ts for the real ones).
+import { t } from '../shared/i18n.js';
 import type { LevelOfControl, WebrtcPolicy, WebrtcView } from '../shared/snapshot.js';
 import type { WebrtcDecision } from './webrtc-decide.js';
 
@@ -24,11 +25,11 @@ export interface WebrtcApi {
 function controlProblem(level: string, wanted: boolean): string | null {
   if (level === 'controlled_by_other_extensions') {
     return wanted
-      ? 'Another extension controls the WebRTC setting, so tunlock cannot protect it. Disable that extension or its WebRTC option.'
-      : 'Another extension controls the WebRTC setting.';
+      ? t('problemOtherExtension')
+      : t('problemOtherExtensionShort');
   }
   if (level === 'not_controllable') {
-    return 'The WebRTC setting is fixed by a browser policy (enterprise or distribution) and cannot be changed by extensions.';
+    return t('problemPolicy');
   }
   return null;
 }
@@ -38,13 +39,13 @@ export async function applyWebrtc(api: WebrtcApi, decision: WebrtcDecision): Pro
   let policy: WebrtcPolicy | null = null;
   let levelOfControl: LevelOfControl | null = null;
   if (!api.ipHandling) {
-    problem = decision.policy ? 'This browser has no WebRTC IP-handling setting.' : null;
+    problem = decision.policy ? t('problemNoSetting') : null;
   } else {
     try {
       if (decision.policy === null) await api.ipHandling.clear({});
       else await api.ipHandling.set({ value: decision.policy });
     } catch (e) {
-      problem = `The browser refused the WebRTC setting: ${e instanceof Error ? e.message : String(e)}`;
+      problem = t('problemRefused', e instanceof Error ? e.message : String(e));
     }
     try {
       const now = await api.ipHandling.get({});
@@ -52,10 +53,10 @@ export async function applyWebrtc(api: WebrtcApi, decision: WebrtcDecision): Pro
       levelOfControl = now.levelOfControl as LevelOfControl;
       problem = controlProblem(now.levelOfControl, decision.policy !== null) ?? problem;
       if (decision.policy !== null && now.value !== decision.policy && problem === null) {
-        problem = `The browser holds WebRTC policy ${String(now.value)} instead of ${decision.policy}.`;
+        problem = t('problemHolds', String(now.value), String(decision.policy));
       }
     } catch (e) {
-      problem ??= `Cannot read the WebRTC setting: ${e instanceof Error ? e.message : String(e)}`;
+      problem ??= t('problemRead', e instanceof Error ? e.message : String(e));
     }
   }
   const blockProblem = await api.blocker.setBlocked(decision.blockPeerConnection).catch((e: unknown) => (e instanceof Error ? e.message : String(e)));

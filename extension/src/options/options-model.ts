@@ -1,4 +1,5 @@
 // Options page logic: the site list edits and the sentences, kept out of the Svelte file.
+import { formatNumber, plural, t } from '../shared/i18n.js';
 import { MAX_VIDEO_CALL_SITES, normalizeSite } from '../shared/settings.js';
 import type { BindTarget, StatusT } from '../shared/protocol.js';
 import type { Snapshot } from '../shared/snapshot.js';
@@ -6,8 +7,8 @@ import type { Snapshot } from '../shared/snapshot.js';
 export function addSite(sites: readonly string[], input: string): { ok: true; sites: string[] } | { ok: false; error: string } {
   const r = normalizeSite(input);
   if (!r.ok) return r;
-  if (sites.includes(r.origin)) return { ok: false, error: `${r.origin} is already allowed` };
-  if (sites.length >= MAX_VIDEO_CALL_SITES) return { ok: false, error: `at most ${MAX_VIDEO_CALL_SITES} sites` };
+  if (sites.includes(r.origin)) return { ok: false, error: t('siteExists', r.origin) };
+  if (sites.length >= MAX_VIDEO_CALL_SITES) return { ok: false, error: t('siteMax', formatNumber(MAX_VIDEO_CALL_SITES)) };
   return { ok: true, sites: [...sites, r.origin] };
 }
 
@@ -29,15 +30,15 @@ export interface BindingRow {
   blocked: string;
 }
 
-const KIND: Record<BindTarget['kind'], string> = { user: 'User', group: 'Group', cgroup: 'Program (tunlock run)' };
+const KIND = { user: 'bindKindUser', group: 'bindKindGroup', cgroup: 'bindKindProgram' } as const satisfies Record<BindTarget['kind'], string>;
 
 /** The bound apps the daemon reports (read-only here: binding is a root decision, made with the CLI). */
 export function bindingRows(status: StatusT | null): BindingRow[] {
   return (status?.bindings ?? []).map((b) => ({
-    kind: KIND[b.target.kind],
+    kind: t(KIND[b.target.kind]),
     name: b.target.name,
-    id: b.id !== null ? `${b.target.kind === 'group' ? 'gid' : 'uid'} ${b.id}` : b.target.kind === 'cgroup' ? 'own cgroup' : 'no such account on this system',
-    blocked: `${b.blockedPackets.toLocaleString('en-US')} packet${b.blockedPackets === 1 ? '' : 's'} blocked`,
+    id: b.id !== null ? `${b.target.kind === 'group' ? 'gid' : 'uid'} ${b.id}` : b.target.kind === 'cgroup' ? t('bindOwnCgroup') : t('bindNoAccount'),
+    blocked: plural(b.blockedPackets, 'packetsBlocked_one', 'packetsBlocked_other'),
   }));
 }
 

@@ -7,7 +7,7 @@
 // here probes the network: the hole opens, and the login page loads, only when the user asks.
 import { CAPTIVE_DEFAULT_SECONDS, CAPTIVE_MAX_SECONDS } from '../shared/protocol.js';
 import type { Snapshot } from '../shared/snapshot.js';
-import { formatCountdown } from '../shared/state-view.js';
+import { formatCountdown, formatMinutes, t } from '../shared/i18n.js';
 import type { UiDaemonRequest } from '../shared/ui-messages.js';
 
 export const EXTEND_SECONDS = 60;
@@ -29,7 +29,6 @@ export type CaptiveModel =
       /** +1 minute would stay within the daemon's 10-minute cap */
       canExtend: boolean;
       extendNote: string | null;
-      webrtcNote: string;
     };
 
 export function captiveModel(s: Snapshot, now = Date.now()): CaptiveModel {
@@ -40,35 +39,22 @@ export function captiveModel(s: Snapshot, now = Date.now()): CaptiveModel {
     return {
       kind: 'offer',
       highlight: detected,
-      lead: detected
-        ? 'Firefox found a Wi-Fi login page on this network, and the lock blocks it.'
-        : 'Hotel or airport Wi-Fi? Its login page is blocked while the VPN is down.',
-      note: `Opens a ${formatMinutes(CAPTIVE_DEFAULT_SECONDS)} hole for this browser's user only (web and the network's DNS, outside the VPN); the kernel closes it by itself.`,
+      lead: detected ? t('captiveLeadDetected') : t('captiveLead'),
+      note: t('captiveNote', formatMinutes(CAPTIVE_DEFAULT_SECONDS)),
     };
   }
   if (st.state === 'exception' && st.captive) {
     const secondsLeft = Math.max(0, Math.round((st.captive.expiresAt - now) / 1000));
     const canExtend = secondsLeft + EXTEND_SECONDS <= CAPTIVE_MAX_SECONDS;
-    const w = s.webrtc;
     return {
       kind: 'open',
       secondsLeft,
       countdown: formatCountdown(secondsLeft),
       canExtend,
-      extendNote: canExtend ? null : `A hole lasts at most ${CAPTIVE_MAX_SECONDS / 60} minutes.`,
-      webrtcNote: !w.captiveForced
-        ? 'WebRTC is being set to its strictest setting while the hole is open…'
-        : w.peerConnectionBlocked
-          ? 'While the hole is open, WebRTC is off in every page (a login page could otherwise reveal your address); your own setting comes back when it closes.'
-          : 'While the hole is open, WebRTC may not use UDP outside a proxy (a login page could otherwise reveal your address); your own setting comes back when it closes.',
+      extendNote: canExtend ? null : t('captiveMax', formatMinutes(CAPTIVE_MAX_SECONDS)),
     };
   }
   return { kind: 'none' };
-}
-
-function formatMinutes(seconds: number): string {
-  const m = Math.round(seconds / 60);
-  return m === 1 ? '1-minute' : `${m}-minute`;
 }
 
 export const openRequest = (): UiDaemonRequest => ({ type: 'captiveOpen', seconds: CAPTIVE_DEFAULT_SECONDS });

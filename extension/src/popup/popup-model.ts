@@ -1,25 +1,28 @@
 // Everything the popup shows, derived from a snapshot. The Svelte component only renders this.
+import { plural, t } from '../shared/i18n.js';
 import type { Mode } from '../shared/protocol.js';
 import type { WebrtcMode } from '../shared/settings.js';
 import type { Snapshot } from '../shared/snapshot.js';
-import type { IconKind } from '../shared/state-view.js';
+import type { StateView } from '../shared/state-view.js';
 import { stateView } from '../shared/state-view.js';
 import type { UiDaemonRequest } from '../shared/ui-messages.js';
 
 export interface TunnelLine {
   iface: string;
   up: boolean;
-  endpoints: string[];
+  /** "connected" / "disconnected" */
+  state: string;
+  endpoints: string;
 }
 
 export interface PopupModel {
-  icon: IconKind;
-  label: string;
-  detail: string;
-  fix: string | null;
-  /** the daemon answers: the lock controls work */
+  view: StateView;
+  /** the service answers: the lock controls work */
   live: boolean;
+  /** the big switch: the lock's mode is not off (the last known one while the service is down) */
   lockOn: boolean;
+  /** the words under the switch; in Standby the switch is on but the lock waits: say so */
+  switchCaption: string;
   mode: Mode | null;
   lanAllowed: boolean | null;
   tunnels: TunnelLine[];
@@ -30,34 +33,42 @@ export interface PopupModel {
 
 export function webrtcText(s: Snapshot): string {
   const w = s.webrtc;
-  if (w.captiveForced) {
-    return w.peerConnectionBlocked
-      ? 'Forced off in every page while the Wi-Fi login hole is open; your setting comes back when it closes.'
-      : 'Forced to no UDP outside a proxy while the Wi-Fi login hole is open; your setting comes back when it closes.';
-  }
-  if (s.settings.webrtc === 'off') return 'WebRTC protection is off.';
-  if (w.relaxed) return 'Relaxed for a video call: every site may use WebRTC over UDP now (the lock keeps it in the tunnel).';
-  if (s.settings.webrtc === 'block') return w.peerConnectionBlocked ? 'WebRTC is off in every page.' : 'WebRTC is restricted to proxied connections.';
-  return 'WebRTC cannot reveal your address: no UDP outside a proxy.';
+  if (w.captiveForced) return w.peerConnectionBlocked ? t('webrtcForcedOff') : t('webrtcForcedStrict');
+  if (s.settings.webrtc === 'off') return t('webrtcOffText');
+  if (w.relaxed) return t('webrtcRelaxed');
+  if (s.settings.webrtc === 'block') return w.peerConnectionBlocked ? t('webrtcBlocked') : t('webrtcRestricted');
+  return t('webrtcProtected');
+}
+
+function caption(s: Snapshot, live: boolean, on: boolean): string {
+  if (!live) return s.status ? t('switchLastKnown') : t('switchUnknown');
+  if (s.status?.state === 'standby') return t('switchStandby');
+  return on ? t('switchOn') : t('switchOff');
 }
 
 export function popupModel(s: Snapshot, now = Date.now()): PopupModel {
   const st = s.status;
   const live = s.connection.kind === 'ready' && st !== null;
   const captive = live && st.state === 'exception' && st.captive ? Math.max(0, Math.round((st.captive.expiresAt - now) / 1000)) : null;
-  const view = stateView(s.connection, st, captive ?? undefined);
+  const view = stateView(s.connection, st, captive ?? undefined, now);
   const n = st?.blockedPackets ?? null;
+  const lockOn = st ? st.mode !== 'off' : false;
   return {
-    icon: view.icon,
-    label: view.label,
-    detail: view.detail,
-    fix: view.fix,
+    view,
     live,
-    lockOn: live ? st.mode !== 'off' : false,
+    lockOn,
+    switchCaption: caption(s, live, lockOn),
     mode: live ? st.mode : null,
     lanAllowed: live ? st.lan === 'allow' : null,
-    tunnels: live ? st.tunnels.map((t) => ({ iface: t.iface, up: t.up, endpoints: [...new Set([...t.endpoints, ...t.learned])] })) : [],
-    blocked: live && n !== null ? `Blocked ${n.toLocaleString('en-US')} packet${n === 1 ? '' : 's'} since the daemon started` : null,
+    tunnels: live
+      ? st.tunnels.map((x) => ({
+          iface: x.iface,
+          up: x.up,
+          state: x.up ? t('tunnelUp') : t('tunnelDown'),
+          endpoints: [...new Set([...x.endpoints, ...x.learned])].join(', '),
+        }))
+      : [],
+    blocked: live && n !== null ? plural(n, 'blockedPackets_one', 'blockedPackets_other') : null,
     webrtc: { mode: s.settings.webrtc, text: webrtcText(s), problem: s.webrtc.problem, relaxed: s.webrtc.relaxed },
     captiveSecondsLeft: captive,
   };

@@ -3,6 +3,7 @@
 // field that is missing or invalid (older version, hand-edited storage) falls back to its default, so a bad
 // value can never switch WebRTC protection off.
 import * as z from 'zod/mini';
+import { t } from './i18n.js';
 
 export const WebrtcMode = z.enum(['protect', 'block', 'off']);
 export type WebrtcMode = z.infer<typeof WebrtcMode>;
@@ -49,20 +50,20 @@ const Origin = z.string().check(z.refine((s) => normalizeSite(s).ok, 'not a site
 /** Turns whatever the user typed ("meet.example.com", "https://meet.example.com/room") into an origin. */
 export function normalizeSite(input: string): { ok: true; origin: string } | { ok: false; error: string } {
   const text = input.trim();
-  if (text === '') return { ok: false, error: 'enter a site, e.g. meet.example.com' };
+  if (text === '') return { ok: false, error: t('siteEmpty') };
   let url: URL;
   try {
     url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `https://${text}`);
   } catch {
-    return { ok: false, error: `"${text}" is not a site name or address` };
+    return { ok: false, error: t('siteInvalid', text) };
   }
   if (url.protocol !== 'https:' && !(url.protocol === 'http:' && isLoopback(url.hostname))) {
-    return { ok: false, error: 'only https:// sites can be allowed (video calls need a secure page anyway)' };
+    return { ok: false, error: t('siteHttps') };
   }
   if (!url.hostname.includes('.') && !isLoopback(url.hostname)) {
-    return { ok: false, error: `"${url.hostname}" is not a full site name (e.g. meet.example.com)` };
+    return { ok: false, error: t('siteNotFull', url.hostname) };
   }
-  if (url.username || url.password) return { ok: false, error: 'a site must not contain a user name or password' };
+  if (url.username || url.password) return { ok: false, error: t('siteCredentials') };
   return { ok: true, origin: url.origin };
 }
 
@@ -70,15 +71,15 @@ export function normalizeSite(input: string): { ok: true; origin: string } | { o
 export function normalizePortalUrl(input: string): { ok: true; url: string } | { ok: false; error: string } {
   const text = input.trim();
   if (text === '') return { ok: true, url: DEFAULT_PORTAL_URL };
-  if (text.length > 2000) return { ok: false, error: 'the login-page address is too long' };
+  if (text.length > 2000) return { ok: false, error: t('portalTooLong') };
   let url: URL;
   try {
     url = new URL(/^[a-z][a-z0-9+.-]*:\/\//i.test(text) ? text : `http://${text}`);
   } catch {
-    return { ok: false, error: `"${text}" is not a web address` };
+    return { ok: false, error: t('portalInvalid', text) };
   }
-  if (url.protocol !== 'http:' && url.protocol !== 'https:') return { ok: false, error: 'the login page must be an http:// address (a portal intercepts plain HTTP)' };
-  if (url.username || url.password) return { ok: false, error: 'the login-page address must not contain a user name or password' };
+  if (url.protocol !== 'http:' && url.protocol !== 'https:') return { ok: false, error: t('portalHttp') };
+  if (url.username || url.password) return { ok: false, error: t('portalCredentials') };
   return { ok: true, url: url.href };
 }
 

@@ -1,129 +1,171 @@
-// State → what the user sees: toolbar icon, badge, title, and the sentence at the top of the popup. Pure, so
-// every state is unit-tested; the toolbar and the popup both render from here, so they never disagree.
+// State → what the user sees: toolbar icon, badge, title, and the state card at the top of the popup. Pure
+// (strings through i18n.ts), so every state is unit-tested; the toolbar and the popup both render from here, so
+// they never disagree.
+//
+// Honesty rules this file keeps (issue 13): a state that lets traffic out without the VPN never looks calm
+// (Standby is "Not protected", warning tone and badge); "only through the VPN" names the local network when
+// LAN access is on, and a note lists what else may leave; the Wi-Fi login hole says that all web traffic of
+// this account leaves outside the VPN; when the service is down the card says what the kernel still holds.
+// Commands, errno texts and socket paths go to `technical`, shown only behind a details toggle.
+import { badgeCountdown, formatCountdown, formatList, t } from './i18n.js';
 import type { StatusT } from './protocol.js';
 import type { Connection } from './snapshot.js';
 
 /** Each icon has its own shape, so the state reads without colour (see extension/scripts/icons.mjs). */
 export type IconKind = 'off' | 'standby' | 'protected' | 'blocking' | 'exception' | 'error';
 export const ICON_KINDS: readonly IconKind[] = ['off', 'standby', 'protected', 'blocking', 'exception', 'error'];
+/** Icons with a badge keep the badge's corner free (icons.mjs draws their padlock smaller, top left). */
+export const BADGED_ICONS: readonly IconKind[] = ['standby', 'exception'];
 export const ICON_SIZES = [16, 32] as const;
+/** `light`: the icon for a light toolbar (dark glyph); `dark`: for a dark toolbar (light glyph). */
+export type ToolbarTheme = 'light' | 'dark';
+
+/** The colour family of a state (ui.css tokens --ok, --block, --warn, --neutral, --error). */
+export type Tone = 'ok' | 'block' | 'warn' | 'neutral' | 'error';
 
 export interface StateView {
   icon: IconKind;
-  /** short state name: "Protected", "Blocking", … */
+  tone: Tone;
+  /** short state name: "Protected", "Not protected", … */
   label: string;
   /** the sentence under the label */
   detail: string;
-  /** a command or step that fixes an error state */
+  /** a second, smaller line: what else may leave, or what the kernel still holds */
+  note: string | null;
+  /** the next step, in plain words (null: nothing to do) */
   fix: string | null;
+  /** the fix is "install the tunlock app": link to the setup instructions */
+  fixLink: 'install' | null;
+  /** commands, error texts, socket paths: behind a details toggle, never in the main text */
+  technical: string | null;
+  /** at most 3 characters; '' for none */
   badgeText: string;
   badgeColor: string;
   /** the toolbar tooltip, which screen readers announce for the button */
   title: string;
 }
 
-const BADGE_BLOCKING = '#b00020';
-const BADGE_EXCEPTION = '#8a5a00';
+export const BADGE_WARN = '#b45309';
+export const BADGE_ERROR = '#b3261e';
 
-export function iconPaths(kind: IconKind): Record<string, string> {
-  return Object.fromEntries(ICON_SIZES.map((s) => [String(s), `icons/${kind}-${s}.png`]));
+export function iconPaths(kind: IconKind, theme: ToolbarTheme = 'light'): Record<string, string> {
+  const suffix = theme === 'dark' ? '-dark' : '';
+  return Object.fromEntries(ICON_SIZES.map((s) => [String(s), `icons/${kind}${suffix}-${s}.png`]));
 }
 
-/** 0 → "0:00", 125 → "2:05" (fits the 4-character badge up to 9:59; the daemon caps holes at 10 min). */
-export function formatCountdown(seconds: number): string {
-  const s = Math.max(0, Math.floor(seconds));
-  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+export { formatCountdown };
+
+type Body = Omit<StateView, 'title'>;
+
+const base = { note: null, fix: null, fixLink: null, technical: null, badgeText: '', badgeColor: BADGE_ERROR } as const;
+
+function finish(v: Body): StateView {
+  return { ...v, title: t('toolbarTitle', v.label, v.detail) };
 }
 
-function list(names: string[]): string {
-  if (names.length <= 1) return names[0] ?? '';
-  return `${names.slice(0, -1).join(', ')} and ${names[names.length - 1]}`;
+function tunnels(names: string[]): string {
+  return formatList(names);
 }
 
-function tunnelWord(names: string[]): string {
-  return names.length === 1 ? `tunnel ${names[0]}` : `tunnels ${list(names)}`;
+/** What besides the tunnel may leave while locked (docs/security.md): the VPN server, DHCP, and the LAN if allowed. */
+function alsoAllowed(status: StatusT): string {
+  return status.lan === 'allow' ? t('noteAlsoAllowedLan') : t('noteAlsoAllowed');
 }
 
-function errorView(label: string, detail: string, fix: string | null): StateView {
-  return { icon: 'error', label, detail, fix, badgeText: '', badgeColor: BADGE_BLOCKING, title: `tunlock: ${label} — ${detail}` };
+function linkError(c: Exclude<Connection, { kind: 'ready' } | { kind: 'connecting' }>, status: StatusT | null, now: number): Body {
+  const technical = `${c.message}\n${c.fix}`;
+  const err = { ...base, icon: 'error' as const, tone: 'error' as const, technical };
+  switch (c.kind) {
+    case 'host_missing':
+      return { ...err, label: t('stateNotInstalled'), detail: t('detailNotInstalled'), fix: t('fixInstall'), fixLink: 'install' };
+    case 'host_forbidden':
+      return { ...err, label: t('stateHostForbidden'), detail: t('detailHostForbidden'), fix: t('fixReinstall'), fixLink: 'install' };
+    case 'host_failed':
+      return { ...err, label: t('stateHostFailed'), detail: t('detailHostFailed'), fix: t('fixDoctor') };
+    case 'incompatible':
+      return { ...err, label: t('stateIncompatible'), detail: t('detailIncompatible'), fix: t('fixUpdate'), fixLink: 'install' };
+    case 'daemon_down':
+      return { ...err, label: t('stateServiceDown'), detail: lastKnown(status, now), note: holeLeft(status, now), fix: t('fixStartService') };
+  }
+}
+
+/** The service is down: the kernel holds the last rules it applied. Say what they were. */
+function lastKnown(status: StatusT | null, now: number): string {
+  if (!status) return t('lastKnownUnknown');
+  switch (status.state) {
+    case 'off':
+      return t('lastKnownOff');
+    case 'standby':
+      return t('lastKnownStandby');
+    case 'protected':
+      return t('lastKnownProtected');
+    case 'blocking':
+    case 'exception':
+      return holeLeft(status, now) ? t('lastKnownException') : t('lastKnownBlocking');
+  }
+}
+
+/** An open login hole outlives the service: the kernel closes it on its own timer. */
+function holeLeft(status: StatusT | null, now: number): string | null {
+  const c = status?.captive;
+  if (!c || c.expiresAt <= now) return null;
+  return t('lastKnownHole', formatCountdown((c.expiresAt - now) / 1000));
 }
 
 /**
  * @param secondsLeft the live countdown of a captive exception (the background ticks it between status
  *   events); defaults to the status's own value
+ * @param now the clock the daemon-down hole countdown is measured against
  */
-export function stateView(connection: Connection, status: StatusT | null, secondsLeft?: number): StateView {
-  switch (connection.kind) {
-    case 'connecting':
-      return {
-        icon: 'standby',
-        label: 'Connecting',
-        detail: 'Connecting to tunlock-host…',
-        fix: null,
-        badgeText: '…',
-        badgeColor: BADGE_EXCEPTION,
-        title: 'tunlock: connecting to tunlock-host',
-      };
-    case 'host_missing':
-      return errorView('Not installed', 'tunlock-host is not installed for this browser, so the lock cannot be shown or changed.', connection.fix);
-    case 'host_forbidden':
-      return errorView('Host refuses this extension', connection.message, connection.fix);
-    case 'host_failed':
-      return errorView('Host failed', connection.message, connection.fix);
-    case 'daemon_down':
-      return errorView('Daemon not running', `${connection.message}. The firewall rules already in the kernel stay as they were.`, connection.fix);
-    case 'incompatible':
-      return errorView('Version mismatch', connection.message, connection.fix);
-    case 'ready':
-      break;
+export function stateView(connection: Connection, status: StatusT | null, secondsLeft?: number, now = Date.now()): StateView {
+  if (connection.kind === 'connecting' || (connection.kind === 'ready' && !status)) {
+    return finish({ ...base, icon: 'off', tone: 'neutral', label: t('stateConnecting'), detail: t('detailConnecting') });
   }
-  if (!status) return stateView({ kind: 'connecting', since: 0 }, null);
-  if (status.error) {
-    return errorView(`Error (${status.state})`, `${status.error.message}. The lock stays fail-closed.`, status.error.hint ?? null);
+  if (connection.kind !== 'ready') return finish(linkError(connection, status, now));
+  const st = status!;
+  if (st.error) {
+    return finish({ ...base, icon: 'error', tone: 'error', label: t('stateLockError'), detail: t('detailLockError'), fix: t('fixDoctor'), technical: [st.error.message, st.error.hint].filter(Boolean).join('\n') });
   }
-  const all = status.tunnels.map((t) => t.iface);
-  const up = status.tunnels.filter((t) => t.up).map((t) => t.iface);
-  const base = { fix: null, badgeText: '', badgeColor: BADGE_BLOCKING };
-  let view: Omit<StateView, 'title'>;
-  switch (status.state) {
+  const all = st.tunnels.map((x) => x.iface);
+  const up = st.tunnels.filter((x) => x.up).map((x) => x.iface);
+  switch (st.state) {
     case 'off':
-      view = { ...base, icon: 'off', label: 'Off', detail: 'The lock is off: if the VPN drops, traffic goes out unprotected.' };
-      break;
+      return finish({ ...base, icon: 'off', tone: 'neutral', label: t('stateOff'), detail: t('detailOff') });
     case 'standby':
-      view = {
-        ...base,
-        icon: 'standby',
-        label: 'Standby',
-        detail: `The VPN was disconnected on purpose, so the lock is released until ${all.length ? tunnelWord(all) : 'a tunnel'} comes up again.`,
-      };
-      break;
+      return finish({ ...base, icon: 'standby', tone: 'warn', label: t('stateStandby'), detail: t('detailStandby'), note: all.length ? t('noteStandby', tunnels(all)) : null, badgeText: '!', badgeColor: BADGE_WARN });
     case 'protected':
-      view = { ...base, icon: 'protected', label: 'Protected', detail: `Locked to ${tunnelWord(up)}: traffic can leave only through it.` };
-      break;
+      return finish({
+        ...base,
+        icon: 'protected',
+        tone: 'ok',
+        label: t('stateProtected'),
+        detail: st.lan === 'allow' ? t('detailProtectedLan', tunnels(up)) : t('detailProtected', tunnels(up)),
+        note: alsoAllowed(st),
+      });
     case 'blocking':
-      view = {
+      if (!all.length) {
+        return finish({ ...base, icon: 'blocking', tone: 'block', label: t('stateBlocking'), detail: t('detailBlockingNoTunnel'), fix: t('fixAddTunnel'), technical: 'tunlock tunnel add wg0 --endpoint ADDR:PORT/udp' });
+      }
+      return finish({
         ...base,
         icon: 'blocking',
-        label: 'Blocking',
-        detail: all.length
-          ? `${tunnelWord(all)} ${all.length === 1 ? 'is' : 'are'} down; nothing leaves this computer.`
-          : 'No tunnel is configured; nothing leaves this computer.',
-        fix: all.length ? null : 'tunlock tunnel add wg0 --endpoint ADDR:PORT/udp',
-        badgeText: 'BLK',
-      };
-      break;
+        tone: 'block',
+        label: t('stateBlocking'),
+        detail: st.lan === 'allow' ? t('detailBlockingLan', tunnels(all)) : t('detailBlocking', tunnels(all)),
+        note: alsoAllowed(st),
+      });
     case 'exception': {
-      const left = secondsLeft ?? status.captive?.secondsLeft ?? 0;
-      view = {
+      const left = secondsLeft ?? st.captive?.secondsLeft ?? 0;
+      return finish({
         ...base,
         icon: 'exception',
-        label: 'Portal exception',
-        detail: `A hole for the Wi-Fi login page is open${status.captive ? ` on ${status.captive.iface}` : ''}; the kernel closes it in ${formatCountdown(left)}.`,
-        badgeText: formatCountdown(left),
-        badgeColor: BADGE_EXCEPTION,
-      };
-      break;
+        tone: 'warn',
+        label: t('stateException'),
+        detail: t('detailException', formatCountdown(left)),
+        note: st.captive ? t('noteException', st.captive.iface) : null,
+        badgeText: badgeCountdown(left),
+        badgeColor: BADGE_WARN,
+      });
     }
   }
-  return { ...view, title: `tunlock: ${view.label} — ${view.detail}` };
 }

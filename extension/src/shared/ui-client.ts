@@ -1,5 +1,7 @@
 // The pages' side of the UI port: the latest snapshot plus request/reply. `connect` is a parameter so the
 // page logic is unit-testable; the pages pass browser.runtime.connect.
+import type { HistoryEventT, SelfTestResultT } from './protocol.js';
+import { HistoryResult, SelfTestResult } from './protocol.js';
 import type { Snapshot } from './snapshot.js';
 import type { BackgroundMessage, UiDaemonRequest, UiMessage } from './ui-messages.js';
 import { UI_PORT } from './ui-messages.js';
@@ -15,15 +17,20 @@ export const UI_REPLY_TIMEOUT_MS = 15_000;
 export interface UiClient {
   onSnapshot(cb: (s: Snapshot) => void): void;
   daemon(request: UiDaemonRequest): Promise<void>;
+  /** runs the daemon's self-test (validated here: the background relays whatever the host answered) */
+  selfTest(): Promise<SelfTestResultT>;
+  history(): Promise<HistoryEventT[]>;
   settings(patch: Record<string, unknown>): Promise<void>;
   openPortal(): Promise<void>;
   retry(): void;
+  /** tells the background this page's colour scheme (see ui-messages.ts) */
+  theme(dark: boolean): void;
 }
 
 export function connectUi(connect: (info: { name: string }) => PagePort): UiClient {
   let port = connect({ name: UI_PORT });
   let nextId = 1;
-  const waiting = new Map<number, { resolve: () => void; reject: (e: Error) => void }>();
+  const waiting = new Map<number, { resolve: (result: unknown) => void; reject: (e: Error) => void }>();
   const listeners: ((s: Snapshot) => void)[] = [];
   let last: Snapshot | null = null;
 
@@ -35,7 +42,7 @@ export function connectUi(connect: (info: { name: string }) => PagePort): UiClie
       } else {
         const w = waiting.get(m.id);
         waiting.delete(m.id);
-        if (m.ok) w?.resolve();
+        if (m.ok) w?.resolve(m.result);
         else w?.reject(new Error(m.error));
       }
     });
@@ -52,14 +59,14 @@ export function connectUi(connect: (info: { name: string }) => PagePort): UiClie
   // The background always replies (its daemon requests time out after 10 s); this is the backstop, so a
   // button never stays busy forever.
   const send = (make: (id: number) => UiMessage) =>
-    new Promise<void>((resolve, reject) => {
+    new Promise<unknown>((resolve, reject) => {
       const id = nextId++;
       const timer = setTimeout(() => {
         waiting.delete(id);
         reject(new Error('no answer from the extension background within 15 s; try again'));
       }, UI_REPLY_TIMEOUT_MS);
       const done = () => clearTimeout(timer);
-      waiting.set(id, { resolve: () => (done(), resolve()), reject: (e) => (done(), reject(e)) });
+      waiting.set(id, { resolve: (r) => (done(), resolve(r)), reject: (e) => (done(), reject(e)) });
       port.postMessage(make(id));
     });
 
@@ -68,9 +75,20 @@ export function connectUi(connect: (info: { name: string }) => PagePort): UiClie
       listeners.push(cb);
       if (last) cb(last);
     },
-    daemon: (request) => send((id) => ({ kind: 'daemon', id, request })),
-    settings: (patch) => send((id) => ({ kind: 'settings', id, patch })),
-    openPortal: () => send((id) => ({ kind: 'openPortal', id })),
+    daemon: async (request) => void (await send((id) => ({ kind: 'daemon', id, request }))),
+    selfTest: async () => {
+      const r = SelfTestResult.safeParse(await send((id) => ({ kind: 'daemon', id, request: { type: 'selfTest' } })));
+      if (!r.success) throw new Error('the self-test answer was not understood: update tunlock and the extension together');
+      return r.data;
+    },
+    history: async () => {
+      const r = HistoryResult.safeParse(await send((id) => ({ kind: 'daemon', id, request: { type: 'history' } })));
+      if (!r.success) throw new Error('the history answer was not understood: update tunlock and the extension together');
+      return r.data.events;
+    },
+    settings: async (patch) => void (await send((id) => ({ kind: 'settings', id, patch }))),
+    openPortal: async () => void (await send((id) => ({ kind: 'openPortal', id }))),
     retry: () => port.postMessage({ kind: 'retry' }),
+    theme: (dark) => port.postMessage({ kind: 'theme', dark }),
   };
 }

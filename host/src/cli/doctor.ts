@@ -9,7 +9,9 @@ import { BROWSERS, MANIFEST_FILE, manifestProblems, requiresExisting } from '../
 import { DaemonClient } from '../protocol/daemon-client.js';
 import type { Status } from '../protocol/schema.js';
 import { ProtocolError } from '../protocol/schema.js';
-import { DAEMON_UNIT, DEFAULT_PREFIX, SOCKET_GROUP_NAME, UNIT_DIR, installRecordPath, lastContactPath } from '../shared-paths.js';
+import { bootAdvice, detectInit, installCommand, logAdvice, startCommand } from '../init-system.js';
+import type { InitSystem } from '../init-system.js';
+import { DAEMON_UNIT, DEFAULT_PREFIX, SOCKET_GROUP_NAME, UNIT_DIR, lastContactPath } from '../shared-paths.js';
 import { NOT_A_TUNNEL_HINT } from '../daemon/link-kind.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'info';
@@ -33,7 +35,13 @@ export interface DoctorContext {
   status: (socketPath: string) => Promise<Status>;
   nftVersion: () => string | null;
   systemdActive: (unit: string) => boolean | null;
+  /** the init system found (start/restart advice fits it) */
+  init: InitSystem;
   now: number;
+}
+
+function restartCommand(ctx: DoctorContext): string {
+  return ctx.init === 'systemd' ? 'sudo systemctl restart tunlockd' : `sudo ${installCommand()} stop && sudo ${installCommand()} start`;
 }
 
 function at(ctx: DoctorContext, p: string): string {
@@ -82,18 +90,25 @@ function checkNft(ctx: DoctorContext): Check {
     : { id: 'nft', status: 'fail', message: 'nft (nftables) is not installed: tunlock cannot lock anything', fix: 'sudo apt-get install nftables' };
 }
 
+/** Where each way of installing puts the daemon and its unit: the Debian package, then `npm run setup`. */
+const INSTALLS = [
+  { how: 'the tunlock package', daemon: '/usr/lib/tunlock/tunlockd.js', units: '/lib/systemd/system' },
+  { how: 'npm run setup', daemon: posix.join(DEFAULT_PREFIX, 'lib/tunlock/tunlockd.js'), units: UNIT_DIR },
+] as const;
+
 function checkInstall(ctx: DoctorContext): Check[] {
   const out: Check[] = [];
-  const record = installRecordPath(DEFAULT_PREFIX);
-  if (!existsSync(at(ctx, record))) {
-    out.push({ id: 'install', status: 'warn', message: `no install record at ${record} (not installed with the installer, or a custom --prefix)`, fix: 'from the source tree: sudo npm run setup' });
-  } else out.push({ id: 'install', status: 'ok', message: `installed (${record})` });
-  const unit = posix.join(UNIT_DIR, DAEMON_UNIT);
-  if (!existsSync(at(ctx, unit))) out.push({ id: 'service', status: 'warn', message: `${unit} is missing: the daemon will not start at boot`, fix: 'sudo npm run setup' });
+  const found = INSTALLS.find((i) => existsSync(at(ctx, i.daemon)));
+  if (!found) {
+    out.push({ id: 'install', status: 'warn', message: `tunlock is not installed (no ${INSTALLS.map((i) => i.daemon).join(', ')})`, fix: 'install the tunlock package (sudo apt install ./tunlock_VERSION_ARCH.deb), or from the source tree: sudo npm run setup' });
+  } else out.push({ id: 'install', status: 'ok', message: `installed by ${found.how} (${found.daemon})` });
+  const units = [...new Set([found?.units ?? UNIT_DIR, UNIT_DIR])].map((d) => posix.join(d, DAEMON_UNIT));
+  if (ctx.init !== 'systemd') out.push({ id: 'service', status: 'info', message: bootAdvice(ctx.init) });
+  else if (!units.some((u) => existsSync(at(ctx, u)))) out.push({ id: 'service', status: 'warn', message: `${units[0]} is missing: the daemon will not start at boot`, fix: found?.how === 'the tunlock package' ? 'sudo apt install --reinstall tunlock' : 'sudo npm run setup' });
   else {
     const active = ctx.systemdActive(DAEMON_UNIT);
-    if (active === false) out.push({ id: 'service', status: 'fail', message: `${DAEMON_UNIT} is not running`, fix: `sudo systemctl enable --now ${DAEMON_UNIT}; journalctl -u ${DAEMON_UNIT} says why it stopped` });
-    else out.push({ id: 'service', status: 'ok', message: active ? `${DAEMON_UNIT} is active` : `${unit} installed (systemd not running here)` });
+    if (active === false) out.push({ id: 'service', status: 'fail', message: `${DAEMON_UNIT} is not running`, fix: `sudo systemctl enable --now ${DAEMON_UNIT}; ${logAdvice('systemd')}` });
+    else out.push({ id: 'service', status: 'ok', message: `${DAEMON_UNIT} is active` });
   }
   return out;
 }
@@ -105,7 +120,7 @@ async function checkDaemon(ctx: DoctorContext): Promise<{ check: Check; status: 
     return { check: { id: 'daemon', status: 'ok', message: `tunlockd answers: mode ${s.mode}, ${s.state}; ${tunnels}` }, status: s };
   } catch (e) {
     const pe = e instanceof ProtocolError ? e : null;
-    const fix = pe?.hint ?? 'sudo systemctl start tunlockd';
+    const fix = pe?.hint ?? startCommand(ctx.init);
     return { check: { id: 'daemon', status: 'fail', message: (e as Error).message, fix }, status: null };
   }
 }
@@ -121,7 +136,7 @@ function checkSocketAndGroup(ctx: DoctorContext): Check[] {
   const out: Check[] = [];
   const g = groups(ctx).find((x) => x.name === SOCKET_GROUP_NAME);
   if (!g) {
-    out.push({ id: 'group', status: 'fail', message: `group ${SOCKET_GROUP_NAME} does not exist: only root can use tunlock`, fix: `sudo groupadd --system ${SOCKET_GROUP_NAME}${ctx.user.uid === 0 ? '' : ` && sudo usermod -aG ${SOCKET_GROUP_NAME} ${ctx.user.name}`}, then: sudo systemctl restart tunlockd` });
+    out.push({ id: 'group', status: 'fail', message: `group ${SOCKET_GROUP_NAME} does not exist: only root can use tunlock`, fix: `sudo groupadd --system ${SOCKET_GROUP_NAME}${ctx.user.uid === 0 ? '' : ` && sudo usermod -aG ${SOCKET_GROUP_NAME} ${ctx.user.name}`}, then: ${restartCommand(ctx)}` });
   } else if (ctx.user.uid === 0) {
     out.push({ id: 'group', status: 'ok', message: `group ${SOCKET_GROUP_NAME} exists (gid ${g.gid}); root needs no membership` });
   } else if (!g.members.includes(ctx.user.name) && ctx.user.gid !== g.gid) {
@@ -133,8 +148,13 @@ function checkSocketAndGroup(ctx: DoctorContext): Check[] {
   let st;
   try {
     st = statSync(at(ctx, ctx.socketPath));
-  } catch {
-    out.push({ id: 'socket', status: 'info', message: `no socket at ${ctx.socketPath} (the daemon is not running)` });
+  } catch (e) {
+    // EACCES: /run/tunlock is root:tunlock 0750, so a non-member cannot even see whether the socket is there.
+    out.push(
+      (e as NodeJS.ErrnoException).code === 'EACCES'
+        ? { id: 'socket', status: 'fail', message: `${ctx.socketPath}: permission denied (only root and group ${SOCKET_GROUP_NAME} may enter its directory)`, fix: `sudo usermod -aG ${SOCKET_GROUP_NAME} ${ctx.user.name}, then log out and in again` }
+        : { id: 'socket', status: 'info', message: `no socket at ${ctx.socketPath} (the daemon is not running)`, fix: startCommand(ctx.init) },
+    );
     return out;
   }
   const problems: string[] = [];
@@ -144,7 +164,7 @@ function checkSocketAndGroup(ctx: DoctorContext): Check[] {
   if ((st.mode & 0o777) !== 0o660 && g) problems.push(`mode is ${(st.mode & 0o777).toString(8)}, not 660`);
   out.push(
     problems.length
-      ? { id: 'socket', status: 'fail', message: `${ctx.socketPath} ${problems.join('; ')}`, fix: 'sudo systemctl restart tunlockd' }
+      ? { id: 'socket', status: 'fail', message: `${ctx.socketPath} ${problems.join('; ')}`, fix: restartCommand(ctx) }
       : { id: 'socket', status: 'ok', message: `${ctx.socketPath}: root:${SOCKET_GROUP_NAME} 0660` },
   );
   return out;
@@ -336,18 +356,11 @@ export function defaultContext(socketPath: string, env: NodeJS.ProcessEnv = proc
       const r = spawnSync(nft, ['--version'], { encoding: 'utf8' });
       return r.status === 0 ? `${r.stdout.trim()} (${nft})` : null;
     },
+    init: detectInit(),
     systemdActive: (unit) => {
       if (!existsSync('/run/systemd/system')) return null;
       return spawnSync('systemctl', ['is-active', '--quiet', unit]).status === 0;
     },
     now: Date.now(),
   };
-}
-
-/** Prints the checks; exit 0 when nothing failed, 1 otherwise. */
-export async function doctor(socketPath: string, json: boolean): Promise<number> {
-  const checks = await runChecks(defaultContext(socketPath));
-  const ok = !checks.some((c) => c.status === 'fail');
-  process.stdout.write(json ? `${JSON.stringify({ ok, checks })}\n` : `${formatChecks(checks)}\n`);
-  return ok ? 0 : 1;
 }

@@ -1,6 +1,6 @@
 // Human-readable output of the CLI. JSON output (--json) is the Status object itself: stable, documented in
 // docs/protocol.md.
-import type { Status } from '../protocol/schema.js';
+import type { Event, Status } from '../protocol/schema.js';
 import { NOT_A_TUNNEL_HINT } from '../daemon/link-kind.js';
 
 const STATE_TEXT: Record<Status['state'], string> = {
@@ -13,12 +13,15 @@ const STATE_TEXT: Record<Status['state'], string> = {
 
 export function formatStatus(s: Status): string {
   const lines = [`State:    ${STATE_TEXT[s.state]}`, `Mode:     ${s.mode}`, `LAN:      ${s.lan}`];
-  if (s.tunnels.length === 0) lines.push('Tunnels:  none configured (tunlock tunnel add IF --endpoint ADDR:PORT/udp)');
+  if (s.tunnels.length === 0 && !s.detected?.length) lines.push('Tunnels:  none configured or up (connect your VPN, or: tunlock tunnel add IF --endpoint ADDR:PORT/udp)');
   for (const t of s.tunnels) {
     const eps = [...t.endpoints, ...t.learned.map((e) => `${e} (learned)`)];
     const owner = t.endpointOwner && eps.length ? ` (for ${t.endpointOwner} only)` : '';
     lines.push(`Tunnel:   ${t.iface} ${t.up ? 'up' : 'down'}${eps.length ? ` → ${eps.join(', ')}${owner}` : ''}`);
     if (t.problem) lines.push(`WARNING:  ${t.problem}; traffic through it stays blocked\n          → ${NOT_A_TUNNEL_HINT}`);
+  }
+  for (const d of s.detected ?? []) {
+    lines.push(`Detected: ${d.iface} (${d.kind}, up, not configured)${d.endpoints.length ? ` → ${d.endpoints.join(', ')}` : ''}; lock on locks to it, or: tunlock tunnel adopt ${d.iface}`);
   }
   if (s.captive) {
     lines.push(`Portal:   open on ${s.captive.iface} for uid ${s.captive.uid}, closes in ${s.captive.secondsLeft} s`);
@@ -30,4 +33,17 @@ export function formatStatus(s: Status): string {
   if (s.tamper.count) lines.push(`Tamper:   ${s.tamper.count} re-asserts, last: ${s.tamper.last}`);
   if (s.error) lines.push(`ERROR:    ${s.error.message}${s.error.hint ? `\n          → ${s.error.hint}` : ''}`);
   return lines.join('\n');
+}
+
+/** One line per event for `tunlock watch` without --json. */
+export function formatEvent(e: Event, now: Date = new Date()): string {
+  const at = now.toISOString().slice(11, 19);
+  switch (e.event) {
+    case 'status':
+      return `${at} ${e.status.state} (mode ${e.status.mode})${e.status.error ? `: ${e.status.error.message}` : ''}`;
+    case 'tamper':
+      return `${at} tamper: ${e.detail} (rules re-applied)`;
+    case 'daemon':
+      return `${at} daemon ${e.available ? 'available' : `unavailable${e.error ? `: ${e.error.message}` : ''}`}`;
+  }
 }

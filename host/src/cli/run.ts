@@ -7,17 +7,18 @@ import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:os';
 import { DaemonClient } from '../protocol/daemon-client.js';
-import { UsageError } from './commands.js';
 
 export async function runBound(argv: string[], socketPath: string): Promise<number> {
-  const args = argv[0] === '--' ? argv.slice(1) : argv;
-  const [cmd, ...rest] = args;
-  if (!cmd) throw new UsageError('run: no command given (tunlock run -- CMD ARGS...)');
+  const [cmd, ...rest] = argv;
+  if (!cmd) throw new Error('runBound needs a command');
   const name = `run-${process.pid}-${randomBytes(3).toString('hex')}`;
   const target = { kind: 'cgroup' as const, name };
+  // One short connection to bind and another to unbind: the daemon closes connections that sit idle, and
+  // CMD may run for hours.
   const client = new DaemonClient(socketPath, 'cli');
   await client.connect();
   await client.request({ type: 'bindAdd', target });
+  client.close();
   const code = await new Promise<number>((resolve) => {
     const child = spawn(cmd, rest, { stdio: 'inherit' });
     const forward = (signal: NodeJS.Signals) => child.kill(signal);
@@ -28,7 +29,11 @@ export async function runBound(argv: string[], socketPath: string): Promise<numb
     });
     child.on('exit', (status, signal) => resolve(status ?? 128 + (signal ? constants.signals[signal] : 0)));
   });
-  await client.request({ type: 'bindRemove', target }).catch((e: Error) => process.stderr.write(`tunlock run: ${e.message}\n`));
-  client.close();
+  const unbind = new DaemonClient(socketPath, 'cli');
+  await unbind
+    .connect()
+    .then(() => unbind.request({ type: 'bindRemove', target }))
+    .catch((e: Error) => process.stderr.write(`tunlock run: ${e.message} (the daemon unbinds the program's cgroup by itself once it is empty)\n`));
+  unbind.close();
   return code;
 }

@@ -3,6 +3,7 @@
 // be mounted there (the unified layout every current systemd distribution uses).
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { pidfdAlive } from '../process/linux-syscalls.js';
 import { ProtocolError } from '../protocol/schema.js';
 
 export const CGROUP_ROOT = '/sys/fs/cgroup';
@@ -17,8 +18,13 @@ export function cgroupExists(name: string): boolean {
   return existsSync(cgroupDir(name));
 }
 
-/** Creates tunlock/NAME and moves `pid` into it (the requesting `tunlock run` process; its children follow). */
-export function enterCgroup(name: string, pid: number): void {
+/**
+ * Creates tunlock/NAME and moves the requesting `tunlock run` process into it (its children follow).
+ * cgroup.procs takes a pid, so the process is pinned by `pidfd`: alive before the write means the pid is
+ * still its own; alive after it means the process we moved was that one (a pidfd keeps its pid from being
+ * reused while the process lives). A process that exited meanwhile is refused.
+ */
+export function enterCgroup(name: string, pid: number, pidfd: number): void {
   if (!existsSync(join(CGROUP_ROOT, 'cgroup.controllers'))) {
     throw new ProtocolError(
       'not_found',
@@ -26,9 +32,23 @@ export function enterCgroup(name: string, pid: number): void {
       'bind the program\'s user instead: tunlock bind user NAME',
     );
   }
+  const gone = () => new ProtocolError('not_found', `process ${pid} exited before it could be moved into its cgroup`, 'run the command again');
+  if (!pidfdAlive(pidfd)) throw gone();
   const dir = cgroupDir(name);
   mkdirSync(dir, { recursive: true });
   writeFileSync(join(dir, 'cgroup.procs'), `${pid}\n`);
+  if (!pidfdAlive(pidfd)) {
+    rmdirQuietly(dir);
+    throw gone();
+  }
+}
+
+function rmdirQuietly(dir: string): void {
+  try {
+    rmdirSync(dir);
+  } catch {
+    // a process is in it after all: removeIdleCgroups takes it once empty
+  }
 }
 
 /** True while any process is in the cgroup. */

@@ -3,18 +3,22 @@
 // failed apply leaves the previous rules and settings in force (nothing half-applied). Fails closed: when the
 // saved state cannot be read, the block stays and the error is reported until the user chooses a setting.
 import type { Firewall } from '../firewall/firewall.js';
-import { FirewallError, sameShape } from '../firewall/firewall.js';
+import { FirewallError, isLockShape, sameShape } from '../firewall/firewall.js';
 import type { BoundAccount, CaptiveHole, Policy } from '../firewall/policy.js';
 import { isEmptyPolicy } from '../firewall/policy.js';
-import { BLOCK_COUNTERS, bindingCounter, captiveSecondsLeft, expectedShape, renderApplyBatch } from '../firewall/nft-rules.js';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { BLOCK_COUNTERS, bindingCounter, captiveSecondsLeft, expectedShape, GUARD_TABLE_NAME, renderApplyBatch, TABLE_NAME } from '../firewall/nft-rules.js';
 import { formatEndpoint, parseEndpoint, sameEndpoint } from '../net/values.js';
 import type { Endpoint } from '../net/values.js';
-import type { BindTarget, ErrorBody, Event, Request, Status } from '../protocol/schema.js';
+import type { BindTarget, DetectedTunnel, ErrorBody, Event, HistoryResult, LockState, Request, SelfTestResult, Status } from '../protocol/schema.js';
 import { PROTOCOL_VERSION, ProtocolError, versionMismatch } from '../protocol/schema.js';
 import { groupId, userId } from './accounts.js';
 import { cgroupExists, cgroupPopulated, enterCgroup, removeIdleCgroups } from './cgroups.js';
+import { authorize } from './roles.js';
 import type { LockConfig } from './lock-machine.js';
 import { isLocked, lockState, policyFor } from './lock-machine.js';
+import { detectTunnels } from './detect-tunnels.js';
 import { isLinkUp, linkExists, LinkWatcher } from './link-watch.js';
 import { physicalDefaultRoute, resolvConfNameservers } from './network-info.js';
 import type { SavedState, StateStore } from './state-store.js';
@@ -22,12 +26,20 @@ import { StateError, defaultState } from './state-store.js';
 import { learnWireGuard } from './wireguard.js';
 import type { WireGuardFacts } from './wireguard.js';
 import { NOT_A_TUNNEL_HINT, linkKind, readLinkKinds, trustProblem } from './link-kind.js';
+import { History } from './history.js';
+import { kernelBootId, listTable, probeUsers, selfTestDeps, tableDifference } from './self-test-wiring.js';
+import { runSelfTest } from './self-test.js';
 
 export type Log = (message: string) => void;
 
+/** Who sent a request, from the connection's SO_PEERCRED (peer-cred.ts). */
 export interface Client {
   uid: number;
+  gid: number;
+  /** 0 when the peer is in a pid namespace where it has no number */
   pid: number;
+  /** a handle on the connecting process itself (null: none could be taken); owned by the server */
+  pidfd: number | null;
 }
 
 export interface DaemonDeps {
@@ -38,6 +50,9 @@ export interface DaemonDeps {
   /** re-verify the kernel table this often even without monitor events (ms) */
   verifyIntervalMs?: number;
   resolvConf?: string;
+  /** history: bound in bytes, and how often blocked-packet counts are recorded (ms) */
+  historyBytes?: number;
+  historyPeriodMs?: number;
 }
 
 const MAX_TUNNELS = 64;
@@ -50,6 +65,8 @@ export class Daemon {
   private tunnelsUp = new Set<string>();
   /** configured tunnel names that exist as something else (see link-kind.ts), with the reason */
   private refused = new Map<string, string>();
+  /** tunnels that are up but not configured (detect-tunnels.ts), refreshed on every link change */
+  private detected: DetectedTunnel[] = [];
   private queue: Promise<unknown> = Promise.resolve();
   private applied: Policy | null = null;
   private blockedBase = 0;
@@ -57,17 +74,34 @@ export class Daemon {
   private lastCounters: Record<string, number> = {};
   private tamper = { count: 0, last: null as string | null };
   private verifiedAt: number | null = null;
-  private verifyPending = false;
+  /** a verification is running; another was asked for meanwhile */
+  private verifying = false;
+  private verifyAgain = false;
+  /** state unreadable and the lock the kernel held was kept (not written by us, so `applied` is null) */
+  private keptLock = false;
+  /** bumped by every apply and reset: a read that straddles one says nothing about the rules now in force */
+  private generation = 0;
   private captiveTimer: NodeJS.Timeout | null = null;
   private verifyTimer: NodeJS.Timeout | null = null;
   private links = new LinkWatcher();
   private listeners = new Set<(e: Event) => void>();
+  /** which uid bound each `tunlock run` cgroup (members may unbind only their own) */
+  private runOwners = new Map<string, number>();
   private lastStatusJson = '';
   private stopped = false;
   private readonly now: () => number;
+  private readonly history: History;
+  /** the last state the history recorded, when, and why the next change happens */
+  private historyState: { state: LockState; at: number } | null = null;
+  private cause: 'link' | 'request' | 'start' | 'expiry' = 'start';
+  private tamperAtLastTest = 0;
+  private blockedAtLastPeriod = 0;
+  private historyTimer: NodeJS.Timeout | null = null;
+  private selfTestRunning = false;
 
   constructor(private readonly deps: DaemonDeps) {
     this.now = deps.now ?? Date.now;
+    this.history = new History(deps.store, deps.log, deps.historyBytes);
   }
 
   /** Loads state and enforces it in the kernel. Call before accepting any client. */
@@ -79,7 +113,12 @@ export class Daemon {
       await this.failClosedOnUnreadableState(e);
     }
     await this.refreshLinks();
+    await this.refreshDetected();
+    this.history.load();
+    const last = this.history.lastState();
+    if (last) this.historyState = { state: last.type as LockState, at: last.at };
     if (!this.stateError) {
+      await this.noticeRulesLostWhileStopped();
       await this.enforce('start');
       this.writeBootRules();
     }
@@ -93,7 +132,30 @@ export class Daemon {
     );
     this.verifyTimer = setInterval(() => this.scheduleVerify(), this.deps.verifyIntervalMs ?? 5000);
     this.verifyTimer.unref();
+    this.historyTimer = setInterval(() => this.recordBlocked(), this.deps.historyPeriodMs ?? 3_600_000);
+    this.historyTimer.unref();
     this.armCaptiveTimer();
+  }
+
+  /**
+   * Same boot, saved settings that need a table, and no table: someone removed it while no daemon watched
+   * (after a reboot, an absent table is normal in mode `on`). Counted and recorded as tampering.
+   */
+  private async noticeRulesLostWhileStopped(): Promise<void> {
+    const boot = kernelBootId();
+    let savedBoot: string | null = null;
+    try {
+      savedBoot = readFileSync(join(this.deps.store.dir, 'boot-id'), 'utf8').trim();
+    } catch {
+      // first start
+    }
+    if (boot) this.deps.store.writeAtomically('boot-id', `${boot}\n`, 0o600);
+    if (!boot || savedBoot !== boot || isEmptyPolicy(this.policy())) return;
+    if ((await this.deps.firewall.read().catch(() => null)) !== null) return;
+    const detail = 'table inet tunlock was missing when tunlockd started (removed while it was stopped)';
+    this.tamper = { count: this.tamper.count + 1, last: `${new Date(this.now()).toISOString()} ${detail}` };
+    this.deps.log(`tamper: ${detail}; re-applying`);
+    this.history.record({ at: this.now(), type: 'tamper', detail });
   }
 
   stop(): void {
@@ -102,6 +164,9 @@ export class Daemon {
     this.deps.firewall.close();
     if (this.captiveTimer) clearTimeout(this.captiveTimer);
     if (this.verifyTimer) clearInterval(this.verifyTimer);
+    if (this.historyTimer) clearInterval(this.historyTimer);
+    this.recordBlocked();
+    this.history.flush();
   }
 
   onEvent(listener: (e: Event) => void): () => void {
@@ -118,15 +183,32 @@ export class Daemon {
       hint: `choose a setting (tunlock lock on|always|off) to start from a clean state, or repair ${this.deps.store.file}`,
     };
     this.deps.log(`state unreadable: ${e.message}`);
-    // Keep whatever lock the kernel holds; if it holds none, install a block with nothing allowed out.
-    const existing = await this.deps.firewall.read().catch(() => null);
     this.saved = { ...defaultState(), config: { ...defaultState().config, mode: 'always', allowLan: false } };
-    if (existing) {
-      this.deps.log('state unreadable: keeping the rules already in the kernel');
-      return;
+    await this.holdOrBlock();
+  }
+
+  /**
+   * State unreadable: keep the lock the kernel holds — only if it is one (input, output and forward drop by
+   * default), guarded like our own — else install the full block (nothing out but loopback). What status
+   * reports follows from this read of the kernel, never from an assumption.
+   */
+  private async holdOrBlock(): Promise<void> {
+    const existing = await this.deps.firewall.read().catch(() => null);
+    if (existing && isLockShape(existing.shape)) {
+      try {
+        await this.deps.firewall.guardCurrent();
+        this.keptLock = true;
+        this.deps.log('state unreadable: keeping the lock already in the kernel (guarded)');
+        return;
+      } catch (e) {
+        this.deps.log(`state unreadable: cannot guard the kept lock (${(e as Error).message}); replacing it with the full block`);
+      }
+    } else if (existing) {
+      this.deps.log('state unreadable: the table in the kernel is not a lock (it lets unmatched traffic out); installing the full block');
     }
-    await this.deps.firewall.apply(this.policy(), this.now());
-    this.deps.log('state unreadable: installed a full block');
+    this.keptLock = false;
+    await this.applyPolicy(this.policy(), 'state unreadable: full block');
+    this.deps.log('state unreadable: installed the full block');
   }
 
   // ── the serial queue: one change at a time, in order ─────────────────────────────────────────────────
@@ -178,17 +260,21 @@ export class Daemon {
     }
     this.saved = next;
     this.stateError = null;
+    this.keptLock = false;
     this.writeBootRules();
     this.armCaptiveTimer();
     this.announce();
   }
 
-  private async applyPolicy(policy: Policy, why: string): Promise<void> {
-    await this.collectCounters();
+  /** `replace`: the kernel's table differs from what we applied (tampering): rewrite all of it. */
+  private async applyPolicy(policy: Policy, why: string, opts: { replace?: boolean } = {}): Promise<void> {
     const started = this.now();
     try {
-      const observed = await this.deps.firewall.apply(policy, this.now());
+      const observed = await this.deps.firewall.apply(policy, this.now(), opts);
+      // After an apply the firewall counts from our last read: fold what that read showed into the totals.
+      this.foldCounters(this.lastCounters);
       this.applied = policy;
+      this.generation++;
       this.applyError = null;
       this.verifiedAt = this.now();
       this.lastCounters = observed?.counters ?? {};
@@ -206,7 +292,7 @@ export class Daemon {
     }
   }
 
-  /** Counters restart at zero when the table is replaced: fold the current values into the running totals. */
+  /** Before the table goes: fold the current values into the running totals. */
   private async collectCounters(): Promise<void> {
     const observed = await this.deps.firewall.read().catch(() => null);
     if (!observed) return;
@@ -252,12 +338,70 @@ export class Daemon {
 
   private onLinkEvent(): void {
     void this.serial(async () => {
+      this.cause = 'link';
       const { cameUp, changed } = await this.refreshLinks();
-      if (!changed) return;
+      const detectedChanged = await this.refreshDetected();
+      if (!changed) {
+        if (detectedChanged) this.announce();
+        return;
+      }
       this.deps.log(`tunnels up: [${[...this.tunnelsUp].join(', ')}]`);
       if (cameUp.length) await this.onTunnelsUp(cameUp);
       await this.enforceIfPolicyChanged('link change');
     }).catch((e: Error) => this.deps.log(`link change: ${e.message}`));
+  }
+
+  /** Re-reads the tunnels that are up but not configured; true when the list changed. */
+  private async refreshDetected(): Promise<boolean> {
+    const next = await detectTunnels(this.saved.config.tunnels.map((t) => t.iface)).catch((e: Error) => {
+      this.deps.log(`tunnel detection failed: ${e.message}`);
+      return [];
+    });
+    const changed = JSON.stringify(next) !== JSON.stringify(this.detected);
+    this.detected = next;
+    return changed;
+  }
+
+  /**
+   * Configures a detected tunnel, with the servers detection found for it as learned endpoints, reachable by
+   * root's sockets (as `tunnel add` without --endpoint-user), or by WireGuard's own fwmark once learned.
+   */
+  private async adopt(state: SavedState, d: DetectedTunnel): Promise<SavedState> {
+    if (state.config.tunnels.length >= MAX_TUNNELS) throw new ProtocolError('invalid_value', `at most ${MAX_TUNNELS} tunnels`);
+    const tunnel = { iface: d.iface, endpoints: [], learned: d.endpoints.map(parseEndpoint), fwmark: null, endpointUid: 0 };
+    const next: SavedState = { ...state, config: { ...state.config, tunnels: [...state.config.tunnels, tunnel] } };
+    await this.refreshLinks(next.config);
+    return withLearned(next, d.iface, await learnWireGuard(d.iface));
+  }
+
+  /**
+   * `lock on|always` with no tunnel configured: lock to the one tunnel that is up; with several, the user
+   * chooses; with none, `on` would silently block everything, so it refuses unless told to block all
+   * (`always` is the lockdown: blocking until a tunnel is up is what it means).
+   */
+  private async lockToDetected(next: SavedState, mode: 'on' | 'always', blockAll: boolean): Promise<SavedState> {
+    if (next.config.tunnels.length > 0) return next;
+    await this.refreshDetected();
+    const [only, ...more] = this.detected;
+    if (only && more.length === 0) {
+      this.deps.log(`lock ${mode}: no tunnel configured; locking to the detected tunnel ${only.iface} (${only.kind})`);
+      return await this.adopt(next, only);
+    }
+    if (only) {
+      throw new ProtocolError(
+        'needs_choice',
+        `no tunnel is configured and several are up: ${this.detected.map((d) => `${d.iface} (${d.kind})`).join(', ')}`,
+        `choose one: tunlock tunnel adopt ${only.iface}, then lock again`,
+      );
+    }
+    if (mode === 'on' && !blockAll) {
+      throw new ProtocolError(
+        'needs_choice',
+        'no VPN tunnel is configured or up: locking now would block all traffic',
+        'connect your VPN first (tunlock then locks to it), or add it: tunlock tunnel add IF --endpoint ADDR:PORT/udp; to block everything anyway: tunlock lock on --block-all',
+      );
+    }
+    return next;
   }
 
   /** A tunnel came up: the deliberate disconnect is over, the captive hole closes, endpoints are learned. */
@@ -285,23 +429,67 @@ export class Daemon {
     removeIdleCgroups(new Set(this.saved.bindings.filter((b) => b.kind === 'cgroup').map((b) => b.name)));
   }
 
+  /**
+   * Periodic and event-driven verification. The kernel read (a full listing, the slow part) runs beside the
+   * request queue, never in it: the kernel answers a listing atomically, and a read that straddled an apply is
+   * discarded (generation). Only a finding — tampering, a lost guard, a finished `tunlock run` — takes a
+   * place in the queue, where it is checked again before anything is changed.
+   */
   private scheduleVerify(): void {
-    if (this.verifyPending || this.stopped) return;
-    this.verifyPending = true;
-    void this.serial(async () => {
-      this.verifyPending = false;
+    if (this.stopped) return;
+    if (this.verifying) {
+      this.verifyAgain = true;
+      return;
+    }
+    this.verifying = true;
+    this.verifyOnce()
+      .catch((e: Error) => this.deps.log(`verify: ${e.message}`))
+      .finally(() => {
+        this.verifying = false;
+        if (this.verifyAgain) {
+          this.verifyAgain = false;
+          this.scheduleVerify();
+        }
+      });
+  }
+
+  private async verifyOnce(): Promise<void> {
+    const applied = this.applied;
+    const generation = this.generation;
+    if (applied && !this.stateError) {
+      const observed = await this.deps.firewall.read({ full: true }).catch(() => undefined);
+      const asApplied =
+        observed !== undefined &&
+        generation === this.generation &&
+        sameShape(expectedShape(applied, this.now()), observed?.shape ?? null) &&
+        (observed === null || observed.guarded);
+      if (asApplied) {
+        this.verifiedAt = this.now();
+        if (observed) this.lastCounters = observed.counters;
+        const runs = this.saved.bindings.filter((b) => b.kind === 'cgroup');
+        if (!runs.some((b) => !cgroupPopulated(b.name))) {
+          removeIdleCgroups(new Set(runs.map((b) => b.name)));
+          return;
+        }
+      }
+    }
+    await this.serial(async () => {
       await this.verify();
       if (!this.stateError) await this.releaseFinishedRuns();
-    }).catch((e: Error) => this.deps.log(`verify: ${e.message}`));
+    });
   }
 
   /** Reads the kernel table; if it is not what we applied, someone tampered: re-assert at once. */
   private async verify(): Promise<void> {
     if (!this.applied) {
-      // State unreadable and we kept the rules we found: if someone removes them, put in the full block.
-      if (this.stateError && (await this.deps.firewall.read().catch(() => null)) === null) {
-        this.tamper = { count: this.tamper.count + 1, last: `${new Date(this.now()).toISOString()} table removed while the state was unreadable` };
-        await this.applyPolicy(this.policy(), 'state unreadable, rules removed');
+      // State unreadable and we kept the lock we found: if it is removed, weakened or loses its guard, the
+      // full block goes in.
+      if (this.stateError && this.keptLock) {
+        const observed = await this.deps.firewall.read().catch(() => null);
+        if (observed && isLockShape(observed.shape) && observed.guarded) return;
+        this.tamper = { count: this.tamper.count + 1, last: `${new Date(this.now()).toISOString()} kept lock removed or changed while the state was unreadable` };
+        this.keptLock = false;
+        await this.applyPolicy(this.policy(), 'state unreadable, kept lock changed');
         this.announce();
       }
       return;
@@ -325,7 +513,8 @@ export class Daemon {
     this.deps.log(`tamper: ${detail}; re-applying`);
     if (observed) this.foldCounters(observed.counters);
     else this.lastCounters = {};
-    await this.applyPolicy(this.policy(), 'tamper');
+    await this.applyPolicy(this.policy(), 'tamper', { replace: true });
+    this.history.record({ at: this.now(), type: 'tamper', detail });
     this.emit({ event: 'tamper', detail, at: this.now() });
     this.announce();
   }
@@ -339,6 +528,7 @@ export class Daemon {
     this.captiveTimer = setTimeout(() => {
       void this.serial(async () => {
         if (this.saved.captive !== hole) return;
+        this.cause = 'expiry';
         this.deps.log('captive exception expired');
         await this.commit({ ...this.saved, captive: null }, 'captive expired');
       }).catch((e: Error) => this.deps.log(`captive expiry: ${e.message}`));
@@ -363,7 +553,7 @@ export class Daemon {
   status(): Status {
     const config = this.saved.config;
     const obs = this.observations();
-    const state = this.stateError ? 'blocking' : lockState(config, obs);
+    const state = this.stateError ? (this.keptLock || this.applied ? 'blocking' : 'off') : lockState(config, obs);
     const live = BLOCK_COUNTERS.reduce((n, c) => n + (this.lastCounters[c] ?? 0), 0);
     const resolved = this.applied?.bindings ?? [];
     const hole = state === 'exception' ? this.saved.captive : null;
@@ -382,6 +572,7 @@ export class Daemon {
           ...(problem ? { problem } : {}),
         };
       }),
+      detected: this.detected.filter((d) => !config.tunnels.some((t) => t.iface === d.iface)),
       captive: hole && {
         uid: hole.uid,
         iface: hole.iface,
@@ -413,6 +604,7 @@ export class Daemon {
   /** Pushes a status event when anything a client shows has changed. */
   private announce(): void {
     const status = this.status();
+    this.recordState(status);
     const { verifiedAt: _v, blockedPackets: _b, ...shown } = status;
     const json = JSON.stringify(shown);
     if (json === this.lastStatusJson) return;
@@ -431,14 +623,109 @@ export class Daemon {
     return isEmptyPolicy(policy) ? null : renderApplyBatch(policy, this.now());
   }
 
+  // ── history and self-test ──────────────────────────────────────────────────────────────────────────
+
+  private recordState(status: Status): void {
+    const prev = this.historyState;
+    if (prev?.state === status.state) return;
+    const at = this.now();
+    const hole = status.state === 'exception' ? status.captive : null;
+    this.history.record({
+      at,
+      type: status.state,
+      cause: this.cause,
+      ...(prev ? { previous: { state: prev.state, ms: Math.max(0, at - prev.at) } } : {}),
+      ...(hole ? { uid: hole.uid, seconds: hole.secondsLeft } : {}),
+    });
+    this.historyState = { state: status.state, at };
+  }
+
+  private recordBlocked(): void {
+    const total = this.status().blockedPackets;
+    const packets = total - this.blockedAtLastPeriod;
+    this.blockedAtLastPeriod = total;
+    if (packets > 0) this.history.record({ at: this.now(), type: 'blocked', packets, periodMs: this.deps.historyPeriodMs ?? 3_600_000 });
+  }
+
+  /** The self-test, in the queue so no change lands between its counter reads. */
+  private async selfTest(client: Client): Promise<SelfTestResult> {
+    const obs = this.observations();
+    const state = this.stateError ? 'blocking' : lockState(this.saved.config, obs);
+    const lock = this.applied?.lock ?? null;
+    const tamperSince = this.tamper.count - this.tamperAtLastTest;
+    const tamperText = tamperSince > 0 ? `${tamperSince} change${tamperSince === 1 ? '' : 's'} by another program since the last test, re-asserted; last: ${this.tamper.last}` : null;
+    const { user, nobody } = probeUsers(client);
+    /** what the kernel check found changed: repaired like any tampering, once the probes are done */
+    let tampered: string | null = null;
+    const result = await runSelfTest(
+      {
+        state,
+        tunnels: this.saved.config.tunnels.map((t) => t.iface),
+        tunnelsUp: [...this.tunnelsUp],
+        endpoints: (lock?.endpoints ?? []).map((e) => e.endpoint),
+        resolvers: resolvConfNameservers(this.deps.resolvConf),
+        captiveUid: state === 'exception' ? (this.saved.captive?.uid ?? null) : null,
+        user,
+        nobody,
+      },
+      selfTestDeps({
+        now: this.now,
+        kernel: async () => {
+          const observed = await this.deps.firewall.read({ full: true });
+          const want = this.applied ? expectedShape(this.applied, this.now()) : null;
+          const found = (what: string) => {
+            tampered = what;
+            return { ok: false, evidence: `${what}; tunlockd re-applied its rules after this test` };
+          };
+          if (!sameShape(want, observed?.shape ?? null)) return found(`the kernel differs from the rules tunlockd applied: want ${JSON.stringify(want)}, kernel has ${JSON.stringify(observed?.shape ?? null)}`);
+          if (!observed?.guarded) return found('the guard table inet tunlock_guard is missing');
+          // The read above listed the guard through the nft session, after its pending update: it is current.
+          const [main, guard] = await Promise.all([listTable(TABLE_NAME), listTable(GUARD_TABLE_NAME)]);
+          const differs = main && guard ? tableDifference(main, guard) : 'cannot list the tables';
+          if (differs) return found(`table inet tunlock was changed by another program: ${differs}`);
+          if (tamperText) return { ok: false, evidence: tamperText };
+          const chains = Object.entries(observed.shape.chains).map(([n, c]) => `${n} ${c.rules} rules${c.policy ? ` policy ${c.policy}` : ''}`);
+          return { ok: true, evidence: `table inet tunlock matches the applied policy (${chains.join(', ')}); guard table present; no change by another program since the last test` };
+        },
+        blockedOut: async () => {
+          const observed = await this.deps.firewall.read();
+          return observed?.counters['blocked_out'] ?? 0;
+        },
+      }),
+    );
+    if (tampered) {
+      const detail = `${tampered} (found by the self-test)`.slice(0, 500);
+      this.tamper = { count: this.tamper.count + 1, last: `${new Date(this.now()).toISOString()} ${detail}` };
+      this.deps.log(`tamper: ${detail}; re-applying`);
+      await this.applyPolicy(this.policy(), 'tamper found by the self-test', { replace: true });
+      this.history.record({ at: this.now(), type: 'tamper', detail });
+      this.emit({ event: 'tamper', detail, at: this.now() });
+      this.announce();
+    }
+    this.tamperAtLastTest = this.tamper.count;
+    const failed = result.checks.filter((c) => !c.ok).map((c) => c.name);
+    this.history.record({ at: this.now(), type: 'test', ok: result.ok, passed: result.checks.length - failed.length, total: result.checks.length, failed });
+    return result;
+  }
+
   // ── requests ────────────────────────────────────────────────────────────────────────────────────────
 
   /** Handles one validated request from an authenticated client. Throws ProtocolError for the client. */
-  handle(req: Request, client: Client): Promise<Status | { version: number; server: 'tunlockd' } | Record<string, never>> {
+  async handle(req: Request, client: Client): Promise<Status | { version: number; server: 'tunlockd' } | SelfTestResult | HistoryResult | Record<string, never>> {
+    authorize(req, client);
     switch (req.type) {
+      case 'selfTest': {
+        // One at a time: a test holds the queue for about a second, so a client repeating it cannot keep
+        // other clients' changes waiting longer than one test.
+        if (this.selfTestRunning) throw new ProtocolError('conflict', 'a self-test is already running', 'wait for its result, then test again');
+        this.selfTestRunning = true;
+        return this.serial(() => this.selfTest(client)).finally(() => (this.selfTestRunning = false));
+      }
+      case 'history':
+        return Promise.resolve({ events: this.history.events() });
       case 'hello':
         if (req.version !== PROTOCOL_VERSION) throw versionMismatch('tunlockd', PROTOCOL_VERSION, req.client, req.version);
-        return Promise.resolve({ version: PROTOCOL_VERSION, server: 'tunlockd' as const });
+        return { version: PROTOCOL_VERSION, server: 'tunlockd' as const };
       case 'status':
       case 'subscribe':
         // Live counters, so "blocked N packets" is current; in the queue, so it never reads mid-apply.
@@ -449,6 +736,7 @@ export class Daemon {
         });
       default:
         return this.serial(async () => {
+          this.cause = 'request';
           await this.mutate(req, client);
           return this.status();
         });
@@ -466,7 +754,7 @@ export class Daemon {
     }
   }
 
-  private async mutate(req: Exclude<Request, { type: 'hello' | 'status' | 'subscribe' }>, client: Client): Promise<void> {
+  private async mutate(req: Exclude<Request, { type: 'hello' | 'status' | 'subscribe' | 'selfTest' | 'history' }>, client: Client): Promise<void> {
     const s = this.saved;
     const c = s.config;
     if (this.stateError && req.type !== 'setMode' && req.type !== 'reset') {
@@ -476,7 +764,9 @@ export class Daemon {
       case 'setMode': {
         const base = this.stateError ? defaultState() : s;
         const captive = req.mode === 'off' ? null : base.captive;
-        return this.commit({ ...base, captive, config: { ...base.config, mode: req.mode, deliberateDisconnect: false } }, `lock ${req.mode}`);
+        let next: SavedState = { ...base, captive, config: { ...base.config, mode: req.mode, deliberateDisconnect: false } };
+        if (req.mode !== 'off') next = await this.lockToDetected(next, req.mode, req.blockAll === true);
+        return this.commit(next, `lock ${req.mode}`);
       }
       case 'setLan':
         return this.commit({ ...s, config: { ...c, allowLan: req.allow } }, `lan ${req.allow ? 'allow' : 'block'}`);
@@ -494,6 +784,19 @@ export class Daemon {
         await this.refreshLinks(next.config);
         const facts = this.tunnelsUp.has(req.iface) ? await learnWireGuard(req.iface) : null;
         return this.commit(withLearned(next, req.iface, facts), `tunnel add ${req.iface}`);
+      }
+      case 'tunnelAdopt': {
+        if (c.tunnels.some((t) => t.iface === req.iface)) return;
+        await this.refreshDetected();
+        const d = this.detected.find((x) => x.iface === req.iface);
+        if (!d) {
+          throw new ProtocolError(
+            'not_found',
+            `${req.iface} is not a detected tunnel (it must be up, and the kernel must report it as a tunnel: WireGuard, tun, ppp…)`,
+            'connect the VPN first; tunlock status lists the detected tunnels',
+          );
+        }
+        return this.commit(await this.adopt(s, d), `tunnel adopt ${req.iface}`);
       }
       case 'tunnelRemove': {
         if (!c.tunnels.some((t) => t.iface === req.iface)) throw notFound(req.iface);
@@ -524,25 +827,42 @@ export class Daemon {
         return this.openCaptive(req.seconds, req.type === 'captiveExtend', client);
       case 'captiveClose':
         if (!s.captive) return;
+        checkHoleOwner(s.captive, client);
         return this.commit({ ...s, captive: null }, 'captive close');
       case 'bindAdd': {
         if (s.bindings.some((b) => sameTarget(b, req.target))) return;
-        // `tunlock run`: the requesting process moves into its own cgroup, and its children with it.
-        if (req.target.kind === 'cgroup') enterCgroup(req.target.name, client.pid);
-        if (this.resolveBindings([req.target]).length === 0) {
+        const account = this.resolveBindings([req.target])[0];
+        if (req.target.kind !== 'cgroup' && !account) {
           throw new ProtocolError('not_found', `no ${req.target.kind} named ${JSON.stringify(req.target.name)}`, 'check the name (getent passwd / getent group)');
+        }
+        // Root's own sockets are the VPN's (kernel WireGuard, root VPN daemons): bound to the tunnel, the
+        // tunnel could never come up again.
+        if ((account?.kind === 'user' && account.uid === 0) || (account?.kind === 'group' && account.gid === 0)) {
+          throw new ProtocolError('not_permitted', `${req.target.kind} ${req.target.name} is root: nobody may bind root`, 'bind the account the program runs as instead');
+        }
+        // `tunlock run`: the requesting process moves into its own cgroup, and its children with it.
+        if (req.target.kind === 'cgroup') {
+          if (client.pidfd === null) throw new ProtocolError('not_permitted', 'tunlockd cannot identify the process to move (it has no pid in this namespace)', 'run `tunlock run` in the same pid namespace as tunlockd');
+          enterCgroup(req.target.name, client.pid, client.pidfd);
+          this.runOwners.set(req.target.name, client.uid);
         }
         return this.commit({ ...s, bindings: [...s.bindings, req.target] }, `bind ${req.target.kind} ${req.target.name}`);
       }
       case 'bindRemove': {
         if (!s.bindings.some((b) => sameTarget(b, req.target))) throw new ProtocolError('not_found', `${req.target.kind} ${req.target.name} is not bound`);
+        if (client.uid !== 0 && this.runOwners.get(req.target.name) !== client.uid) {
+          throw new ProtocolError('not_permitted', `cgroup ${req.target.name} was not bound by uid ${client.uid}`, 'only root, or the user whose `tunlock run` bound it, may unbind it');
+        }
+        this.runOwners.delete(req.target.name);
         return this.commit({ ...s, bindings: s.bindings.filter((b) => !sameTarget(b, req.target)) }, `unbind ${req.target.name}`);
       }
       case 'reset': {
         await this.collectCounters();
         await this.deps.firewall.reset();
         this.applied = this.policy(defaultState().config, null, []);
+        this.generation++;
         this.stateError = null;
+        this.keptLock = false;
         this.applyError = null;
         this.deps.store.save(defaultState());
         this.saved = defaultState();
@@ -560,11 +880,13 @@ export class Daemon {
     const state = lockState(s.config, this.observations());
     if (extend) {
       if (!s.captive || state !== 'exception') throw new ProtocolError('conflict', 'no captive exception is open', 'open one with `tunlock captive open`');
+      checkHoleOwner(s.captive, client);
       const expiresAt = Math.min(s.captive.expiresAt + seconds * 1000, this.now() + 600_000);
       return this.commit({ ...s, captive: { ...s.captive, expiresAt } }, `captive extend ${seconds}s`);
     }
     if (!isLocked(state)) throw new ProtocolError('conflict', 'the lock is off: nothing blocks the portal', 'open the portal page directly');
     if (state === 'protected') throw new ProtocolError('conflict', 'the tunnel is up: a captive exception is not needed');
+    if (s.captive && state === 'exception') checkHoleOwner(s.captive, client);
     const tunnels = s.config.tunnels.map((t) => t.iface);
     const route = await physicalDefaultRoute(tunnels);
     if (!route) throw new ProtocolError('not_found', 'no default route outside the tunnel: not connected to a network', 'connect to the Wi-Fi or cable first');
@@ -573,6 +895,12 @@ export class Daemon {
     const hole: CaptiveHole = { iface: route.iface, uid: client.uid, resolvers: resolvers.slice(0, 8), expiresAt: this.now() + seconds * 1000 };
     return this.commit({ ...s, captive: hole }, `captive open ${seconds}s on ${route.iface} for uid ${client.uid}`);
   }
+}
+
+/** A member may extend, replace or close only the hole opened for their own uid; root any. */
+function checkHoleOwner(hole: CaptiveHole, client: Client): void {
+  if (client.uid === 0 || client.uid === hole.uid) return;
+  throw new ProtocolError('not_permitted', `the captive exception is open for uid ${hole.uid}, not for uid ${client.uid}`, 'wait until it closes (tunlock status shows when), or ask that user or root to close it');
 }
 
 function notFound(iface: string): ProtocolError {

@@ -1,17 +1,21 @@
 // tunlockd: the root daemon, the only tunlock process that touches the firewall. Runs in the foreground
 // (systemd supervises it), logs to stderr. Enforces the saved policy before it accepts any client.
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
 import { NftBackend } from '../firewall/nft-backend.js';
 import { Daemon } from './daemon.js';
-import { claimSocketPath, listen } from './server.js';
+import { checkRootOnlyDir } from './secure-path.js';
+import { SOCKET_GROUP, claimSocketPath, listen } from './server.js';
 import { StateStore } from './state-store.js';
 
 export const DEFAULT_SOCKET = '/run/tunlock/tunlockd.sock';
 export const DEFAULT_STATE_DIR = '/var/lib/tunlock';
 
-const USAGE = `usage: tunlockd [--socket PATH] [--state-dir DIR] [--resolv-conf PATH]
+const USAGE = `usage: tunlockd [--socket PATH] [--state-dir DIR] [--group NAME] [--resolv-conf PATH]
   --socket PATH       unix socket for clients (default ${DEFAULT_SOCKET})
   --state-dir DIR     saved settings and early-boot rules (default ${DEFAULT_STATE_DIR})
+  --group NAME        members of this group may use the socket (default ${SOCKET_GROUP})
   --resolv-conf PATH  where this network's resolvers are listed (default /etc/resolv.conf)`;
 
 function log(message: string): void {
@@ -26,6 +30,7 @@ async function main(): Promise<void> {
         socket: { type: 'string', default: DEFAULT_SOCKET },
         'state-dir': { type: 'string', default: DEFAULT_STATE_DIR },
         'resolv-conf': { type: 'string' },
+        group: { type: 'string', default: SOCKET_GROUP },
         help: { type: 'boolean' },
       },
       strict: true,
@@ -43,12 +48,16 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   // Before anything touches the firewall: a second daemon must not rewrite the first one's rules.
+  mkdirSync(dirname(values.socket), { recursive: true, mode: 0o755 });
+  mkdirSync(values['state-dir'], { recursive: true, mode: 0o700 });
+  checkRootOnlyDir(dirname(values.socket), 'the socket directory');
+  checkRootOnlyDir(values['state-dir'], 'the state directory');
   await claimSocketPath(values.socket);
   const store = new StateStore(values['state-dir']);
   const firewall = new NftBackend({ warn: log, workDir: values['state-dir'] });
   const daemon = new Daemon({ firewall, store, log, ...(values['resolv-conf'] ? { resolvConf: values['resolv-conf'] } : {}) });
   await daemon.start();
-  const server = await listen({ socketPath: values.socket, daemon, log });
+  const server = await listen({ socketPath: values.socket, daemon, log, group: values.group });
   log(`listening on ${values.socket} (state in ${values['state-dir']})`);
   const shutdown = (signal: string) => {
     // The rules stay in the kernel: stopping the daemon never unlocks.

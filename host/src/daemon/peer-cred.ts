@@ -1,71 +1,25 @@
-// Who is on the other end of a unix socket. Node has no SO_PEERCRED, so we ask the kernel's sock_diag
-// through `ss -xpn` (iproute2): our accepted socket's inode → its peer's inode → the processes holding the
-// peer → their uid from /proc. Any doubt (peer gone, several uids) is an error and the client is refused.
-import { execFile } from 'node:child_process';
-import { readFileSync, readlinkSync } from 'node:fs';
+// Who is on the other end of an accepted unix socket: SO_PEERCRED, which the kernel fills in when the peer
+// calls connect(2) and never changes afterwards. The identity is bound to the connection itself — handing
+// the socket to another process (fd passing, inheritance, pidfd_getfd) does not change who connected.
+// The peer process is also pinned as a pidfd (SO_PEERPIDFD; pidfd_open on kernels before 6.5), so a later
+// `tunlock run` moves exactly that process, never whoever got its pid after it exited.
 import type { Socket } from 'node:net';
+import { ESRCH, SyscallError, peerCredentials, peerPidfd, pidfdOpen, socketFd } from '../process/linux-syscalls.js';
+import type { Client } from './daemon.js';
 
-export function socketInode(fd: number): number {
-  const link = readlinkSync(`/proc/self/fd/${fd}`);
-  const m = /^socket:\[(\d+)\]$/.exec(link);
-  if (!m) throw new Error(`fd ${fd} is not a socket (${link})`);
-  return Number(m[1]);
-}
-
-interface SsEntry {
-  inode: number;
-  peer: number;
-  pids: number[];
-}
-
-export function parseSs(output: string): SsEntry[] {
-  const entries: SsEntry[] = [];
-  for (const line of output.split('\n')) {
-    // u_str ESTAB 0 0 /run/x.sock 35185 * 35184 users:(("node",pid=1791,fd=21))
-    const m = /\s(\d+)\s+\S+\s+(\d+)(?:\s+users:\((.*)\))?\s*$/.exec(line);
-    if (!m) continue;
-    const pids = [...(m[3] ?? '').matchAll(/pid=(\d+)/g)].map((p) => Number(p[1]));
-    entries.push({ inode: Number(m[1]), peer: Number(m[2]), pids });
-  }
-  return entries;
-}
-
-function uidOf(pid: number): number {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const m = /^Uid:\s+(\d+)\s+(\d+)/m.exec(status);
-  if (!m) throw new Error(`no Uid line for pid ${pid}`);
-  return Number(m[2]); // effective uid
-}
-
-export interface PeerCred {
-  uid: number;
-  pid: number;
-}
-
-export function peerCred(socket: Socket): Promise<PeerCred> {
-  const fd = (socket as unknown as { _handle?: { fd?: number } })._handle?.fd;
-  return new Promise((resolve, reject) => {
-    if (typeof fd !== 'number' || fd < 0) return reject(new Error('socket has no file descriptor'));
-    let ours: number;
+export function peerCred(socket: Socket): Client {
+  const fd = socketFd(socket);
+  const cred = peerCredentials(fd);
+  // pid 0: the peer lives in a pid namespace where it has no number; it can use everything but `tunlock run`.
+  let pidfd = cred.pid > 0 ? peerPidfd(fd) : null;
+  // Before Linux 6.5: pin the pid at once. A peer that exited before we got here has no pidfd (ESRCH); one
+  // whose pid was already reused in that instant is the window SO_PEERPIDFD closes.
+  if (pidfd === null && cred.pid > 0) {
     try {
-      ours = socketInode(fd);
+      pidfd = pidfdOpen(cred.pid);
     } catch (e) {
-      return reject(e);
+      if (!(e instanceof SyscallError && e.errno === ESRCH)) throw e;
     }
-    execFile('ss', ['-xpnH'], { timeout: 3000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout) => {
-      if (err) return reject(new Error(`ss failed: ${err.message}`));
-      try {
-        const entries = parseSs(stdout);
-        const mine = entries.find((e) => e.inode === ours);
-        if (!mine) throw new Error(`socket inode ${ours} not listed by ss`);
-        const peer = entries.find((e) => e.inode === mine.peer);
-        if (!peer || peer.pids.length === 0) throw new Error('peer process not found (it exited, or it is in another network namespace)');
-        const uids = new Set(peer.pids.map(uidOf));
-        if (uids.size !== 1) throw new Error(`peer socket is shared by several users (${[...uids].join(', ')})`);
-        resolve({ uid: [...uids][0]!, pid: peer.pids[0]! });
-      } catch (e) {
-        reject(e);
-      }
-    });
-  });
+  }
+  return { uid: cred.uid, gid: cred.gid, pid: cred.pid, pidfd };
 }

@@ -1,20 +1,31 @@
-// The daemon's unix socket. Every connection: peer credentials first (who), authorisation (root or group
-// `tunlock`), then framed requests validated against the protocol schemas. A client that sends garbage is
-// answered once and disconnected; a client that does not read its events is dropped, so no client can
-// stall the daemon or the others.
-import { chmodSync, chownSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
+// The daemon's unix socket. Every connection: peer credentials first (SO_PEERCRED: who connected, bound to
+// the connection), authorisation (root or group `tunlock`; roles.ts says which requests each may send), then
+// framed requests validated against the protocol schemas. A client that sends garbage is answered once and
+// disconnected; one that does not read its events is dropped; one that stalls (no hello, half a frame, idle)
+// is cut off; each uid holds a bounded number of connections and some are always left for root — so no
+// client can stall the daemon or lock the others out.
+import { chownSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { FrameDecoder, encodeFrame } from '../protocol/framing.js';
 import type { ErrorBody, Event, Request, Response } from '../protocol/schema.js';
-import { MAX_MESSAGE_TO_BROWSER_BYTES, MAX_REQUEST_BYTES, ProtocolError, parseRequest } from '../protocol/schema.js';
+import { MAX_MESSAGE_TO_BROWSER_BYTES, MAX_REQUEST_BYTES, PROTOCOL_VERSION, ProtocolError, parseRequest } from '../protocol/schema.js';
 import { groupId, isAllowedUid } from './accounts.js';
 import type { Client, Daemon, Log } from './daemon.js';
+import { closeFd } from '../process/linux-syscalls.js';
 import { peerCred } from './peer-cred.js';
 
 export const SOCKET_GROUP = 'tunlock';
-const MAX_CLIENTS = 64;
+export const MAX_CLIENTS = 64;
+/** Connections only root may use: however many members connect, root (admin, VPN hooks) gets in. */
+export const ROOT_RESERVED = 8;
+/** Connections one non-root uid may hold (a browser or two, watchers, the CLI). */
+export const MAX_PER_UID = 16;
+/** A frame must be complete this long after its first byte arrived. */
+const FRAME_TIMEOUT_MS = 10_000;
+/** A connection that is not subscribed and sends nothing for this long is closed. */
+const IDLE_TIMEOUT_MS = 60_000;
 /** A client with this much unread output is too slow: it is disconnected rather than buffered forever. */
 const MAX_PENDING_OUTPUT = 4 * 1024 * 1024;
 const HELLO_TIMEOUT_MS = 10_000;
@@ -30,7 +41,7 @@ export interface ServerOptions {
   /** who may connect besides root */
   group?: string;
   /** override of peer-credential lookup (unit tests only) */
-  credentials?: (socket: Socket) => Promise<Client>;
+  credentials?: (socket: Socket) => Client;
 }
 
 function idOf(value: unknown): number | null {
@@ -54,23 +65,46 @@ export async function listen(opts: ServerOptions): Promise<Server> {
   const group = opts.group ?? SOCKET_GROUP;
   const credentials = opts.credentials ?? peerCred;
   const clients = new Set<Socket>();
+  const perUid = new Map<number, number>();
+  let nonRoot = 0;
 
   const server = createServer({ pauseOnConnect: true }, (socket) => {
-    if (clients.size >= MAX_CLIENTS) {
-      opts.log('refused a client: too many connections');
-      socket.destroy();
+    socket.on('error', () => socket.destroy());
+    // Synchronous and in-process: no child per connection, nothing a flood of connections can queue up.
+    let client: Client;
+    try {
+      client = credentials(socket);
+    } catch (e) {
+      opts.log(`refused a client: cannot identify it (${(e as Error).message})`);
+      refuse(socket, { code: 'not_permitted', message: `tunlockd cannot identify this client: ${(e as Error).message}` });
+      return;
+    }
+    socket.on('close', () => {
+      if (client.pidfd !== null) closeFd(client.pidfd);
+    });
+    const mine = perUid.get(client.uid) ?? 0;
+    const full =
+      client.uid === 0
+        ? clients.size >= MAX_CLIENTS && `tunlockd already serves ${MAX_CLIENTS} connections`
+        : mine >= MAX_PER_UID
+          ? `uid ${client.uid} already holds ${MAX_PER_UID} connections`
+          : nonRoot >= MAX_CLIENTS - ROOT_RESERVED && `tunlockd already serves ${MAX_CLIENTS - ROOT_RESERVED} non-root connections`;
+    if (full) {
+      opts.log(`refused uid=${client.uid} pid=${client.pid}: ${full}`);
+      refuse(socket, { code: 'not_permitted', message: `too many connections: ${full}`, hint: 'close other tunlock clients (tunlock watch, browser windows) and try again' });
       return;
     }
     clients.add(socket);
-    socket.on('close', () => clients.delete(socket));
-    socket.on('error', () => socket.destroy());
-    credentials(socket).then(
-      (client) => serve(socket, client),
-      (e: Error) => {
-        opts.log(`refused a client: cannot identify it (${e.message})`);
-        refuse(socket, { code: 'not_permitted', message: `tunlockd cannot identify this client: ${e.message}` });
-      },
-    );
+    perUid.set(client.uid, mine + 1);
+    if (client.uid !== 0) nonRoot++;
+    socket.on('close', () => {
+      clients.delete(socket);
+      const left = (perUid.get(client.uid) ?? 1) - 1;
+      if (left > 0) perUid.set(client.uid, left);
+      else perUid.delete(client.uid);
+      if (client.uid !== 0) nonRoot--;
+    });
+    serve(socket, client);
   });
 
   function refuse(socket: Socket, error: ErrorBody): void {
@@ -99,8 +133,26 @@ export async function listen(opts: ServerOptions): Promise<Server> {
     let hungUp = false;
     let unsubscribe: (() => void) | null = null;
     let chain: Promise<void> = Promise.resolve();
-    const helloTimer = setTimeout(() => socket.destroy(), HELLO_TIMEOUT_MS);
+    const cutOff = (why: string) => () => {
+      opts.log(`disconnected ${who}: ${why}`);
+      socket.destroy();
+    };
+    const helloTimer = setTimeout(cutOff(`no hello within ${HELLO_TIMEOUT_MS} ms`), HELLO_TIMEOUT_MS);
     helloTimer.unref();
+    /** running while half a frame is held: a slow trickle of bytes cannot hold the connection forever */
+    let frameTimer: NodeJS.Timeout | null = null;
+    /** running while a greeted, unsubscribed connection has nothing queued */
+    let idleTimer: NodeJS.Timeout | null = null;
+    const stopIdle = (): void => {
+      if (idleTimer) clearTimeout(idleTimer);
+      idleTimer = null;
+    };
+    const startIdle = (): void => {
+      stopIdle();
+      if (!greeted || unsubscribe || queued > 0) return;
+      idleTimer = setTimeout(cutOff(`idle for ${IDLE_TIMEOUT_MS} ms`), IDLE_TIMEOUT_MS);
+      idleTimer.unref();
+    };
 
     const hangUp = (): void => {
       hungUp = true;
@@ -124,7 +176,7 @@ export async function listen(opts: ServerOptions): Promise<Server> {
       try {
         const req = parseRequest(raw);
         if (!greeted && req.type !== 'hello') {
-          throw new ProtocolError('bad_request', 'the first request must be hello', 'send {"type":"hello","version":1,...} first');
+          throw new ProtocolError('bad_request', 'the first request must be hello', `send {"type":"hello","version":${PROTOCOL_VERSION},...} first`);
         }
         const result = await opts.daemon.handle(req, client);
         if (req.type === 'hello') {
@@ -156,12 +208,21 @@ export async function listen(opts: ServerOptions): Promise<Server> {
         .finally(() => {
           queued--;
           if (queued < MAX_QUEUED_REQUESTS && !broken && !hungUp && !socket.destroyed) socket.resume();
+          startIdle();
         });
     };
 
     socket.on('data', (chunk: Buffer) => {
       if (broken || hungUp) return;
       const { frames, error } = decoder.push(chunk);
+      if (frames.length) stopIdle();
+      if (decoder.pending > 0 && !error) {
+        frameTimer ??= setTimeout(cutOff(`a frame stayed incomplete for ${FRAME_TIMEOUT_MS} ms`), FRAME_TIMEOUT_MS);
+        frameTimer.unref();
+      } else if (frameTimer) {
+        clearTimeout(frameTimer);
+        frameTimer = null;
+      }
       for (const raw of frames) enqueue(() => (hungUp ? Promise.resolve() : handleOne(raw)));
       if (error) {
         broken = true;
@@ -174,23 +235,32 @@ export async function listen(opts: ServerOptions): Promise<Server> {
     });
     socket.on('close', () => {
       clearTimeout(helloTimer);
+      if (frameTimer) clearTimeout(frameTimer);
+      stopIdle();
       unsubscribe?.();
     });
     socket.resume();
   }
 
   await claimSocketPath(opts.socketPath);
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.socketPath, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
+  // Created 0660 root:root by the umask in force during bind(2) (bind happens inside listen(), synchronously),
+  // so the socket is never more open than intended; the group follows. The directory is root's alone
+  // (checked at start, secure-path.ts), so nobody can swap the path between bind and chown.
   const gid = groupId(group);
-  // 0660 root:tunlock — the filesystem refuses everyone else before we even see them.
+  const umask = process.umask(gid !== null ? 0o117 : 0o177);
+  try {
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(opts.socketPath, () => {
+        server.off('error', reject);
+        resolve();
+      });
+      process.umask(umask);
+    });
+  } finally {
+    process.umask(umask);
+  }
   if (gid !== null) chownSync(opts.socketPath, 0, gid);
-  chmodSync(opts.socketPath, gid !== null ? 0o660 : 0o600);
   return server;
 }
 

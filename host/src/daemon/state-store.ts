@@ -1,7 +1,7 @@
 // Persistence of the daemon's settings. Written atomically (temp file, fsync, rename, fsync the directory) so
 // a crash leaves either the old or the new file, never half of one. Read strictly: a file that does not parse
 // or validate is an error the daemon must answer by keeping the block (it never guesses "off").
-import { closeSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
+import { closeSync, constants, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import * as z from 'zod/mini';
 import { BindTarget, EndpointText, Ifname, Mode } from '../protocol/schema.js';
@@ -65,6 +65,17 @@ export function defaultState(): SavedState {
   };
 }
 
+/** Reads a regular file without following a link at its name (ELOOP then: reported, never followed). */
+function readNoFollow(path: string): string {
+  const fd = openSync(path, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
+  try {
+    if (!fstatSync(fd).isFile()) throw new Error(`${path} is not a regular file`);
+    return readFileSync(fd, 'utf8');
+  } finally {
+    closeSync(fd);
+  }
+}
+
 export class StateError extends Error {
   override name = 'StateError';
 }
@@ -79,7 +90,7 @@ export class StateStore {
   load(): SavedState | null {
     let text: string;
     try {
-      text = readFileSync(this.file, 'utf8');
+      text = readNoFollow(this.file);
     } catch (e) {
       if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
       throw new StateError(`cannot read ${this.file}: ${(e as Error).message}`);
@@ -141,7 +152,10 @@ export class StateStore {
     mkdirSync(this.dir, { recursive: true, mode: 0o700 });
     const target = join(this.dir, name);
     const temp = `${target}.tmp-${process.pid}`;
-    const fd = openSync(temp, 'w', mode);
+    // Never through a link, never into a file that is already there (a stale temp of a crashed daemon with
+    // our pid is removed first; anything else at that name fails the open).
+    this.remove(`${name}.tmp-${process.pid}`);
+    const fd = openSync(temp, constants.O_WRONLY | constants.O_CREAT | constants.O_EXCL | constants.O_NOFOLLOW, mode);
     try {
       writeSync(fd, text);
       fsyncSync(fd);

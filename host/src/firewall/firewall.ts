@@ -14,12 +14,23 @@ export interface Observed {
 }
 
 export interface Firewall {
-  /** Replaces our rules with `policy` in one transaction and verifies the read-back. Throws FirewallError. */
-  apply(policy: Policy, now: number): Promise<Observed | null>;
+  /**
+   * Makes our rules enforce `policy` in one transaction and verifies the read-back. Throws FirewallError.
+   * Backends may change only what differs from the last apply; `replace` rewrites everything (after tampering).
+   * Counters reported after an apply count from the previous read's values, whether the backend changed the
+   * table in place (the kernel keeps counting) or replaced it (the kernel restarts at zero): fold the values of
+   * the last read into running totals at each apply, and nothing is counted twice or lost.
+   */
+  apply(policy: Policy, now: number, opts?: { replace?: boolean }): Promise<Observed | null>;
   /** Removes our rules and nothing else. */
   reset(): Promise<void>;
   /** What the kernel holds now; null when our table is absent. `full` also counts set elements (slower). */
   read(opts?: { full?: boolean }): Promise<Observed | null>;
+  /**
+   * Makes the guard a copy of the main table as the kernel holds it now: for rules the daemon keeps without
+   * having written them (its saved state is unreadable). Throws FirewallError.
+   */
+  guardCurrent(): Promise<void>;
   /** Calls onChange on every ruleset change by anyone (so tampering is noticed at once). */
   watch(onChange: (line: string) => void, onExit: (why: string) => void): void;
   close(): void;
@@ -33,6 +44,11 @@ export class FirewallError extends Error {
   ) {
     super(message);
   }
+}
+
+/** A lock in the sense of this project: input, output and forward all drop what no rule accepts. */
+export function isLockShape(shape: TableShape): boolean {
+  return ['input', 'output', 'forward'].every((c) => shape.chains[c]?.policy === 'drop');
 }
 
 /** Captive-hole elements expire by themselves in the kernel, so the kernel may hold fewer than we wrote. */

@@ -1,8 +1,11 @@
 // The Linux backend. Every change is one atomic batch through a long-lived nft session (nft-session.ts):
 // the main table `inet tunlock`, then its guard `inet tunlock_guard` (see GUARD_TABLE in nft-rules.ts), each
-// read back and checked against what was asked. Reads for counters and the post-apply check are terse (no set
-// elements); the periodic tamper check reads everything, element counts included, with a separate `nft`. A
-// `nft monitor` process wakes the daemon on any ruleset change. Touches no table but ours.
+// read back and checked against what was asked. A change that only adds or removes set elements (an endpoint,
+// a LAN range) changes them in place (nft-plan.ts); any other change replaces the table. Reads for counters
+// and the post-apply check are one terse `list ruleset` as text (nft-text.ts; no set elements: nft then fetches
+// none from the kernel, ~1 ms however large the sets; `list table` fetches them all even when terse); the periodic tamper
+// check reads everything, element counts included, with a separate `nft`. A `nft monitor` process wakes the
+// daemon on any ruleset change. Touches no table but ours.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -11,10 +14,12 @@ import { createInterface } from 'node:readline';
 import type { Firewall, Observed } from './firewall.js';
 import { FirewallError, sameShape } from './firewall.js';
 import type { Policy } from './policy.js';
-import { isEmptyPolicy } from './policy.js';
-import type { TableShape } from './nft-rules.js';
-import { GUARD_TABLE, GUARD_TABLE_NAME, RESET_BATCH, TABLE_FAMILY, TABLE_NAME, expectedShape, renderApplyBatch } from './nft-rules.js';
+import type { TableId, TableModel, TableShape } from './nft-rules.js';
+import { GUARD_TABLE, GUARD_TABLE_NAME, MAIN_TABLE, RESET_BATCH, TABLE_FAMILY, TABLE_NAME, guardModel, modelShape, renderReplaceBatch, tableModel } from './nft-rules.js';
+import type { Plan } from './nft-plan.js';
+import { planUpdate, renderElementBatch } from './nft-plan.js';
 import { NftSession } from './nft-session.js';
+import { observeText } from './nft-text.js';
 import { spawnTied, stopTied } from '../process/spawn-tied.js';
 
 function runOnce(nft: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -75,6 +80,23 @@ export interface NftBackendOptions {
   warn?: (message: string) => void;
 }
 
+type Counters = Record<string, number>;
+
+function found(o: Observed): Observed | null {
+  return o.found ? o : null;
+}
+
+/** `counters` minus `listed`: the same count once a table whose counters showed `listed` restarts at zero. */
+function shift(counters: Counters, listed: Counters): Counters {
+  const out: Counters = { ...counters };
+  for (const [name, packets] of Object.entries(listed)) out[name] = (out[name] ?? 0) - packets;
+  return out;
+}
+type Which = 'main' | 'guard';
+
+/** What we know a table holds: its model (null: absent), or undefined when unknown (the next apply replaces it). */
+type Known = TableModel | null | undefined;
+
 export class NftBackend implements Firewall {
   private readonly nft: string;
   private readonly warn: (message: string) => void;
@@ -82,6 +104,16 @@ export class NftBackend implements Firewall {
   private readonly session: NftSession;
   private monitor: ChildProcess | null = null;
   private onChange: ((line: string) => void) | null = null;
+  private known: Record<Which, Known> = { main: undefined, guard: undefined };
+  /**
+   * Counters, per table, in the kernel's numbers: `raw` as last listed, `seen` as last reported by read(),
+   * `base` the values reported as zero. Each apply starts a new count from `seen` for both tables at once (see
+   * Firewall.apply). A table changed in place keeps counting; when one is replaced the kernel restarts at zero,
+   * and base and seen shift by the last listed values so the count goes on where it was.
+   */
+  private raw: Record<Which, Counters> = { main: {}, guard: {} };
+  private seen: Record<Which, Counters> = { main: {}, guard: {} };
+  private base: Record<Which, Counters> = { main: {}, guard: {} };
 
   constructor(opts: NftBackendOptions) {
     this.nft = opts.nft ?? 'nft';
@@ -92,6 +124,7 @@ export class NftBackend implements Firewall {
     mkdirSync(this.workDir, { recursive: true, mode: 0o700 });
     // A lost session takes the guard with it: a change event makes the daemon verify and restore it.
     this.session = new NftSession(this.nft, (why) => {
+      this.known.guard = undefined;
       this.warn(why);
       this.onChange?.(why);
     });
@@ -103,16 +136,57 @@ export class NftBackend implements Firewall {
     await this.session.run(`include "${file}"`, false);
   }
 
-  async apply(policy: Policy, now: number): Promise<Observed | null> {
+  /**
+   * Brings one table from what we know it holds to `next`: set elements in place when only they differ,
+   * otherwise (or when that fails, or `replace`) the whole table in one batch. Returns how it was done.
+   */
+  private async update(which: Which, table: TableId, next: TableModel | null, replace: boolean): Promise<Plan['kind']> {
+    const known = this.known[which];
+    const plan: Plan = replace || known === undefined ? { kind: 'replace', why: 'state unknown' } : planUpdate(known, next);
+    // Anything but a completed update leaves the table's content unknown: the next apply replaces it.
+    this.known[which] = undefined;
+    if (plan.kind === 'elements') {
+      const batch = renderElementBatch(plan.changes, table);
+      try {
+        if (batch) await this.include(`${which}-elements.nft`, batch);
+        this.known[which] = next;
+        return 'elements';
+      } catch (e) {
+        // e.g. someone removed an element we would delete: the kernel refused the whole batch, nothing changed.
+        this.warn(`changing ${table.name} in place failed, replacing it: ${(e as Error).message}`);
+      }
+    }
+    // The counters just before the replace (they restart at zero), queued back to back with it in the
+    // session, so that nothing else runs between them.
+    const listed = this.list().catch(() => undefined);
+    const replaced = this.include(`${which}.nft`, renderReplaceBatch(next, table));
+    await listed;
+    await replaced;
+    const before = this.raw[which];
+    this.base[which] = shift(this.base[which], before);
+    this.seen[which] = shift(this.seen[which], before);
+    this.raw[which] = {};
+    this.known[which] = next;
+    return 'replace';
+  }
+
+  /**
+   * `replace`: the caller found the kernel's table differs from what was applied (tampering): rewrite it whole
+   * instead of trusting the last applied state.
+   */
+  async apply(policy: Policy, now: number, opts: { replace?: boolean } = {}): Promise<Observed | null> {
+    const next = tableModel(policy, now);
     try {
-      await this.include('apply.nft', renderApplyBatch(policy, now));
+      await this.update('main', MAIN_TABLE, next, opts.replace ?? false);
     } catch (e) {
       // The kernel applies a batch whole or not at all: the previous rules are still in force.
       throw new FirewallError(`nft refused the rules: ${(e as Error).message}`);
     }
+    this.base = { main: { ...this.seen.main }, guard: { ...this.seen.guard } };
     const observed = await this.read();
-    const want = expectedShape(policy, now);
+    const want = modelShape(next);
     if (!sameShape(want, observed?.shape ?? null)) {
+      this.known.main = undefined;
       throw new FirewallError(
         `read-back after apply does not match: want ${JSON.stringify(want)}, kernel has ${JSON.stringify(observed?.shape ?? null)}`,
       );
@@ -120,23 +194,43 @@ export class NftBackend implements Firewall {
     // The main table is in force. The guard follows without delaying the answer: it only covers the moments
     // after someone else flushes the main table, and while it lags a packet must pass both tables, so the
     // stricter of old and new applies. The session runs it before any later operation.
-    const guard = isEmptyPolicy(policy) ? this.dropGuard() : this.include('guard.nft', renderApplyBatch(policy, now, GUARD_TABLE));
+    const guard = next === null ? this.dropGuard() : this.update('guard', GUARD_TABLE, guardModel(next), opts.replace ?? false);
     void guard.catch((e: Error) => this.warn(`guard table not updated: ${e.message}`));
     return observed;
   }
 
+  async guardCurrent(): Promise<void> {
+    const r = await runOnce(this.nft, ['list', 'table', TABLE_FAMILY, TABLE_NAME]);
+    const head = `table ${TABLE_FAMILY} ${TABLE_NAME} {\n`;
+    if (r.code !== 0 || !r.stdout.startsWith(head)) throw new FirewallError(`cannot copy table ${TABLE_FAMILY} ${TABLE_NAME} into the guard: ${r.stderr.trim() || 'unexpected listing'}`);
+    const guard = `${TABLE_FAMILY} ${GUARD_TABLE_NAME}`;
+    const copy = `table ${guard} {\n\tflags owner;\n${r.stdout.slice(head.length)}`;
+    // Written behind the incremental planner's back: what the guard holds is no model of ours.
+    this.known.guard = undefined;
+    try {
+      await this.include('guard.nft', `table ${guard} { flags owner; }\ndelete table ${guard}\n${copy}`);
+    } catch (e) {
+      throw new FirewallError(`nft refused the guard copy of the kept rules: ${(e as Error).message}`);
+    }
+  }
+
+  /** Removes the guard table; written so that it cannot fail when the table is already gone. */
   private async dropGuard(): Promise<void> {
-    await this.session.run(`delete table ${TABLE_FAMILY} ${GUARD_TABLE_NAME}`, false).catch((e: Error) => {
-      if (!MISSING.test(e.message)) throw e;
-    });
+    this.known.guard = undefined;
+    await this.update('guard', GUARD_TABLE, null, true);
   }
 
   async reset(): Promise<void> {
+    this.known.main = undefined;
     try {
       await this.include('reset.nft', RESET_BATCH);
     } catch (e) {
       throw new FirewallError(`nft could not remove table ${TABLE_FAMILY} ${TABLE_NAME}: ${(e as Error).message}`);
     }
+    this.known.main = null;
+    this.raw.main = {};
+    this.seen.main = {};
+    this.base.main = {};
     await this.dropGuard();
   }
 
@@ -145,23 +239,39 @@ export class NftBackend implements Firewall {
    * `full` also counts set elements (an element added by someone else is a hole), at the cost of listing them.
    */
   async read(opts: { full?: boolean } = {}): Promise<Observed | null> {
-    const main = opts.full ? await this.readFull(TABLE_NAME) : await this.readTerse(TABLE_NAME);
+    const { main: terse, guard } = await this.list();
+    const main = opts.full ? await this.readFull(TABLE_NAME) : terse;
+    if (main) this.raw.main = main.counters;
+    this.seen = { main: { ...this.raw.main }, guard: { ...this.raw.guard } };
     if (!main) return null;
-    const guard = await this.readTerse(GUARD_TABLE_NAME).catch(() => null);
-    for (const [name, packets] of Object.entries(guard?.counters ?? {})) main.counters[name] = (main.counters[name] ?? 0) + packets;
+    main.counters = this.since('main');
+    for (const [name, packets] of Object.entries(this.since('guard'))) main.counters[name] = (main.counters[name] ?? 0) + packets;
     main.guarded = guard !== null;
     return main;
   }
 
-  private async readTerse(table: string): Promise<Observed | null> {
-    let line: string | null;
+  /** Both tables from one terse listing; records their raw counters. */
+  private async list(): Promise<{ main: Observed | null; guard: Observed | null }> {
+    const ruleset = await this.listRuleset();
+    const main = found(observeText(ruleset, TABLE_NAME));
+    const guard = found(observeText(ruleset, GUARD_TABLE_NAME));
+    this.raw = { main: main?.counters ?? {}, guard: guard?.counters ?? {} };
+    return { main, guard };
+  }
+
+  private since(which: Which): Counters {
+    const out: Counters = {};
+    for (const [name, packets] of Object.entries(this.raw[which])) out[name] = Math.max(0, packets - (this.base[which][name] ?? 0));
+    return out;
+  }
+
+  /** Terse: chains, rules, set declarations and counters of every table, no set elements. */
+  private async listRuleset(): Promise<string> {
     try {
-      line = await this.session.run(`list table ${TABLE_FAMILY} ${table}`, true);
+      return (await this.session.run('list ruleset', true)) ?? '';
     } catch (e) {
-      if (MISSING.test((e as Error).message)) return null;
-      throw new FirewallError(`cannot read table ${TABLE_FAMILY} ${table}: ${(e as Error).message}`);
+      throw new FirewallError(`cannot read the ruleset: ${(e as Error).message}`);
     }
-    return this.parse(line ?? '', table, true);
   }
 
   private async readFull(table: string): Promise<Observed | null> {
@@ -170,13 +280,8 @@ export class NftBackend implements Firewall {
       if (MISSING.test(r.stderr)) return null;
       throw new FirewallError(`cannot read table ${TABLE_FAMILY} ${table}: ${r.stderr.trim()}`);
     }
-    return this.parse(r.stdout, table, false);
-  }
-
-  private parse(json: string, table: string, terse: boolean): Observed | null {
     try {
-      const o = observeJson(json, table, terse);
-      return o.found ? o : null;
+      return found(observeJson(r.stdout, table));
     } catch (e) {
       throw new FirewallError(`unreadable nft JSON: ${(e as Error).message}`);
     }

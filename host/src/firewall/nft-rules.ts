@@ -75,7 +75,7 @@ export function captiveSecondsLeft(hole: CaptiveHole, now: number): number {
 }
 
 function set(name: string, decl: string, items: string[]): TableModel['sets'][number] {
-  return { name, text: `set ${name} { ${decl};${elements(items)} }`, elements: items.length };
+  return { name, decl, items };
 }
 
 function sets(policy: Policy, now: number): TableModel['sets'] {
@@ -212,10 +212,19 @@ export interface TableShape {
   counters: string[];
 }
 
-interface TableModel {
-  sets: { name: string; text: string; elements: number }[];
+/**
+ * The table as data: what renderTable writes and what the incremental planner (nft-plan.ts) compares. Sets
+ * carry their declaration and their elements (each element as nft text), so elements can change in place.
+ */
+export interface TableModel {
+  sets: { name: string; decl: string; items: string[] }[];
   counters: string[];
   chains: { name: string; base: string | null; policy: 'accept' | 'drop' | null; rules: string[] }[];
+}
+
+/** The model of our table for `policy`, or null when the policy needs no table. */
+export function tableModel(policy: Policy, now: number): TableModel | null {
+  return isEmptyPolicy(policy) ? null : model(policy, now);
 }
 
 function model(policy: Policy, now: number): TableModel {
@@ -242,10 +251,24 @@ function model(policy: Policy, now: number): TableModel {
 
 /** The whole table as nft text (what `nft list table inet tunlock` would show, modulo formatting). */
 export function renderTable(policy: Policy, now: number, table: TableId = MAIN_TABLE): string {
-  const m = model(policy, now);
+  return renderModel(model(policy, now), table);
+}
+
+/**
+ * The guard's share of a model: the same sets, counters and chains, except the chains on hooks where a packet
+ * enters (input): while the main table is gone, what comes in can only answer through the guard's output.
+ * Every packet passes each table's chain on its hook, so the guard doubles the per-packet cost only on the
+ * hooks that can leak.
+ */
+export function guardModel(m: TableModel | null): TableModel | null {
+  return m && { ...m, chains: m.chains.filter((c) => !c.base || !/\bhook (input|prerouting|ingress)\b/.test(c.base)) };
+}
+
+/** A model as one `table` block. */
+export function renderModel(m: TableModel, table: TableId = MAIN_TABLE): string {
   const body = [
     ...(table.owner ? ['\tflags owner;'] : []),
-    ...m.sets.map((s) => `\t${s.text}`),
+    ...m.sets.map((s) => `\tset ${s.name} { ${s.decl};${elements(s.items)} }`),
     ...m.counters.map((c) => `\tcounter ${c} { }`),
     ...m.chains.map((c) => {
       const lines = c.base ? [c.base, ...c.rules] : c.rules;
@@ -256,11 +279,14 @@ export function renderTable(policy: Policy, now: number, table: TableId = MAIN_T
 }
 
 export function expectedShape(policy: Policy, now: number): TableShape | null {
-  if (isEmptyPolicy(policy)) return null;
-  const m = model(policy, now);
+  return modelShape(tableModel(policy, now));
+}
+
+export function modelShape(m: TableModel | null): TableShape | null {
+  if (m === null) return null;
   return {
     chains: Object.fromEntries(m.chains.map((c) => [c.name, { policy: c.policy, rules: c.rules.length }])),
-    sets: Object.fromEntries(m.sets.map((s) => [s.name, s.elements])),
+    sets: Object.fromEntries(m.sets.map((s) => [s.name, s.items.length])),
     counters: m.counters,
   };
 }
@@ -271,9 +297,14 @@ export function expectedShape(policy: Policy, now: number): TableShape | null {
  * whole batch or none of it, so there is never a moment without rules.
  */
 export function renderApplyBatch(policy: Policy, now: number, table: TableId = MAIN_TABLE): string {
+  return renderReplaceBatch(tableModel(policy, now), table);
+}
+
+/** renderApplyBatch for a model (null: remove the table). */
+export function renderReplaceBatch(m: TableModel | null, table: TableId = MAIN_TABLE): string {
   const id = `${TABLE_FAMILY} ${table.name}`;
   const head = `table ${id} {${table.owner ? ' flags owner;' : ''} }\ndelete table ${id}\n`;
-  return isEmptyPolicy(policy) ? head : head + renderTable(policy, now, table);
+  return m === null ? head : head + renderModel(m, table);
 }
 
 export const RESET_BATCH = `table ${TABLE} { }\ndelete table ${TABLE}\n`;

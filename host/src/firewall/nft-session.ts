@@ -1,21 +1,26 @@
-// One long-lived `nft -j -t -i` process for every firewall operation. Starting an `nft` per operation costs
+// One long-lived `nft -t -i` process for every firewall operation. Starting an `nft` per operation costs
 // 3–20 ms each (mostly closing its netlink socket); one session answers a whole batch in ~2 ms. The session
 // also owns the guard table (`flags owner` ties a table to the netlink socket that created it).
 //
 // Commands are written one per line; after each we write a sentinel command that must fail —
 // `list table inet tunlock_sync_<n>` — and nft echoes it on stderr. Everything on stderr before that echo
-// belongs to the command (an `Error:` there means it failed); a listing arrives as one JSON line on stdout.
+// belongs to the command (an `Error:` there means it failed). A listing is text on stdout, ended by the
+// fixed line a `describe` prints (stdout and stderr are separate pipes, so the end must be on stdout).
 // `-t` (terse) leaves set elements out of listings: the post-apply check does not need 10,000 of them.
+// Text, not JSON: nft 1.0.6 frees the string of a table's single flag before printing it as JSON (the
+// guard's `owner`), so a JSON listing that includes the guard prints garbage and corrupts nft's heap.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { FirewallError } from './firewall.js';
 import { TABLE_FAMILY } from './nft-rules.js';
 
 const TIMEOUT_MS = 10_000;
+const END_COMMAND = 'describe meta mark';
+const END_LINE = 'meta expression, datatype mark (packet mark) (basetype integer), 32 bits\n';
 
 interface Pending {
   seq: number;
-  wantsLine: boolean;
+  listing: boolean;
   resolve: (line: string | null) => void;
   reject: (e: Error) => void;
   timer: NodeJS.Timeout;
@@ -35,7 +40,7 @@ export class NftSession {
     private readonly onExit: (why: string) => void,
   ) {}
 
-  /** Runs one command (a listing when `listing`), in call order. Resolves with the JSON line of a listing. */
+  /** Runs one command (a listing when `listing`), in call order. Resolves with the text of a listing. */
   run(command: string, listing: boolean): Promise<string | null> {
     if (/[\n\r]/.test(command)) return Promise.reject(new FirewallError('nft command with a line break'));
     const next = this.queue.then(() => this.runNow(command, listing));
@@ -44,7 +49,7 @@ export class NftSession {
   }
 
   private start(): ChildProcess {
-    const child = spawn(this.nft, ['-j', '-t', '-i'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(this.nft, ['-t', '-i'], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.stdout = '';
     this.stderr = '';
     child.stdout!.setEncoding('utf8').on('data', (d: string) => {
@@ -77,8 +82,8 @@ export class NftSession {
         this.fail(new FirewallError(`nft did not answer within ${TIMEOUT_MS} ms: ${command.slice(0, 200)}`));
         child.kill('SIGKILL');
       }, TIMEOUT_MS);
-      this.pending = { seq, wantsLine: listing, resolve, reject, timer };
-      child.stdin!.write(`${command}\nlist table ${TABLE_FAMILY} tunlock_sync_${seq}\n`);
+      this.pending = { seq, listing: listing, resolve, reject, timer };
+      child.stdin!.write(`${command}\n${listing ? `${END_COMMAND}\n` : ''}list table ${TABLE_FAMILY} tunlock_sync_${seq}\n`);
     });
   }
 
@@ -93,19 +98,17 @@ export class NftSession {
     // The sentinel's own "Error: ..." line sits just before its echo; the command's output is before that.
     const sentinelStart = this.stderr.lastIndexOf('Error:', at);
     const own = this.stderr.slice(0, Math.max(0, sentinelStart));
-    if (/Error:/.test(own)) {
-      this.stderr = this.stderr.slice(caretEnd + 1);
-      return this.settle(new FirewallError(own.trim().slice(0, 800)));
-    }
-    let line: string | null = null;
-    if (p.wantsLine) {
-      const nl = this.stdout.indexOf('\n');
-      if (nl < 0) return; // the listing is still on its way (stdout and stderr are separate pipes)
-      line = this.stdout.slice(0, nl);
-      this.stdout = this.stdout.slice(nl + 1);
+    let listing: string | null = null;
+    if (p.listing) {
+      // The end marker follows the listing on stdout even when the listing failed.
+      const end = this.stdout.indexOf(END_LINE);
+      if (end < 0) return; // the listing is still on its way (stdout and stderr are separate pipes)
+      listing = this.stdout.slice(0, end);
+      this.stdout = this.stdout.slice(end + END_LINE.length);
     }
     this.stderr = this.stderr.slice(caretEnd + 1);
-    this.settle(null, line);
+    if (/Error:/.test(own)) this.settle(new FirewallError(own.trim().slice(0, 800)));
+    else this.settle(null, listing);
   }
 
   private settle(error: Error | null, line: string | null = null): void {

@@ -8,9 +8,10 @@
 import { DEFAULT_SOCKET, DaemonClient } from '../protocol/daemon-client.js';
 import { ProtocolError } from '../protocol/schema.js';
 import { BrowserInput } from './browser-input.js';
+import type { FrameSink } from './browser-input.js';
 import { BrowserOutput } from './browser-output.js';
 import type { Caller } from './caller.js';
-import { touchLastContact } from '../shared-paths.js';
+import { lastContactPathFromEnv, touchLastContact } from '../shared-paths.js';
 import { checkCaller } from './caller.js';
 import { Relay } from './relay.js';
 
@@ -52,15 +53,25 @@ function main(): void {
 
   const socketPath = process.env.TUNLOCK_SOCKET || DEFAULT_SOCKET;
   log(`started by ${describeCaller(caller)}; daemon socket ${socketPath}`);
-  // `tunlock doctor` reports when the extension last reached us.
-  touchLastContact();
   const relay = new Relay({
     send: (m) => output.send(m),
     link: () => new DaemonClient(socketPath, 'host'),
     socketPath,
     log,
   });
-  const input = new BrowserInput(relay, { pause: () => process.stdin.pause(), resume: () => process.stdin.resume() }, log);
+  // `tunlock doctor` reports when the extension last reached us: recorded once the extension has really sent
+  // a message (not merely because something started this program), in the home the browser passed us.
+  let contacted = false;
+  const lastContact = lastContactPathFromEnv(process.env);
+  const sink: FrameSink = {
+    handleFrame: (raw) => {
+      if (!contacted && lastContact) touchLastContact(lastContact);
+      contacted = true;
+      return relay.handleFrame(raw);
+    },
+    frameError: (e) => relay.frameError(e),
+  };
+  const input = new BrowserInput(sink, { pause: () => process.stdin.pause(), resume: () => process.stdin.resume() }, log);
 
   let stopping = false;
   const stop = (why: string, drain: boolean): void => {

@@ -1,10 +1,15 @@
 // Node-only client of the daemon socket, shared by the CLI and tunlock-host (the extension never imports
-// this file). Refuses a socket that root does not own — a user-owned socket at the daemon's path is an
-// attacker pretending to be the daemon — then says hello and matches responses to requests by id.
+// this file). Talks only to a daemon running as root: after connecting it asks the kernel who is listening
+// (SO_PEERCRED on the connected socket) and hangs up on anyone else — an impostor at the daemon's path, or a
+// socket swapped between any check and the connect. The path checks before connecting (root-owned socket,
+// root-only directories) only make the common mistakes fail early with a clear message. Then it says hello
+// and matches responses to requests by id.
 import { realpathSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { dirname } from 'node:path';
+import { startCommand } from '../init-system.js';
+import { peerCredentials, socketFd } from '../process/linux-syscalls.js';
 import { FrameDecoder, encodeFrame } from './framing.js';
 import type { ClientKind, Event, Request, ServerMessage, Status } from './schema.js';
 import { MAX_MESSAGE_TO_BROWSER_BYTES, MAX_REQUEST_BYTES, PROTOCOL_VERSION, ProtocolError, ServerMessage as ServerMessageSchema } from './schema.js';
@@ -22,18 +27,31 @@ export function daemonUnavailable(message: string, socketPath: string): Protocol
     'daemon_unavailable',
     message,
     socketPath === DEFAULT_SOCKET
-      ? 'start the daemon: sudo systemctl start tunlockd (not installed? run: npm run setup)'
+      ? `start the daemon: ${startCommand()} (not installed? install the tunlock package, or from the source tree: sudo npm run setup)`
       : `start tunlockd with --socket ${socketPath}`,
   );
 }
 
-/** Checks the socket path before connecting: it must be a socket owned by root. */
+/**
+ * EACCES on the socket or its directory (/run/tunlock is root:tunlock 0750): the daemon may well be running,
+ * this user is just not allowed in.
+ */
+export function notInGroup(socketPath: string): ProtocolError {
+  return new ProtocolError(
+    'not_permitted',
+    `permission denied on ${socketPath}: only root and members of group tunlock may use tunlockd`,
+    'add yourself to the group: sudo usermod -aG tunlock $USER, then log out and in again (or run: newgrp tunlock)',
+  );
+}
+
+/** Checks the socket path before connecting (early, clear messages; the binding check is peerIsRoot). */
 export function checkSocketOwner(socketPath: string): void {
   let st;
   try {
     st = statSync(socketPath);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
+    if (code === 'EACCES') throw notInGroup(socketPath);
     throw daemonUnavailable(code === 'ENOENT' ? `tunlockd is not running (no socket at ${socketPath})` : `cannot reach ${socketPath}: ${code}`, socketPath);
   }
   if (!st.isSocket()) throw daemonUnavailable(`${socketPath} is not a socket`, socketPath);
@@ -75,6 +93,24 @@ function checkDirectoryChain(socketPath: string): void {
   }
 }
 
+/** The process listening on the other end runs as root (the kernel's record, taken when it called listen). */
+export function checkPeerIsRoot(socket: Socket, socketPath: string): void {
+  let uid: number;
+  let pid: number;
+  try {
+    ({ uid, pid } = peerCredentials(socketFd(socket)));
+  } catch (e) {
+    throw daemonUnavailable(`cannot identify the process behind ${socketPath}: ${(e as Error).message}`, socketPath);
+  }
+  if (uid !== 0) {
+    throw new ProtocolError(
+      'daemon_unavailable',
+      `refusing ${socketPath}: the process listening on it (pid ${pid}) runs as uid ${uid}, not root — something is impersonating tunlockd`,
+      `stop that process, remove the socket (sudo rm ${socketPath}) and restart tunlockd`,
+    );
+  }
+}
+
 export class DaemonClient {
   private socket: Socket | null = null;
   private nextId = 1;
@@ -100,14 +136,19 @@ export class DaemonClient {
       }, timeoutMs);
       socket.once('connect', () => {
         clearTimeout(timer);
+        try {
+          checkPeerIsRoot(socket, this.socketPath);
+        } catch (e) {
+          socket.destroy();
+          reject(e);
+          return;
+        }
         this.socket = socket;
         resolve();
       });
       socket.once('error', (e: NodeJS.ErrnoException) => {
         clearTimeout(timer);
-        const msg = e.code === 'EACCES' ? `permission denied on ${this.socketPath}` : `cannot connect to ${this.socketPath}: ${e.code ?? e.message}`;
-        const err = daemonUnavailable(msg, this.socketPath);
-        reject(e.code === 'EACCES' ? new ProtocolError('not_permitted', msg, 'add yourself to the "tunlock" group (sudo usermod -aG tunlock $USER) and log in again') : err);
+        reject(e.code === 'EACCES' ? notInGroup(this.socketPath) : daemonUnavailable(`cannot connect to ${this.socketPath}: ${e.code ?? e.message}`, this.socketPath));
       });
     });
     this.wire(this.socket!);

@@ -66,11 +66,17 @@ export const Request = z.discriminatedUnion('type', [
   request('status', {}),
   /** after this, the server pushes events to this connection until it closes */
   request('subscribe', {}),
-  request('setMode', { mode: Mode }),
+  /**
+   * With no tunnel configured, `on`/`always` lock to the one tunnel that is up (detected), and refuse with
+   * needs_choice when several are up; `on` with none up refuses too unless blockAll says "block everything".
+   */
+  request('setMode', { mode: Mode, blockAll: z.optional(z.boolean()) }),
   request('setLan', { allow: z.boolean() }),
   /** endpointUser (root only): the account whose sockets reach the servers when the tunnel has no fwmark */
   request('tunnelAdd', { iface: Ifname, endpoints: z.array(EndpointText).check(z.maxLength(64)), endpointUser: z.optional(AccountName) }),
   request('tunnelRemove', { iface: Ifname }),
+  /** configure a tunnel the daemon detected (up, a tunnel by its kernel link kind), with its detected servers */
+  request('tunnelAdopt', { iface: Ifname }),
   request('tunnelUp', { iface: Ifname }),
   request('tunnelDown', { iface: Ifname, intentional: z.boolean() }),
   request('captiveOpen', { seconds: CaptiveSeconds }),
@@ -80,6 +86,10 @@ export const Request = z.discriminatedUnion('type', [
   request('bindRemove', { target: BindTarget }),
   /** removes tunlock's firewall table and saved state; the deliberate "get me out" */
   request('reset', { confirm: z.literal(true) }),
+  /** runs the self-test (docs/self-test.md) with probes as the requesting user; answers SelfTestResult */
+  request('selfTest', {}),
+  /** the lock history, oldest first; answers HistoryResult */
+  request('history', {}),
 ]);
 
 export const ErrorCode = z.enum([
@@ -93,6 +103,7 @@ export const ErrorCode = z.enum([
   'firewall_failed', // the kernel refused or a read-back differed; the previous rules stay
   'state_unreadable', // the saved state could not be read; the block stays in place
   'daemon_unavailable', // (from tunlock-host) the daemon socket is missing, refused, or not owned by root
+  'needs_choice', // the request is ambiguous or would block everything: the user must choose (tunnel, --block-all)
   'internal',
 ]);
 
@@ -116,6 +127,15 @@ export const TunnelStatus = z.strictObject({
   problem: z.optional(z.string().check(z.maxLength(500))),
 });
 
+/** A tunnel interface that is up but not configured (the kernel says it is a tunnel), and its VPN servers. */
+export const DetectedTunnel = z.strictObject({
+  iface: Ifname,
+  /** the kernel's link kind: wireguard, tun, ppp, … */
+  kind: z.string().check(z.maxLength(32)),
+  /** servers found where the system tells (WireGuard peers, the VPN process's connected sockets) */
+  endpoints: z.array(EndpointText).check(z.maxLength(64)),
+});
+
 export const BindingStatus = z.strictObject({
   target: BindTarget,
   /** resolved numeric id (uid, gid) or null for cgroups and unknown accounts */
@@ -137,6 +157,8 @@ export const Status = z.strictObject({
   state: LockState,
   lan: z.enum(['allow', 'block']),
   tunnels: z.array(TunnelStatus),
+  /** tunnels that are up but not configured: `lock on` locks to the only one, `tunnelAdopt` configures one */
+  detected: z.optional(z.array(DetectedTunnel).check(z.maxLength(64))),
   captive: z.nullable(CaptiveStatus),
   bindings: z.array(BindingStatus),
   /** packets the lock refused since the daemon started (all rules' counters summed) */
@@ -148,12 +170,57 @@ export const Status = z.strictObject({
   verifiedAt: z.nullable(z.int()),
 });
 
+export const SelfTestCheck = z.strictObject({
+  name: z.string().check(z.regex(/^[a-z][a-z0-9-]{0,31}$/)),
+  ok: z.boolean(),
+  /** what was observed: counters, errors, addresses (the proof, not a claim) */
+  evidence: z.string().check(z.maxLength(2000)),
+  /** what to do when it failed */
+  fix: z.optional(z.string().check(z.maxLength(1000))),
+});
+
+export const SelfTestResult = z.strictObject({
+  ok: z.boolean(),
+  checks: z.array(SelfTestCheck).check(z.maxLength(32)),
+  /** what the lock cannot cover here, said plainly (not failures) */
+  notes: z.array(z.string().check(z.maxLength(1000))).check(z.maxLength(16)),
+  /** the tunnel interfaces' own addresses (the extension checks WebRTC candidates against them) */
+  tunnelAddresses: z.array(z.string().check(z.maxLength(45))).check(z.maxLength(64)),
+  ms: z.int().check(z.minimum(0)),
+});
+
+const Count = z.int().check(z.minimum(0));
+export const HISTORY_TYPES = ['protected', 'blocking', 'standby', 'off', 'exception', 'tamper', 'test', 'blocked'] as const;
+export const HistoryEvent = z.strictObject({
+  /** ms since the epoch */
+  at: Count,
+  type: z.enum(HISTORY_TYPES),
+  /** state events: the state before and how long it lasted (a drop's blocked time is the `blocking` before `protected`) */
+  previous: z.optional(z.strictObject({ state: LockState, ms: Count })),
+  /** state events: why the state changed (a tunnel drop is `link`) */
+  cause: z.optional(z.enum(['link', 'request', 'start', 'expiry'])),
+  /** exception: who may use the hole and for how long it was opened */
+  uid: z.optional(Count),
+  seconds: z.optional(Count),
+  /** tamper: what was changed */
+  detail: z.optional(z.string().check(z.maxLength(500))),
+  /** test: outcome and the failed checks' names */
+  ok: z.optional(z.boolean()),
+  passed: z.optional(Count),
+  total: z.optional(Count),
+  failed: z.optional(z.array(z.string().check(z.maxLength(32))).check(z.maxLength(32))),
+  /** blocked: packets refused during the period ending at `at` */
+  packets: z.optional(Count),
+  periodMs: z.optional(Count),
+});
+export const HistoryResult = z.strictObject({ events: z.array(HistoryEvent).check(z.maxLength(20_000)) });
+
 /** `server` says who answered: tunlock-host answers the browser's hello itself (docs/protocol.md). */
 export const HelloResult = z.strictObject({ version: z.int(), server: z.enum(['tunlockd', 'tunlock-host']) });
 export const EmptyResult = z.strictObject({});
 
 export const Response = z.union([
-  z.strictObject({ id: RequestId, ok: z.literal(true), result: z.union([Status, HelloResult, EmptyResult]) }),
+  z.strictObject({ id: RequestId, ok: z.literal(true), result: z.union([Status, HelloResult, SelfTestResult, HistoryResult, EmptyResult]) }),
   z.strictObject({ id: z.nullable(RequestId), ok: z.literal(false), error: ErrorBody }),
 ]);
 
@@ -182,10 +249,15 @@ export type ErrorCode = z.infer<typeof ErrorCode>;
 export type ErrorBody = z.infer<typeof ErrorBody>;
 export type Status = z.infer<typeof Status>;
 export type TunnelStatus = z.infer<typeof TunnelStatus>;
+export type DetectedTunnel = z.infer<typeof DetectedTunnel>;
 export type BindTarget = z.infer<typeof BindTarget>;
 export type Event = z.infer<typeof Event>;
 export type ServerMessage = z.infer<typeof ServerMessage>;
 export type HelloResult = z.infer<typeof HelloResult>;
+export type SelfTestCheck = z.infer<typeof SelfTestCheck>;
+export type SelfTestResult = z.infer<typeof SelfTestResult>;
+export type HistoryEvent = z.infer<typeof HistoryEvent>;
+export type HistoryResult = z.infer<typeof HistoryResult>;
 
 /** An error that travels to the client as {ok:false, error}. */
 export class ProtocolError extends Error {

@@ -90,6 +90,12 @@ export function fmtStats(s: Stats, unit: (v: number) => string = fmtMs): string 
   return `median ${unit(s.median)}  p95 ${unit(s.p95)}  (min ${unit(s.min)}, max ${unit(s.max)}, n=${s.n})`;
 }
 
+/** p50 and p95 in ms, rounded to 0.01 ms, for the JSON figures. */
+export function p50p95(values: number[]): { p50: number; p95: number } {
+  const s = stats(values);
+  return { p50: Math.round(s.median * 100) / 100, p95: Math.round(s.p95 * 100) / 100 };
+}
+
 export function fmtRatio(r: number): string {
   return Number.isFinite(r) ? `${r.toFixed(2)}×` : 'n/a';
 }
@@ -111,8 +117,14 @@ export interface Row {
 
 export const RESULT_PREFIX = '@@tunlock-bench ';
 
-/** Prints the figures (human-readable) and one machine-readable line for run.mjs's summary table. */
-export function emitResult(bench: string, rows: Row[], reproduce: string): void {
+/** The machine-readable figures of `npm run bench -- --json` (test/bench/README.md names each key). */
+export type Figures = Record<string, unknown>;
+
+/**
+ * Prints the figures (human-readable) and one machine-readable line for run.mjs: the rows of its summary
+ * table and `figures`, merged into the JSON object `--json` prints.
+ */
+export function emitResult(bench: string, rows: Row[], reproduce: string, figures: Figures = {}): void {
   const w = Math.max(...rows.map((r) => r.metric.length));
   console.log(`\n── ${bench} ──`);
   for (const r of rows) {
@@ -120,7 +132,7 @@ export function emitResult(bench: string, rows: Row[], reproduce: string): void 
     console.log(`  ${r.metric.padEnd(w)}  ${r.value}${verdict}`);
   }
   console.log(`  reproduce: ${reproduce}`);
-  console.log(RESULT_PREFIX + JSON.stringify({ bench, rows, reproduce }));
+  console.log(RESULT_PREFIX + JSON.stringify({ bench, rows, reproduce, figures }));
 }
 
 /** ABBA order of two subjects over `pairs` pairs: a b b a a b … (cancels a slow drift of the machine). */
