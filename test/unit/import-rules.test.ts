@@ -76,6 +76,7 @@ const KNOWN: string[] = [
   'host/src/protocol/daemon-client.ts -> node:fs',
   'host/src/protocol/daemon-client.ts -> node:net',
   'host/src/protocol/daemon-client.ts -> node:path',
+  'host/src/protocol/daemon-client.ts -> host/src/process/linux-syscalls.ts',
   'installer/src/control.ts -> host/src/firewall/nft-rules.ts',
   'installer/src/locations.ts -> host/src/protocol/extension-ids.ts',
 ];
