@@ -15,7 +15,7 @@ interface RouteJson {
 /** The interface of the best default route that is not a tunnel, with its gateway. */
 export function physicalDefaultRoute(tunnels: string[]): Promise<{ iface: string; gateway: Address | null } | null> {
   return new Promise((resolve) => {
-    execFile('ip', ['-j', 'route', 'show', 'default'], { timeout: 2000 }, (err, stdout) => {
+    execFile('ip', ['-j', 'route', 'show', 'default'], { timeout: 2000, killSignal: 'SIGKILL' }, (err, stdout) => {
       if (err) return resolve(null);
       let routes: RouteJson[];
       try {

@@ -18,21 +18,29 @@ import type { TableId, TableModel, TableShape } from './nft-rules.js';
 import { GUARD_TABLE, GUARD_TABLE_NAME, MAIN_TABLE, RESET_BATCH, TABLE_FAMILY, TABLE_NAME, guardModel, modelShape, renderReplaceBatch, tableModel } from './nft-rules.js';
 import type { Plan } from './nft-plan.js';
 import { planUpdate, renderElementBatch } from './nft-plan.js';
-import { NftSession } from './nft-session.js';
+import { NFT_TIMEOUT_MS, NftSession } from './nft-session.js';
 import { observeText } from './nft-text.js';
 import { spawnTied, stopTied } from '../process/spawn-tied.js';
 
-function runOnce(nft: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runOnce(nft: string, args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(nft, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new FirewallError(`nft ${args.join(' ')} did not answer within ${timeoutMs} ms (killed)`));
+    }, timeoutMs);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', (e) => reject(new FirewallError(`cannot run ${nft}: ${e.message}`, 'install nftables (apt-get install nftables)')));
-    child.on('close', (code) =>
-      resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }),
-    );
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(new FirewallError(`cannot run ${nft}: ${e.message}`, 'install nftables (apt-get install nftables)'));
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+    });
   });
 }
 
@@ -78,6 +86,8 @@ export interface NftBackendOptions {
   workDir: string;
   /** problems that do not stop the main table from being enforced (the guard could not be updated) */
   warn?: (message: string) => void;
+  /** every nft child is killed when it does not answer within this (default NFT_TIMEOUT_MS) */
+  timeoutMs?: number;
 }
 
 type Counters = Record<string, number>;
@@ -101,6 +111,7 @@ export class NftBackend implements Firewall {
   private readonly nft: string;
   private readonly warn: (message: string) => void;
   private readonly workDir: string;
+  private readonly timeoutMs: number;
   private readonly session: NftSession;
   private monitor: ChildProcess | null = null;
   private onChange: ((line: string) => void) | null = null;
@@ -119,15 +130,20 @@ export class NftBackend implements Firewall {
     this.nft = opts.nft ?? 'nft';
     this.warn = opts.warn ?? (() => undefined);
     this.workDir = opts.workDir;
+    this.timeoutMs = opts.timeoutMs ?? NFT_TIMEOUT_MS;
     // The path goes into an `include "..."` line.
     if (/["\n\r\\]/.test(this.workDir)) throw new FirewallError(`unusable directory name for nft batches: ${JSON.stringify(this.workDir)}`);
     mkdirSync(this.workDir, { recursive: true, mode: 0o700 });
     // A lost session takes the guard with it: a change event makes the daemon verify and restore it.
-    this.session = new NftSession(this.nft, (why) => {
-      this.known.guard = undefined;
-      this.warn(why);
-      this.onChange?.(why);
-    });
+    this.session = new NftSession(
+      this.nft,
+      (why) => {
+        this.known.guard = undefined;
+        this.warn(why);
+        this.onChange?.(why);
+      },
+      this.timeoutMs,
+    );
   }
 
   private async include(name: string, batch: string): Promise<void> {
@@ -275,7 +291,7 @@ export class NftBackend implements Firewall {
   }
 
   private async readFull(table: string): Promise<Observed | null> {
-    const r = await runOnce(this.nft, ['-j', 'list', 'table', TABLE_FAMILY, table]);
+    const r = await runOnce(this.nft, ['-j', 'list', 'table', TABLE_FAMILY, table], this.timeoutMs);
     if (r.code !== 0) {
       if (MISSING.test(r.stderr)) return null;
       throw new FirewallError(`cannot read table ${TABLE_FAMILY} ${table}: ${r.stderr.trim()}`);
