@@ -2,13 +2,13 @@
 // one serial queue, is applied to the kernel in one batch, verified, and only then saved and announced; a
 // failed apply leaves the previous rules and settings in force (nothing half-applied). Fails closed: when the
 // saved state cannot be read, the block stays and the error is reported until the user chooses a setting.
-import type { Firewall } from '../firewall/firewall.js';
-import { FirewallError, isLockShape, sameShape } from '../firewall/firewall.js';
+import type { Firewall, Observed } from '../firewall/firewall.js';
+import { FirewallError, isLockShape, sameElements, sameShape } from '../firewall/firewall.js';
 import type { BoundAccount, CaptiveHole, Policy } from '../firewall/policy.js';
 import { isEmptyPolicy } from '../firewall/policy.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BLOCK_COUNTERS, bindingCounter, captiveSecondsLeft, expectedShape, GUARD_TABLE_NAME, renderApplyBatch, TABLE_NAME } from '../firewall/nft-rules.js';
+import { BLOCK_COUNTERS, bindingCounter, captiveSecondsLeft, expectedElements, expectedShape, GUARD_TABLE_NAME, renderApplyBatch, TABLE_NAME } from '../firewall/nft-rules.js';
 import { formatEndpoint, parseEndpoint, sameEndpoint } from '../net/values.js';
 import type { Endpoint } from '../net/values.js';
 import type { BindTarget, DetectedTunnel, ErrorBody, Event, HistoryResult, LockState, Request, SelfTestResult, Status } from '../protocol/schema.js';
@@ -69,6 +69,8 @@ export class Daemon {
   private detected: DetectedTunnel[] = [];
   private queue: Promise<unknown> = Promise.resolve();
   private applied: Policy | null = null;
+  /** the table's canonical contents as read back right after the last apply (see Observed.content) */
+  private appliedContent: string | null = null;
   private blockedBase = 0;
   private bindingBase = new Map<string, number>();
   private lastCounters: Record<string, number> = {};
@@ -275,6 +277,7 @@ export class Daemon {
       this.foldCounters(this.lastCounters);
       this.applied = policy;
       this.generation++;
+      this.appliedContent = observed?.content ?? null;
       this.applyError = null;
       this.verifiedAt = this.now();
       this.lastCounters = observed?.counters ?? {};
@@ -455,13 +458,14 @@ export class Daemon {
 
   private async verifyOnce(): Promise<void> {
     const applied = this.applied;
+    const appliedContent = this.appliedContent;
     const generation = this.generation;
     if (applied && !this.stateError) {
       const observed = await this.deps.firewall.read({ full: true }).catch(() => undefined);
       const asApplied =
         observed !== undefined &&
         generation === this.generation &&
-        sameShape(expectedShape(applied, this.now()), observed?.shape ?? null) &&
+        intactAsApplied(applied, appliedContent, observed, this.now()) &&
         (observed === null || observed.guarded);
       if (asApplied) {
         this.verifiedAt = this.now();
@@ -499,8 +503,7 @@ export class Daemon {
       return undefined;
     });
     if (observed === undefined) return;
-    const want = expectedShape(this.applied, this.now());
-    if (sameShape(want, observed?.shape ?? null)) {
+    if (intactAsApplied(this.applied, this.appliedContent, observed, this.now())) {
       this.verifiedAt = this.now();
       if (!observed) return;
       this.lastCounters = observed.counters;
@@ -861,6 +864,7 @@ export class Daemon {
         await this.deps.firewall.reset();
         this.applied = this.policy(defaultState().config, null, []);
         this.generation++;
+        this.appliedContent = null;
         this.stateError = null;
         this.keptLock = false;
         this.applyError = null;
@@ -905,6 +909,16 @@ function checkHoleOwner(hole: CaptiveHole, client: Client): void {
 
 function notFound(iface: string): ProtocolError {
   return new ProtocolError('not_found', `no tunnel ${iface}`, `add it first: tunlock tunnel add ${iface} --endpoint ADDR:PORT/udp`);
+}
+
+/**
+ * The kernel's table is what the last apply left. Counts are not enough (an `accept` swapped in for a `reject`
+ * keeps them): the contents must be what that apply read back, and every set must hold exactly the policy's
+ * elements (captive ones may have expired).
+ */
+function intactAsApplied(applied: Policy, content: string | null, observed: Observed | null, now: number): boolean {
+  if (!sameShape(expectedShape(applied, now), observed?.shape ?? null)) return false;
+  return !observed || (observed.content === content && sameElements(expectedElements(applied, now) ?? {}, observed.elements));
 }
 
 /** Refuses an existing link that is not a tunnel (a name that does not exist yet may be configured). */

@@ -15,7 +15,7 @@ import type { Firewall, Observed } from './firewall.js';
 import { FirewallError, sameShape } from './firewall.js';
 import type { Policy } from './policy.js';
 import type { TableId, TableModel, TableShape } from './nft-rules.js';
-import { GUARD_TABLE, GUARD_TABLE_NAME, MAIN_TABLE, RESET_BATCH, TABLE_FAMILY, TABLE_NAME, guardModel, modelShape, renderReplaceBatch, tableModel } from './nft-rules.js';
+import { GUARD_TABLE, GUARD_TABLE_NAME, MAIN_TABLE, RESET_BATCH, TABLE_FAMILY, TABLE_NAME, guardModel, modelShape, normalizeElement, renderReplaceBatch, tableModel } from './nft-rules.js';
 import type { Plan } from './nft-plan.js';
 import { planUpdate, renderElementBatch } from './nft-plan.js';
 import { NFT_TIMEOUT_MS, NftSession } from './nft-session.js';
@@ -48,15 +48,34 @@ const MISSING = /No such file or directory/i;
 
 type NftObject = Record<string, Record<string, unknown>>;
 
+/** A JSON set element (string, number, prefix, concatenation, element with timeout, range) as text. */
+function elementText(e: unknown): string {
+  if (typeof e === 'string' || typeof e === 'number') return String(e);
+  if (e && typeof e === 'object') {
+    const o = e as Record<string, unknown>;
+    if (o['elem'] && typeof o['elem'] === 'object') return elementText((o['elem'] as Record<string, unknown>)['val']);
+    if (o['prefix'] && typeof o['prefix'] === 'object') {
+      const p = o['prefix'] as Record<string, unknown>;
+      return `${elementText(p['addr'])}/${elementText(p['len'])}`;
+    }
+    if (Array.isArray(o['concat'])) return o['concat'].map(elementText).join(' . ');
+    if (Array.isArray(o['range'])) return o['range'].map(elementText).join('-');
+  }
+  // Something we never write: kept verbatim, so it can only ever compare as different.
+  return JSON.stringify(e);
+}
+
 /**
- * Turns `nft -j list table inet <table>` output into what we verify and count. A terse listing (`-t`) has no
- * set elements: their counts are then null ("not read"), not 0.
+ * Turns `nft -j list table inet <table>` output into what we verify and count, set elements included. Its
+ * `content` is empty: the canonical contents come from the terse text listing (observeText), which read()
+ * always takes too.
  */
 export function observeJson(json: string, table = TABLE_NAME, terse = false): Observed {
   const parsed = JSON.parse(json) as { nftables?: NftObject[] };
   const shape: TableShape = { chains: {}, sets: {}, counters: [] };
   let found = false;
   const counters: Record<string, number> = {};
+  const elements: Record<string, string[]> = {};
   for (const item of parsed.nftables ?? []) {
     const [kind, v] = Object.entries(item)[0] ?? [];
     if (kind === 'table' && v?.['name'] === table && v['family'] === TABLE_FAMILY) found = true;
@@ -70,13 +89,15 @@ export function observeJson(json: string, table = TABLE_NAME, terse = false): Ob
       chain.rules += 1;
       shape.chains[name] = chain;
     } else if (kind === 'set') {
-      shape.sets[name] = terse ? null : Array.isArray(v['elem']) ? v['elem'].length : 0;
+      const elem = Array.isArray(v['elem']) ? v['elem'] : [];
+      shape.sets[name] = terse ? null : elem.length;
+      elements[name] = elem.map((e) => normalizeElement(elementText(e))).sort();
     } else if (kind === 'counter') {
       shape.counters.push(name);
       counters[name] = Number(v['packets'] ?? 0);
     }
   }
-  return { shape, counters, guarded: false, found };
+  return { shape, counters, guarded: false, found, content: '', elements: terse ? null : elements };
 }
 
 export interface NftBackendOptions {
@@ -256,7 +277,9 @@ export class NftBackend implements Firewall {
    */
   async read(opts: { full?: boolean } = {}): Promise<Observed | null> {
     const { main: terse, guard } = await this.list();
-    const main = opts.full ? await this.readFull(TABLE_NAME) : terse;
+    const full = opts.full && terse ? await this.readFull(TABLE_NAME) : null;
+    // The contents always from the terse listing (the form the apply's read-back kept), elements from the full one.
+    const main = !opts.full ? terse : full && terse ? { ...full, content: terse.content } : null;
     if (main) this.raw.main = main.counters;
     this.seen = { main: { ...this.raw.main }, guard: { ...this.raw.guard } };
     if (!main) return null;

@@ -59,7 +59,7 @@ function endpointElements(endpoints: AllowedEndpoint[], family: Family, owner: E
   const seen = new Set<string>();
   for (const { endpoint: e, owner: o } of endpoints) {
     if (e.address.family !== family || o.kind !== owner) continue;
-    const who = o.kind === 'mark' ? `0x${o.mark.toString(16).padStart(8, '0')}` : String(o.uid);
+    const who = o.kind === 'mark' ? String(o.mark) : String(o.uid);
     seen.add(`${e.address.text} . ${e.protocol} . ${e.port} . ${who}`);
   }
   return [...seen].sort();
@@ -76,6 +76,15 @@ export function captiveSecondsLeft(hole: CaptiveHole, now: number): number {
 
 function set(name: string, decl: string, items: string[]): TableModel['sets'][number] {
   return { name, decl, items };
+}
+
+/**
+ * One set element in the form both our rule text and the kernel's JSON listing reduce to: no quotes, no
+ * timeout, a single address without /32 or /128.
+ */
+export function normalizeElement(text: string): string {
+  const bare = text.replace(/"/g, '').replace(/ timeout \d+s$/, '');
+  return bare.includes(':') ? bare.replace(/\/128$/, '') : bare.replace(/\/32$/, '');
 }
 
 function sets(policy: Policy, now: number): TableModel['sets'] {
@@ -289,6 +298,16 @@ export function modelShape(m: TableModel | null): TableShape | null {
     sets: Object.fromEntries(m.sets.map((s) => [s.name, s.items.length])),
     counters: m.counters,
   };
+}
+
+/** The normalized elements each set should hold (see normalizeElement); null when there is no table. */
+export function expectedElements(policy: Policy, now: number): Record<string, string[]> | null {
+  if (isEmptyPolicy(policy)) return null;
+  // Captive elements leave the kernel by themselves, up to a second after expiresAt (timeouts are whole
+  // seconds): while the hole is in the policy, its elements may still be there.
+  const hole = policy.lock?.captive;
+  const m = model(policy, hole ? Math.min(now, hole.expiresAt - 1) : now);
+  return Object.fromEntries(m.sets.map((s) => [s.name, s.items.map(normalizeElement)]));
 }
 
 /**
