@@ -19,7 +19,7 @@ const nft = (args: string[], input?: string) =>
 
 const lan = [...DEFAULT_LAN_RANGES];
 const lock = (over: Partial<NonNullable<Policy['lock']>> = {}): Policy => ({
-  lock: { tunnels: ['wg0'], endpoints: [rootEndpoint(parseEndpoint('198.51.100.10:51820/udp'))], allowLan: true, lanRanges: lan, captive: null, ...over },
+  lock: { tunnels: ['wg0'], endpoints: [rootEndpoint(parseEndpoint('198.51.100.10:51820/udp'))], allowLan: true, lanRanges: lan, onLink: [parseCidr('192.168.77.0/24'), parseCidr('2001:db8:77::/64')], captive: null, ...over },
   bindings: [],
   tunnels: ['wg0'],
   allowLan: true,

@@ -9,8 +9,8 @@ import { isEmptyPolicy } from '../firewall/policy.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { BLOCK_COUNTERS, bindingCounter, captiveSecondsLeft, expectedElements, expectedShape, GUARD_TABLE_NAME, renderApplyBatch, TABLE_NAME } from '../firewall/nft-rules.js';
-import { formatEndpoint, parseEndpoint, sameEndpoint } from '../net/values.js';
-import type { Endpoint } from '../net/values.js';
+import { formatEndpoint, parseCidr, parseEndpoint, sameEndpoint } from '../net/values.js';
+import type { Cidr, Endpoint } from '../net/values.js';
 import type { BindTarget, DetectedTunnel, ErrorBody, Event, HistoryResult, LockState, Request, SelfTestResult, Status } from '../protocol/schema.js';
 import { PROTOCOL_VERSION, ProtocolError, versionMismatch } from '../protocol/schema.js';
 import { groupId, userId } from './accounts.js';
@@ -20,7 +20,7 @@ import type { LockConfig } from './lock-machine.js';
 import { isLocked, lockState, policyFor } from './lock-machine.js';
 import { detectTunnels } from './detect-tunnels.js';
 import { isLinkUp, linkExists, LinkWatcher } from './link-watch.js';
-import { physicalDefaultRoute, resolvConfNameservers } from './network-info.js';
+import { physicalDefaultRoute, readOnLinkSubnets, resolvConfNameservers } from './network-info.js';
 import type { SavedState, StateStore } from './state-store.js';
 import { StateError, defaultState } from './state-store.js';
 import { learnWireGuard } from './wireguard.js';
@@ -57,6 +57,7 @@ export interface DaemonDeps {
 
 const MAX_TUNNELS = 64;
 const MAX_ENDPOINTS_PER_TUNNEL = 64;
+const MAX_LAN_RANGES = 1000;
 
 export class Daemon {
   private saved: SavedState = defaultState();
@@ -67,6 +68,8 @@ export class Daemon {
   private refused = new Map<string, string>();
   /** tunnels that are up but not configured (detect-tunnels.ts), refreshed on every link change */
   private detected: DetectedTunnel[] = [];
+  /** subnets directly connected to non-tunnel interfaces: LAN = private ∩ these (see lanRangesFor) */
+  private onLink: Cidr[] = [];
   private queue: Promise<unknown> = Promise.resolve();
   private applied: Policy | null = null;
   /** the table's canonical contents as read back right after the last apply (see Observed.content) */
@@ -222,7 +225,7 @@ export class Daemon {
   }
 
   private observations() {
-    return { tunnelsUp: this.tunnelsUp, refused: this.refused, captive: this.saved.captive, now: this.now() };
+    return { tunnelsUp: this.tunnelsUp, refused: this.refused, onLink: this.onLink, captive: this.saved.captive, now: this.now() };
   }
 
   private policy(config: LockConfig = this.saved.config, captive = this.saved.captive, bindings = this.saved.bindings): Policy {
@@ -331,8 +334,15 @@ export class Daemon {
     }
     const next = new Set(config.tunnels.map((t) => t.iface).filter((i) => !refused.has(i) && isLinkUp(i)));
     const cameUp = [...next].filter((i) => !this.tunnelsUp.has(i));
+    // What a tunnel's address covers is not the LAN. Unknown kinds: at least the configured tunnels.
+    const tunnelLinks = new Set([...(kinds ?? []).filter((k) => k.tunnel).map((k) => k.iface), ...next]);
+    const onLink = (await readOnLinkSubnets(tunnelLinks)) ?? this.onLink;
     const changed =
-      cameUp.length > 0 || [...this.tunnelsUp].some((i) => !next.has(i)) || JSON.stringify([...refused]) !== JSON.stringify([...this.refused]);
+      cameUp.length > 0 ||
+      [...this.tunnelsUp].some((i) => !next.has(i)) ||
+      JSON.stringify([...refused]) !== JSON.stringify([...this.refused]) ||
+      JSON.stringify(onLink) !== JSON.stringify(this.onLink);
+    this.onLink = onLink;
     for (const [iface, why] of refused) if (this.refused.get(iface) !== why) this.deps.log(`refused as a tunnel: ${why}`);
     this.tunnelsUp = next;
     this.refused = refused;
@@ -564,6 +574,7 @@ export class Daemon {
       mode: config.mode,
       state,
       lan: config.allowLan ? 'allow' : 'block',
+      lanRanges: config.lanRanges.map((r) => r.text),
       tunnels: config.tunnels.map((t) => {
         const problem = this.refused.get(t.iface);
         return {
@@ -622,7 +633,7 @@ export class Daemon {
   bootRules(): string | null {
     const config = this.saved.config.mode === 'always' ? this.saved.config : { ...this.saved.config, mode: 'off' as const };
     const lasting = this.saved.bindings.filter((b) => b.kind !== 'cgroup');
-    const policy = policyFor(config, { tunnelsUp: new Set(), refused: this.refused, captive: null, now: this.now() }, this.resolveBindings(lasting));
+    const policy = policyFor(config, { ...this.observations(), tunnelsUp: new Set(), captive: null }, this.resolveBindings(lasting));
     return isEmptyPolicy(policy) ? null : renderApplyBatch(policy, this.now());
   }
 
@@ -773,6 +784,19 @@ export class Daemon {
       }
       case 'setLan':
         return this.commit({ ...s, config: { ...c, allowLan: req.allow } }, `lan ${req.allow ? 'allow' : 'block'}`);
+      case 'lanAdd': {
+        const range = lanRangeToAdd(req.range, client);
+        if (c.lanRanges.some((r) => r.text === range.text)) return;
+        if (c.lanRanges.length >= MAX_LAN_RANGES) throw new ProtocolError('invalid_value', `at most ${MAX_LAN_RANGES} added LAN ranges`);
+        return this.commit({ ...s, config: { ...c, lanRanges: [...c.lanRanges, range] } }, `lan add ${range.text}`);
+      }
+      case 'lanRemove': {
+        const range = parseCidr(req.range);
+        if (!c.lanRanges.some((r) => r.text === range.text)) {
+          throw new ProtocolError('not_found', `${range.text} was not added`, 'see the added ranges: tunlock status');
+        }
+        return this.commit({ ...s, config: { ...c, lanRanges: c.lanRanges.filter((r) => r.text !== range.text) } }, `lan remove ${range.text}`);
+      }
       case 'tunnelAdd': {
         await assertTunnel(req.iface);
         const endpoints = req.endpoints.map(parseEndpoint);
@@ -928,6 +952,20 @@ async function assertTunnel(iface: string): Promise<void> {
     throw new ProtocolError('internal', `cannot tell what kind of link ${iface} is (\`ip -d -j link show\` failed)`, 'check that iproute2 is installed (apt-get install iproute2)');
   }
   if (kind && !kind.tunnel) throw new ProtocolError('invalid_value', `${iface} is not a VPN tunnel: ${kind.reason}`, NOT_A_TUNNEL_HINT);
+}
+
+/**
+ * Only root widens the LAN exception (a member could otherwise open the internet as "LAN"), and never by a
+ * range that covers much of the internet.
+ */
+function lanRangeToAdd(text: string, client: Client): Cidr {
+  if (client.uid !== 0) throw new ProtocolError('not_permitted', 'only root may add LAN ranges', 'run it as root: sudo tunlock lan add RANGE');
+  const range = parseCidr(text);
+  const len = Number(range.text.split('/')[1]);
+  if (len < (range.family === 4 ? 8 : 16)) {
+    throw new ProtocolError('invalid_value', `${range.text} covers much of the internet, not a LAN`, `add the LAN's own subnet (at least /${range.family === 4 ? 8 : 16})`);
+  }
+  return range;
 }
 
 /** Only root may let another account's sockets reach the VPN servers outside the tunnel. */

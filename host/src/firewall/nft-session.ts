@@ -69,10 +69,10 @@ export class NftSession {
     return child;
   }
 
-  private lost(child: ChildProcess, why: string): void {
+  private lost(child: ChildProcess, why: string, hint = 'install nftables (apt-get install nftables)'): void {
     if (this.child !== child) return;
     this.child = null;
-    this.fail(new FirewallError(why, 'install nftables (apt-get install nftables)'));
+    this.fail(new FirewallError(why, hint));
     this.onExit(why);
   }
 
@@ -81,7 +81,8 @@ export class NftSession {
     const seq = ++this.seq;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.fail(new FirewallError(`nft did not answer within ${this.timeoutMs} ms (killed): ${command.slice(0, 200)}`, 'the previous rules stay in force; run `tunlock doctor`'));
+        // The session is over (its guard table goes with it, onExit says so); the next command starts a new one.
+        this.lost(child, `nft did not answer within ${this.timeoutMs} ms (killed): ${command.slice(0, 200)}`, 'the previous rules stay in force; run `tunlock doctor`');
         child.kill('SIGKILL');
       }, this.timeoutMs);
       this.pending = { seq, listing: listing, resolve, reject, timer };
