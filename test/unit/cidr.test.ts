@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { covers, intersect, withoutCovered } from '../../host/src/net/cidr.js';
 import { lanRangesFor } from '../../host/src/firewall/policy.js';
 import { parseCidr } from '../../host/src/net/values.js';
+import { onLinkSubnets } from '../../host/src/daemon/network-info.js';
 
 const c = parseCidr;
 const texts = (l: { text: string }[]) => l.map((x) => x.text);
@@ -43,5 +44,17 @@ describe('LAN = private ∩ directly connected, plus link scope and explicit ran
   });
   it('an on-link subnet larger than a private range yields the private range only', () => {
     expect(texts(lanRangesFor([c('172.0.0.0/8')], []))).toContain('172.16.0.0/12');
+  });
+});
+
+describe('onLinkSubnets (ip -j addr show)', () => {
+  it('the subnets of non-tunnel, non-loopback interfaces', () => {
+    const json = JSON.stringify([
+      { ifname: 'lo', link_type: 'loopback', addr_info: [{ family: 'inet', local: '127.0.0.1', prefixlen: 8, scope: 'host' }] },
+      { ifname: 'eth0', link_type: 'ether', addr_info: [{ family: 'inet', local: '192.168.77.10', prefixlen: 24, scope: 'global' }, { family: 'inet6', local: 'fe80::1', prefixlen: 64, scope: 'link' }] },
+      { ifname: 'wg0', link_type: 'none', addr_info: [{ family: 'inet', local: '10.64.0.2', prefixlen: 32, scope: 'global' }] },
+      { ifname: 'bad', addr_info: [{ family: 'inet', local: 'x" accept', prefixlen: 24 }] },
+    ]);
+    expect(texts(onLinkSubnets(json, new Set(['wg0'])))).toEqual(['192.168.77.0/24', 'fe80::/64']);
   });
 });

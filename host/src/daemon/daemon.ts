@@ -20,7 +20,7 @@ import type { LockConfig } from './lock-machine.js';
 import { isLocked, lockState, policyFor } from './lock-machine.js';
 import { detectTunnels } from './detect-tunnels.js';
 import { isLinkUp, linkExists, LinkWatcher } from './link-watch.js';
-import { physicalDefaultRoute, readOnLinkSubnets, resolvConfNameservers } from './network-info.js';
+import { onLinkSubnets, physicalDefaultRoute, readAddresses, resolvConfNameservers } from './network-info.js';
 import type { SavedState, StateStore } from './state-store.js';
 import { StateError, defaultState } from './state-store.js';
 import { learnWireGuard } from './wireguard.js';
@@ -326,7 +326,8 @@ export class Daemon {
    * appears as a physical link is refused (never allowed out) until it is a tunnel again.
    */
   private async refreshLinks(config: LockConfig = this.saved.config): Promise<{ cameUp: string[]; changed: boolean }> {
-    const kinds = await readLinkKinds();
+    // One link event costs two `ip` runs; in parallel, so a tunnel drop reaches the status no later.
+    const [kinds, addresses] = await Promise.all([readLinkKinds(), readAddresses()]);
     const refused = new Map<string, string>();
     for (const { iface } of config.tunnels) {
       const problem = trustProblem(iface, kinds, linkExists(iface));
@@ -336,7 +337,7 @@ export class Daemon {
     const cameUp = [...next].filter((i) => !this.tunnelsUp.has(i));
     // What a tunnel's address covers is not the LAN. Unknown kinds: at least the configured tunnels.
     const tunnelLinks = new Set([...(kinds ?? []).filter((k) => k.tunnel).map((k) => k.iface), ...next]);
-    const onLink = (await readOnLinkSubnets(tunnelLinks)) ?? this.onLink;
+    const onLink = parseOnLink(addresses, tunnelLinks) ?? this.onLink;
     const changed =
       cameUp.length > 0 ||
       [...this.tunnelsUp].some((i) => !next.has(i)) ||
@@ -353,14 +354,13 @@ export class Daemon {
     void this.serial(async () => {
       this.cause = 'link';
       const { cameUp, changed } = await this.refreshLinks();
-      const detectedChanged = await this.refreshDetected();
-      if (!changed) {
-        if (detectedChanged) this.announce();
-        return;
+      if (changed) {
+        this.deps.log(`tunnels up: [${[...this.tunnelsUp].join(', ')}]`);
+        if (cameUp.length) await this.onTunnelsUp(cameUp);
+        await this.enforceIfPolicyChanged('link change');
       }
-      this.deps.log(`tunnels up: [${[...this.tunnelsUp].join(', ')}]`);
-      if (cameUp.length) await this.onTunnelsUp(cameUp);
-      await this.enforceIfPolicyChanged('link change');
+      // Detected tunnels only inform the status: looked up once the rules are in force, so a drop is not delayed.
+      if (await this.refreshDetected()) this.announce();
     }).catch((e: Error) => this.deps.log(`link change: ${e.message}`));
   }
 
@@ -785,7 +785,7 @@ export class Daemon {
       case 'setLan':
         return this.commit({ ...s, config: { ...c, allowLan: req.allow } }, `lan ${req.allow ? 'allow' : 'block'}`);
       case 'lanAdd': {
-        const range = lanRangeToAdd(req.range, client);
+        const range = lanRangeToAdd(req.range);
         if (c.lanRanges.some((r) => r.text === range.text)) return;
         if (c.lanRanges.length >= MAX_LAN_RANGES) throw new ProtocolError('invalid_value', `at most ${MAX_LAN_RANGES} added LAN ranges`);
         return this.commit({ ...s, config: { ...c, lanRanges: [...c.lanRanges, range] } }, `lan add ${range.text}`);
@@ -804,7 +804,7 @@ export class Daemon {
         if (!existing && c.tunnels.length >= MAX_TUNNELS) throw new ProtocolError('invalid_value', `at most ${MAX_TUNNELS} tunnels`);
         const merged = existing ? mergeEndpoints(existing.endpoints, endpoints) : mergeEndpoints([], endpoints);
         if (merged.length > MAX_ENDPOINTS_PER_TUNNEL) throw new ProtocolError('invalid_value', `at most ${MAX_ENDPOINTS_PER_TUNNEL} endpoints per tunnel`);
-        const endpointUid = req.endpointUser === undefined ? (existing?.endpointUid ?? 0) : endpointOwnerUid(req.endpointUser, client);
+        const endpointUid = req.endpointUser === undefined ? (existing?.endpointUid ?? 0) : endpointOwnerUid(req.endpointUser);
         const tunnel = { iface: req.iface, endpoints: merged, learned: existing?.learned ?? [], fwmark: existing?.fwmark ?? null, endpointUid };
         const tunnels = existing ? c.tunnels.map((t) => (t.iface === req.iface ? tunnel : t)) : [...c.tunnels, tunnel];
         const next = { ...s, config: { ...c, tunnels } };
@@ -945,6 +945,16 @@ function intactAsApplied(applied: Policy, content: string | null, observed: Obse
   return !observed || (observed.content === content && sameElements(expectedElements(applied, now) ?? {}, observed.elements));
 }
 
+/** The directly connected subnets from an `ip -j addr show` listing; null when there is none to read. */
+function parseOnLink(addresses: string | null, tunnels: ReadonlySet<string>): Cidr[] | null {
+  if (addresses === null) return null;
+  try {
+    return onLinkSubnets(addresses, tunnels);
+  } catch {
+    return null;
+  }
+}
+
 /** Refuses an existing link that is not a tunnel (a name that does not exist yet may be configured). */
 async function assertTunnel(iface: string): Promise<void> {
   const kind = await linkKind(iface);
@@ -954,12 +964,8 @@ async function assertTunnel(iface: string): Promise<void> {
   if (kind && !kind.tunnel) throw new ProtocolError('invalid_value', `${iface} is not a VPN tunnel: ${kind.reason}`, NOT_A_TUNNEL_HINT);
 }
 
-/**
- * Only root widens the LAN exception (a member could otherwise open the internet as "LAN"), and never by a
- * range that covers much of the internet.
- */
-function lanRangeToAdd(text: string, client: Client): Cidr {
-  if (client.uid !== 0) throw new ProtocolError('not_permitted', 'only root may add LAN ranges', 'run it as root: sudo tunlock lan add RANGE');
+/** A range LAN access may open besides the on-link ones (root only, roles.ts): never much of the internet. */
+function lanRangeToAdd(text: string): Cidr {
   const range = parseCidr(text);
   const len = Number(range.text.split('/')[1]);
   if (len < (range.family === 4 ? 8 : 16)) {
@@ -968,13 +974,10 @@ function lanRangeToAdd(text: string, client: Client): Cidr {
   return range;
 }
 
-/** Only root may let another account's sockets reach the VPN servers outside the tunnel. */
-function endpointOwnerUid(name: string, client: Client): number {
+/** The account named to own the VPN's sockets (tunnelAdd is root's alone: roles.ts). */
+function endpointOwnerUid(name: string): number {
   const uid = userId(name);
   if (uid === null) throw new ProtocolError('not_found', `no user named ${JSON.stringify(name)}`, 'check the name: getent passwd NAME');
-  if (uid !== 0 && client.uid !== 0) {
-    throw new ProtocolError('not_permitted', 'only root may let another account reach the VPN servers outside the tunnel', 'run it as root: sudo tunlock tunnel add …');
-  }
   return uid;
 }
 

@@ -85,16 +85,11 @@ export function onLinkSubnets(json: string, tunnels: ReadonlySet<string>): Cidr[
   return out;
 }
 
-/** The directly connected subnets now, or null when `ip` could not be run or read. */
-export function readOnLinkSubnets(tunnels: ReadonlySet<string>): Promise<Cidr[] | null> {
+/** `ip -j addr show` now (for onLinkSubnets), or null when `ip` could not be run. */
+export function readAddresses(): Promise<string | null> {
   return new Promise((resolve) => {
     execFile('ip', ['-j', 'addr', 'show'], { timeout: 2000, killSignal: 'SIGKILL', maxBuffer: 8 * 1024 * 1024 }, (err, stdout) => {
-      if (err) return resolve(null);
-      try {
-        resolve(onLinkSubnets(stdout, tunnels));
-      } catch {
-        resolve(null);
-      }
+      resolve(err ? null : stdout);
     });
   });
 }

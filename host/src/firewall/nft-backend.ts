@@ -237,7 +237,7 @@ export class NftBackend implements Firewall {
   }
 
   async guardCurrent(): Promise<void> {
-    const r = await runOnce(this.nft, ['list', 'table', TABLE_FAMILY, TABLE_NAME]);
+    const r = await runOnce(this.nft, ['list', 'table', TABLE_FAMILY, TABLE_NAME], this.timeoutMs);
     const head = `table ${TABLE_FAMILY} ${TABLE_NAME} {\n`;
     if (r.code !== 0 || !r.stdout.startsWith(head)) throw new FirewallError(`cannot copy table ${TABLE_FAMILY} ${TABLE_NAME} into the guard: ${r.stderr.trim() || 'unexpected listing'}`);
     const guard = `${TABLE_FAMILY} ${GUARD_TABLE_NAME}`;
