@@ -96,7 +96,7 @@ function lockPolicy(iface: string, endpoint: string): Policy {
   // What tunlockd applies for `tunnel add IFACE --endpoint E` + `lock on` with default settings (LAN allowed).
   const lan = [...DEFAULT_LAN_RANGES];
   return {
-    lock: { tunnels: [iface], endpoints: [rootEndpoint(parseEndpoint(endpoint))], allowLan: true, lanRanges: lan, captive: null },
+    lock: { tunnels: [iface], endpoints: [rootEndpoint(parseEndpoint(endpoint))], allowLan: true, lanRanges: lan, onLink: [], captive: null },
     bindings: [],
     tunnels: [iface],
     allowLan: true,

@@ -105,6 +105,17 @@ describe.skipIf(skip)('core lock (tunlockd + nftables + CLI)', () => {
     await expectBlocked(['tcp4:80']);
   });
 
+  it('the last reject swapped for an accept (same rule count) is detected, re-applied and counted as tamper', async () => {
+    const before = (await status()).tamper.count;
+    const chain = JSON.parse(await nft(['-j', 'list', 'chain', 'inet', 'tunlock', 'output'])) as { nftables: { rule?: { handle: number } }[] };
+    const last = chain.nftables.filter((i) => i.rule).pop()!.rule!.handle;
+    await lab.exec('client', 'nft', ['replace', 'rule', 'inet', 'tunlock', 'output', 'handle', String(last), 'accept']);
+    await waitFor(async () => (await status()).tamper.count === before + 1, 'the swap counted as tamper');
+    const rules = (await nft(['list', 'chain', 'inet', 'tunlock', 'output'])).split('\n').filter((l) => /\b(accept|reject|drop)\b/.test(l));
+    expect(rules.pop()).toMatch(/counter name "blocked_out" reject with icmpx admin-prohibited/);
+    await expectBlocked(['tcp4:80', 'udp4']);
+  });
+
   it('SIGKILL of the daemon leaves the block in place, and none of its helpers behind', async () => {
     await d.kill('SIGKILL');
     await waitFor(async () => !(await tables()).includes('tunlock_guard'), 'guard gone with its session');

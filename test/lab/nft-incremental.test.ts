@@ -26,6 +26,7 @@ const base = (): LockRules => ({
   endpoints: Array.from({ length: 2000 }, (_, i) => rootEndpoint(parseEndpoint(`198.51.${100 + (i >> 8)}.${i & 255}:51820/udp`))),
   allowLan: true,
   lanRanges: [...DEFAULT_LAN_RANGES, ...Array.from({ length: 200 }, (_, i) => parseCidr(`100.64.${i}.0/24`))],
+  onLink: [parseCidr('192.168.77.0/24')],
   captive: null,
 });
 const policy = (lock: LockRules | null, bindings: Policy['bindings'] = []): Policy => ({

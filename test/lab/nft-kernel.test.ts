@@ -4,10 +4,11 @@ import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { observeJson } from '../../host/src/firewall/nft-backend.js';
-import { expectedShape, renderApplyBatch } from '../../host/src/firewall/nft-rules.js';
+import { observeText } from '../../host/src/firewall/nft-text.js';
+import { expectedElements, expectedShape, renderApplyBatch } from '../../host/src/firewall/nft-rules.js';
 import { DEFAULT_LAN_RANGES, rootEndpoint } from '../../host/src/firewall/policy.js';
 import type { Policy } from '../../host/src/firewall/policy.js';
-import { sameShape } from '../../host/src/firewall/firewall.js';
+import { sameElements, sameShape } from '../../host/src/firewall/firewall.js';
 import { parseAddress, parseCidr, parseEndpoint } from '../../host/src/net/values.js';
 import { requireRootOrSkip } from '../helpers/root.js';
 
@@ -18,7 +19,7 @@ const nft = (args: string[], input?: string) =>
 
 const lan = [...DEFAULT_LAN_RANGES];
 const lock = (over: Partial<NonNullable<Policy['lock']>> = {}): Policy => ({
-  lock: { tunnels: ['wg0'], endpoints: [rootEndpoint(parseEndpoint('198.51.100.10:51820/udp'))], allowLan: true, lanRanges: lan, captive: null, ...over },
+  lock: { tunnels: ['wg0'], endpoints: [rootEndpoint(parseEndpoint('198.51.100.10:51820/udp'))], allowLan: true, lanRanges: lan, onLink: [parseCidr('192.168.77.0/24'), parseCidr('2001:db8:77::/64')], captive: null, ...over },
   bindings: [],
   tunnels: ['wg0'],
   allowLan: true,
@@ -52,8 +53,32 @@ describe.skipIf(!run)('generated rules in a real kernel', () => {
       const observed = observeJson(nft(['-j', 'list', 'table', 'inet', 'tunlock']));
       expect(observed.shape).toEqual(expectedShape(policy, now));
       expect(sameShape(expectedShape(policy, now), observed.shape)).toBe(true);
+      // The kernel's elements, normalized, are exactly the ones we wrote (this is what the tamper check compares).
+      expect(sameElements(expectedElements(policy, now) ?? {}, observed.elements)).toBe(true);
     });
   }
+
+  it('an accept swapped in for the last reject keeps every count but changes the contents', () => {
+    const policy = lock();
+    nft(['-f', '-'], renderApplyBatch(policy, now));
+    const applied = observeText(nft(['-t', 'list', 'ruleset']), 'tunlock');
+    const rules = JSON.parse(nft(['-j', 'list', 'chain', 'inet', 'tunlock', 'output'])) as { nftables: { rule?: { handle: number } }[] };
+    const last = rules.nftables.filter((i) => i.rule).pop()!.rule!.handle;
+    nft(['replace', 'rule', 'inet', 'tunlock', 'output', 'handle', String(last), 'accept']);
+    const observed = observeText(nft(['-t', 'list', 'ruleset']), 'tunlock');
+    expect(observed.shape).toEqual(applied.shape);
+    expect(observed.content).not.toBe(applied.content);
+  });
+
+  it('an endpoint element replaced by another (same count) no longer matches the policy', () => {
+    const policy = lock();
+    nft(['-f', '-'], renderApplyBatch(policy, now));
+    nft(['delete', 'element', 'inet', 'tunlock', 'endpoints4', '{ 198.51.100.10 . udp . 51820 . 0 }']);
+    nft(['add', 'element', 'inet', 'tunlock', 'endpoints4', '{ 198.51.100.10 . udp . 51820 . 65534 }']);
+    const observed = observeJson(nft(['-j', 'list', 'table', 'inet', 'tunlock']));
+    expect(sameShape(expectedShape(policy, now), observed.shape)).toBe(true);
+    expect(sameElements(expectedElements(policy, now) ?? {}, observed.elements)).toBe(false);
+  });
 
   it('a rule added by someone else is detected as a different shape', () => {
     const policy = lock();

@@ -97,7 +97,8 @@ describe.skipIf(skip)('self-test and history (tunlockd + nftables + CLI)', () =>
     const { code, result, text } = await selfTest();
     expect(code, text).toBe(1);
     expect(failed(result), text).toEqual(['kernel']);
-    expect(result.checks.find((c) => c.name === 'kernel')!.evidence).toMatch(/re-applied its rules/);
+    // The daemon's own tamper check (contents, not counts) may repair it first; either way the test names it.
+    expect(result.checks.find((c) => c.name === 'kernel')!.evidence).toMatch(/re-applied its rules|change by another program/);
   });
 
   it('endpoint exception widened (any program, any port to the VPN server): the test fails and names it', async () => {
@@ -109,7 +110,7 @@ describe.skipIf(skip)('self-test and history (tunlockd + nftables + CLI)', () =>
     const { code, result, text } = await selfTest();
     expect(code, text).toBe(1);
     expect(failed(result), text).toEqual(['kernel']);
-    expect(result.checks.find((c) => c.name === 'kernel')!.evidence).toMatch(/re-applied its rules/);
+    expect(result.checks.find((c) => c.name === 'kernel')!.evidence).toMatch(/re-applied its rules|change by another program/);
   });
 
   it('table flushed with the daemon stopped: the test names the daemon (exit 3), then the kernel check after restart', async () => {

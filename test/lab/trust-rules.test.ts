@@ -124,4 +124,76 @@ describe.skipIf(skip)('trust boundary of the rules', () => {
     await d.cli(['tunnel', 'remove', 'tun7']);
     expect(await probeAs(lab, NOBODY, SERVER)).toMatchObject({ ok: false });
   });
+
+  // ── rule holes: DHCP to any host, re-routing after our check, LAN ranges that are only routed ──
+
+  /** Sends one UDP datagram from local port 68 to HOST:67 as `uid`; the capture decides whether it left. */
+  async function dhcpFrom(uid: number, host: string): Promise<void> {
+    const js = `const s=require('dgram').createSocket('udp4');s.bind(68,()=>s.send('tunlock-dhcp-probe',67,'${host}',()=>s.close()))`;
+    const argv = uid === 0 ? [process.execPath, '-e', js] : ['setpriv', `--reuid=${uid}`, `--regid=${uid}`, '--clear-groups', process.execPath, '-e', js];
+    await lab.exec('client', argv[0]!, argv.slice(1), { allowFail: true });
+  }
+
+  it('DHCP only to the broadcast address or an on-link server, from root: not to any host, not from another uid', async () => {
+    await lab.restoreTunnel();
+    await lab.deleteTunnel();
+    await waitFor(async () => (await status()).state === 'blocking', 'blocking');
+    // Let an unprivileged program bind port 68 too (per namespace), so only the rule can stop it; LAN access
+    // blocked, so the LAN exception does not let it through either.
+    await lab.exec('client', 'sysctl', ['-q', '-w', 'net.ipv4.ip_unprivileged_port_start=0']);
+    await d.cli(['lan', 'block']);
+    const seen = (lines: string[], host: string) => lines.filter((l) => l.includes(`> ${host}.67:`));
+    const cap = await lab.capture({ filter: 'all' });
+    await dhcpFrom(0, ADDR.sink.v4);
+    await dhcpFrom(NOBODY, ADDR.router.lan4);
+    await dhcpFrom(0, ADDR.router.lan4);
+    const lines = await cap.stop();
+    expect(seen(lines, ADDR.sink.v4), lines.join('\n')).toEqual([]);
+    // the on-link server gets root's renewal, and only that one
+    expect(seen(lines, ADDR.router.lan4), lines.join('\n')).toHaveLength(1);
+    await lab.exec('client', 'sysctl', ['-q', '-w', 'net.ipv4.ip_unprivileged_port_start=1024']);
+    await d.cli(['lan', 'allow']);
+    await lab.restoreTunnel();
+    await waitFor(async () => (await status()).state === 'protected', 'protected');
+  });
+
+  it('a later route chain re-routing tunnel traffic out of the physical link: 0 packets (postrouting re-check)', async () => {
+    // Another tool's table: a `type route` chain after ours marks traffic to the sink, and a policy route sends
+    // marked packets out of eth0 — after our output chain accepted them for the tunnel.
+    await lab.exec('client', 'nft', ['-f', '-'], {
+      input: `table inet rogue {\n chain out {\n  type route hook output priority 10; policy accept;\n  ip daddr ${ADDR.sink.v4} meta mark set 0x99\n }\n}\n`,
+    });
+    await lab.exec('client', 'ip', ['rule', 'add', 'fwmark', '0x99', 'table', '99', 'pref', '100']);
+    await lab.exec('client', 'ip', ['route', 'add', 'default', 'via', ADDR.router.lan4, 'dev', 'eth0', 'table', '99']);
+    try {
+      expect((await status()).state).toBe('protected');
+      await expectBlocked(['tcp4:80', 'tcp4:443', 'udp4', 'icmp4']);
+    } finally {
+      await lab.exec('client', 'nft', ['delete', 'table', 'inet', 'rogue']);
+      await lab.exec('client', 'ip', ['rule', 'del', 'fwmark', '0x99', 'table', '99', 'pref', '100']);
+      await lab.exec('client', 'ip', ['route', 'flush', 'table', '99']);
+    }
+    const r = await lab.probeAll({ kinds: ['tcp4:80'] });
+    expect(r['tcp4:80'], show(r)).toMatchObject({ reached: true, via: VIA_TUNNEL });
+  });
+
+  it('a rogue router routing 10.0.0.0/8 via the uplink while the LAN is 192.168.77.0/24: 10.x gets 0 packets, LAN allowed', async () => {
+    const far = '10.99.0.10';
+    await lab.addAddress('inet', 'lo', `${far}/32`);
+    await lab.exec('router', 'ip', ['route', 'add', '10.99.0.0/16', 'via', ADDR.inet.toRouter4]);
+    await lab.startService('inet', 'sink.mjs', { svc: 'far-sink', binds: [far], tcp: [80], udp: [] });
+    await lab.exec('client', 'ip', ['route', 'add', '10.0.0.0/8', 'via', ADDR.router.lan4, 'dev', 'eth0']);
+    const target = { proto: 'tcp' as const, host: far, port: 80, svc: 'far-sink', name: 'far-tcp' };
+    expect((await status()).lan).toBe('allow');
+    const { result, packets } = await lab.captureDuring(() => lab.probeMany([target, 'printer-tcp']));
+    expect(result[0], JSON.stringify(result)).toMatchObject({ reached: false });
+    expect(result[1], JSON.stringify(result)).toMatchObject({ reached: true }); // the LAN that is on the link
+    expect(packets.filter((l) => l.includes(far)), packets.join('\n')).toEqual([]);
+    // ...unless root adds the range explicitly (a routed office LAN), and only until it is removed.
+    const added = (await d.cli(['lan', 'add', '10.99.0.0/16'])) as Status;
+    expect(added.lanRanges).toEqual(['10.99.0.0/16']);
+    expect((await lab.probe(target)).reached).toBe(true);
+    await d.cli(['lan', 'remove', '10.99.0.0/16']);
+    expect((await lab.probe(target)).reached).toBe(false);
+  });
 });

@@ -84,6 +84,8 @@ describe('tunlock main(): every verb sends exactly its request', () => {
     ['lock off', { type: 'setMode', mode: 'off' }],
     ['lan allow', { type: 'setLan', allow: true }],
     ['lan block', { type: 'setLan', allow: false }],
+    ['lan add 10.20.1.1/16', { type: 'lanAdd', range: '10.20.0.0/16' }],
+    ['lan remove fd00:1::/48', { type: 'lanRemove', range: 'fd00:1::/48' }],
     ['tunnel add wg0 --endpoint 198.51.100.10:51820/udp --endpoint [2001:db8::1]:443/tcp', { type: 'tunnelAdd', iface: 'wg0', endpoints: ['198.51.100.10:51820/udp', '[2001:db8::1]:443/tcp'] }],
     ['tunnel add wg0', { type: 'tunnelAdd', iface: 'wg0', endpoints: [] }],
     ['tunnel add tun0 --endpoint 198.51.100.20:1194/udp --endpoint-user openvpn', { type: 'tunnelAdd', iface: 'tun0', endpoints: ['198.51.100.20:1194/udp'], endpointUser: 'openvpn' }],

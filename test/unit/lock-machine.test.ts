@@ -16,6 +16,7 @@ const config = (over: Partial<LockConfig> = {}): LockConfig => ({
 const obs = (up: string[] = [], captiveFor = 0): Observations => ({
   tunnelsUp: new Set(up),
   refused: new Map(),
+  onLink: [],
   captive: captiveFor ? { iface: 'eth0', uid: 1000, resolvers: [parseAddress('192.168.77.1')], expiresAt: NOW + captiveFor } : null,
   now: NOW,
 });

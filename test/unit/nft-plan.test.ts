@@ -12,7 +12,7 @@ const NOW = 1_700_000_000_000;
 const unlocked: Policy = { lock: null, bindings: [], tunnels: ['wg0'], allowLan: true, lanRanges: [...DEFAULT_LAN_RANGES] };
 const locked = (over: Partial<LockRules> = {}): Policy => ({
   ...unlocked,
-  lock: { tunnels: ['wg0'], endpoints: [rootEndpoint(parseEndpoint('198.51.100.10:51820/udp'))], allowLan: true, lanRanges: [...DEFAULT_LAN_RANGES], captive: null, ...over },
+  lock: { tunnels: ['wg0'], endpoints: [rootEndpoint(parseEndpoint('198.51.100.10:51820/udp'))], allowLan: true, lanRanges: [...DEFAULT_LAN_RANGES], onLink: [], captive: null, ...over },
 });
 const lockOf = (p: Policy): LockRules => p.lock!;
 const withEndpoint = (p: Policy, text: string): Policy => locked({ ...lockOf(p), endpoints: [...lockOf(p).endpoints, rootEndpoint(parseEndpoint(text))] });

@@ -5,11 +5,14 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { expectedShape, renderApplyBatch, renderTable } from '../../host/src/firewall/nft-rules.js';
 import type { Policy } from '../../host/src/firewall/policy.js';
-import { DEFAULT_LAN_RANGES, rootEndpoint } from '../../host/src/firewall/policy.js';
+import { DEFAULT_LAN_RANGES, lanRangesFor, rootEndpoint } from '../../host/src/firewall/policy.js';
 import { parseAddress, parseCidr, parseEndpoint } from '../../host/src/net/values.js';
 
 const NOW = 1_700_000_000_000;
 const lan = [...DEFAULT_LAN_RANGES];
+// On-link: a private LAN, a public subnet the ISP put on the link, an IPv6 LAN; the user added one range.
+const onLink = ['192.168.77.0/24', '203.0.113.0/24', '2001:db8:77::/64'].map(parseCidr);
+const lockedLan = lanRangesFor(onLink, [parseCidr('100.64.5.0/24')]);
 const base: Policy = { lock: null, bindings: [], tunnels: ['wg0'], allowLan: true, lanRanges: lan };
 const locked = (over: Partial<NonNullable<Policy['lock']>> = {}): Policy => ({
   ...base,
@@ -21,7 +24,8 @@ const locked = (over: Partial<NonNullable<Policy['lock']>> = {}): Policy => ({
       { endpoint: parseEndpoint('198.51.100.20:51820/udp'), owner: { kind: 'mark', mark: 0xca6c } },
     ],
     allowLan: true,
-    lanRanges: lan,
+    lanRanges: lockedLan,
+    onLink,
     captive: null,
     ...over,
   },
@@ -80,7 +84,8 @@ describe('rule generator invariants', () => {
         .split('\n')
         .filter((l) => l.includes('@endpoints'));
       for (const rule of endpointRules) expect(rule).toMatch(/ \. meta (skuid|mark) @endpoints[46](_mark)? accept$/);
-      if (policy.lock) expect(endpointRules).toHaveLength(4);
+      // four in output, the same four again in postrouting
+      if (policy.lock) expect(endpointRules).toHaveLength(8);
     }
   });
   it('LAN block leaves no LAN accept anywhere', () => {

@@ -68,7 +68,18 @@ describe('observeText (terse ruleset listing)', () => {
         counters: ['blocked_out', 'bind_0'],
       },
       counters: { blocked_out: 7, bind_0: 2 },
+      content: expect.any(String),
+      elements: null,
     });
+  });
+
+  it('contents: a verdict swapped in a rule changes them (same counts); counter values do not', () => {
+    const a = observeText(RULESET, 'tunlock');
+    const swapped = observeText(RULESET.replace('counter name "blocked_out" reject with icmpx admin-prohibited', 'accept'), 'tunlock');
+    expect(swapped.shape).toEqual(a.shape);
+    expect(swapped.content).not.toBe(a.content);
+    expect(observeText(RULESET.replace('packets 7 bytes 420', 'packets 9000 bytes 540000'), 'tunlock').content).toBe(a.content);
+    expect(a.content).not.toContain('packets');
   });
 
   it('reads the owner-flagged guard table, and nothing of other tables', () => {

@@ -1,8 +1,9 @@
 // Parsers of other programs' output that the daemon relies on: each must take only what it understands.
 import { describe, expect, it } from 'vitest';
 import { parseWgEndpoints, parseWgFwmark } from '../../host/src/daemon/wireguard.js';
-import { sameShape } from '../../host/src/firewall/firewall.js';
+import { sameElements, sameShape } from '../../host/src/firewall/firewall.js';
 import { observeJson } from '../../host/src/firewall/nft-backend.js';
+import { normalizeElement } from '../../host/src/firewall/nft-rules.js';
 import { formatEndpoint } from '../../host/src/net/values.js';
 
 describe('parseWgEndpoints', () => {
@@ -17,6 +18,26 @@ describe('parseWgFwmark', () => {
     expect(parseWgFwmark('0xca6c\n')).toBe(0xca6c);
     expect(parseWgFwmark('51820\n')).toBe(51820);
     for (const bad of ['off\n', '', '0x0', '0x1ffffffff', '12 ; flush', '-1']) expect(parseWgFwmark(bad)).toBeNull();
+  });
+});
+
+describe('observeJson elements (tamper check)', () => {
+  const listing = (elem: unknown[]) =>
+    JSON.stringify({
+      nftables: [
+        { table: { family: 'inet', name: 'tunlock', handle: 3 } },
+        { set: { family: 'inet', table: 'tunlock', name: 'lan4', handle: 5, type: 'ipv4_addr', flags: ['interval'], elem } },
+      ],
+    });
+  it('normalizes elements to the form the rule text reduces to', () => {
+    const o = observeJson(listing([{ prefix: { addr: '10.0.0.0', len: 8 } }, '239.255.255.250', { elem: { val: { concat: ['eth0', 1000] }, timeout: 120, expires: 99 } }]));
+    expect(o.elements?.['lan4']).toEqual(['10.0.0.0/8', '239.255.255.250', 'eth0 . 1000']);
+    expect(['10.0.0.0/8', '239.255.255.250/32', '"eth0" . 1000 timeout 120s', '2001:db8::/32', 'fe80::1/128'].map(normalizeElement)).toEqual(['10.0.0.0/8', '239.255.255.250', 'eth0 . 1000', '2001:db8::/32', 'fe80::1']);
+  });
+  it('an element replaced by another (same count) is not the policy\'s', () => {
+    const o = observeJson(listing([{ prefix: { addr: '10.0.0.0', len: 8 } }]));
+    expect(sameElements({ lan4: ['192.168.0.0/16'] }, o.elements)).toBe(false);
+    expect(sameElements({ lan4: ['10.0.0.0/8'] }, o.elements)).toBe(true);
   });
 });
 

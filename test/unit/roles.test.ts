@@ -23,6 +23,8 @@ const EXAMPLES: Record<Request['type'], Request> = {
   subscribe: { id: 1, type: 'subscribe' },
   setMode: { id: 1, type: 'setMode', mode: 'off' },
   setLan: { id: 1, type: 'setLan', allow: true },
+  lanAdd: { id: 1, type: 'lanAdd', range: '10.20.0.0/16' },
+  lanRemove: { id: 1, type: 'lanRemove', range: '10.20.0.0/16' },
   tunnelAdd: { id: 1, type: 'tunnelAdd', iface: 'wg0', endpoints: [] },
   tunnelRemove: { id: 1, type: 'tunnelRemove', iface: 'wg0' },
   tunnelAdopt: { id: 1, type: 'tunnelAdopt', iface: 'wg0' },

@@ -3,7 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { StateError, StateStore, defaultState } from '../../host/src/daemon/state-store.js';
-import { parseAddress, parseEndpoint } from '../../host/src/net/values.js';
+import { parseAddress, parseCidr, parseEndpoint } from '../../host/src/net/values.js';
+import { DEFAULT_LAN_RANGES } from '../../host/src/firewall/policy.js';
 
 let dir: string;
 beforeEach(() => {
@@ -22,11 +23,21 @@ describe('StateStore', () => {
     s.config.mode = 'always';
     s.config.allowLan = false;
     s.config.deliberateDisconnect = true;
+    s.config.lanRanges = [parseCidr('10.20.0.0/16')];
     s.config.tunnels = [{ iface: 'wg0', endpoints: [parseEndpoint('198.51.100.10:51820/udp')], learned: [parseEndpoint('[2001:db8::1]:51820/udp')], fwmark: 0xca6c, endpointUid: 0 }];
     s.bindings = [{ kind: 'user', name: 'debian-transmission' }];
     s.captive = { iface: 'eth0', uid: 1000, resolvers: [parseAddress('192.168.77.1')], expiresAt: 123 };
     store.save(s);
     expect(store.load()).toEqual(s);
+  });
+
+  it('a file from before `lan add` keeps only ranges a user added (the built-in private ranges now need to be on-link)', () => {
+    const store = new StateStore(dir);
+    const old = { version: 1, mode: 'on', allowLan: true, lanRanges: [...DEFAULT_LAN_RANGES.map((r) => r.text), '10.20.0.0/16'], tunnels: [{ iface: 'wg0', endpoints: [], learned: [] }], deliberateDisconnect: false, bindings: [], captive: null };
+    writeFileSync(join(dir, 'state.json'), JSON.stringify(old));
+    const s = store.load()!;
+    expect(s.config.lanRanges.map((r) => r.text)).toEqual(['10.20.0.0/16']);
+    expect(s.config.tunnels[0]).toMatchObject({ fwmark: null, endpointUid: 0 });
   });
 
   it('writes atomically: no temp files are left and the file is private', () => {

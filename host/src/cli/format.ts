@@ -12,7 +12,8 @@ const STATE_TEXT: Record<Status['state'], string> = {
 };
 
 export function formatStatus(s: Status): string {
-  const lines = [`State:    ${STATE_TEXT[s.state]}`, `Mode:     ${s.mode}`, `LAN:      ${s.lan}`];
+  const added = s.lanRanges?.length ? ` (+ ${s.lanRanges.join(', ')})` : '';
+  const lines = [`State:    ${STATE_TEXT[s.state]}`, `Mode:     ${s.mode}`, `LAN:      ${s.lan}${added}`];
   if (s.tunnels.length === 0 && !s.detected?.length) lines.push('Tunnels:  none configured or up (connect your VPN, or: tunlock tunnel add IF --endpoint ADDR:PORT/udp)');
   for (const t of s.tunnels) {
     const eps = [...t.endpoints, ...t.learned.map((e) => `${e} (learned)`)];

@@ -2,7 +2,7 @@
 // the function that turns its words into one action. The parser (args.ts), `--help`, the usage text and the
 // completion test all read this table, so a verb exists in one place. Every value is parsed here (a clear
 // message, exit 2) before anything is sent; the daemon validates again.
-import { parseEndpoint, parseIfname } from '../net/values.js';
+import { parseCidr, parseEndpoint, parseIfname } from '../net/values.js';
 import type { RequestBody } from '../protocol/daemon-client.js';
 import type { BindTarget } from '../protocol/schema.js';
 import { CAPTIVE_DEFAULT_SECONDS, CAPTIVE_MAX_SECONDS } from '../protocol/schema.js';
@@ -109,13 +109,17 @@ export const VERBS: readonly Verb[] = [
   },
   {
     name: 'lan',
-    usage: 'lan allow|block',
-    help: 'local network access (DNS to the LAN stays blocked)',
+    usage: 'lan allow|block | add RANGE | remove RANGE',
+    help: 'local network access (DNS to the LAN stays blocked): the directly connected private subnets, link-local and local multicast; add/remove (root only): also a range such as a routed office LAN 10.20.0.0/16',
     flags: {},
     build: (w) => {
-      const v = one('lan', w[0], ['allow', 'block'] as const);
-      arity('lan', w, 1);
-      return request({ type: 'setLan', allow: v === 'allow' });
+      const v = one('lan', w[0], ['allow', 'block', 'add', 'remove'] as const);
+      if (v === 'allow' || v === 'block') {
+        arity('lan', w, 1);
+        return request({ type: 'setLan', allow: v === 'allow' });
+      }
+      arity('lan', w, 2);
+      return request({ type: v === 'add' ? 'lanAdd' : 'lanRemove', range: parseCidr(w[1] ?? '').text });
     },
   },
   {

@@ -2,15 +2,15 @@
 // one serial queue, is applied to the kernel in one batch, verified, and only then saved and announced; a
 // failed apply leaves the previous rules and settings in force (nothing half-applied). Fails closed: when the
 // saved state cannot be read, the block stays and the error is reported until the user chooses a setting.
-import type { Firewall } from '../firewall/firewall.js';
-import { FirewallError, isLockShape, sameShape } from '../firewall/firewall.js';
+import type { Firewall, Observed } from '../firewall/firewall.js';
+import { FirewallError, isLockShape, sameElements, sameShape } from '../firewall/firewall.js';
 import type { BoundAccount, CaptiveHole, Policy } from '../firewall/policy.js';
 import { isEmptyPolicy } from '../firewall/policy.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BLOCK_COUNTERS, bindingCounter, captiveSecondsLeft, expectedShape, GUARD_TABLE_NAME, renderApplyBatch, TABLE_NAME } from '../firewall/nft-rules.js';
-import { formatEndpoint, parseEndpoint, sameEndpoint } from '../net/values.js';
-import type { Endpoint } from '../net/values.js';
+import { BLOCK_COUNTERS, bindingCounter, captiveSecondsLeft, expectedElements, expectedShape, GUARD_TABLE_NAME, renderApplyBatch, TABLE_NAME } from '../firewall/nft-rules.js';
+import { formatEndpoint, parseCidr, parseEndpoint, sameEndpoint } from '../net/values.js';
+import type { Cidr, Endpoint } from '../net/values.js';
 import type { BindTarget, DetectedTunnel, ErrorBody, Event, HistoryResult, LockState, Request, SelfTestResult, Status } from '../protocol/schema.js';
 import { PROTOCOL_VERSION, ProtocolError, versionMismatch } from '../protocol/schema.js';
 import { groupId, userId } from './accounts.js';
@@ -20,7 +20,7 @@ import type { LockConfig } from './lock-machine.js';
 import { isLocked, lockState, policyFor } from './lock-machine.js';
 import { detectTunnels } from './detect-tunnels.js';
 import { isLinkUp, linkExists, LinkWatcher } from './link-watch.js';
-import { physicalDefaultRoute, resolvConfNameservers } from './network-info.js';
+import { onLinkSubnets, physicalDefaultRoute, readAddresses, resolvConfNameservers } from './network-info.js';
 import type { SavedState, StateStore } from './state-store.js';
 import { StateError, defaultState } from './state-store.js';
 import { learnWireGuard } from './wireguard.js';
@@ -57,6 +57,7 @@ export interface DaemonDeps {
 
 const MAX_TUNNELS = 64;
 const MAX_ENDPOINTS_PER_TUNNEL = 64;
+const MAX_LAN_RANGES = 1000;
 
 export class Daemon {
   private saved: SavedState = defaultState();
@@ -67,8 +68,12 @@ export class Daemon {
   private refused = new Map<string, string>();
   /** tunnels that are up but not configured (detect-tunnels.ts), refreshed on every link change */
   private detected: DetectedTunnel[] = [];
+  /** subnets directly connected to non-tunnel interfaces: LAN = private ∩ these (see lanRangesFor) */
+  private onLink: Cidr[] = [];
   private queue: Promise<unknown> = Promise.resolve();
   private applied: Policy | null = null;
+  /** the table's canonical contents as read back right after the last apply (see Observed.content) */
+  private appliedContent: string | null = null;
   private blockedBase = 0;
   private bindingBase = new Map<string, number>();
   private lastCounters: Record<string, number> = {};
@@ -220,7 +225,7 @@ export class Daemon {
   }
 
   private observations() {
-    return { tunnelsUp: this.tunnelsUp, refused: this.refused, captive: this.saved.captive, now: this.now() };
+    return { tunnelsUp: this.tunnelsUp, refused: this.refused, onLink: this.onLink, captive: this.saved.captive, now: this.now() };
   }
 
   private policy(config: LockConfig = this.saved.config, captive = this.saved.captive, bindings = this.saved.bindings): Policy {
@@ -275,6 +280,7 @@ export class Daemon {
       this.foldCounters(this.lastCounters);
       this.applied = policy;
       this.generation++;
+      this.appliedContent = observed?.content ?? null;
       this.applyError = null;
       this.verifiedAt = this.now();
       this.lastCounters = observed?.counters ?? {};
@@ -320,7 +326,8 @@ export class Daemon {
    * appears as a physical link is refused (never allowed out) until it is a tunnel again.
    */
   private async refreshLinks(config: LockConfig = this.saved.config): Promise<{ cameUp: string[]; changed: boolean }> {
-    const kinds = await readLinkKinds();
+    // One link event costs two `ip` runs; in parallel, so a tunnel drop reaches the status no later.
+    const [kinds, addresses] = await Promise.all([readLinkKinds(), readAddresses()]);
     const refused = new Map<string, string>();
     for (const { iface } of config.tunnels) {
       const problem = trustProblem(iface, kinds, linkExists(iface));
@@ -328,8 +335,15 @@ export class Daemon {
     }
     const next = new Set(config.tunnels.map((t) => t.iface).filter((i) => !refused.has(i) && isLinkUp(i)));
     const cameUp = [...next].filter((i) => !this.tunnelsUp.has(i));
+    // What a tunnel's address covers is not the LAN. Unknown kinds: at least the configured tunnels.
+    const tunnelLinks = new Set([...(kinds ?? []).filter((k) => k.tunnel).map((k) => k.iface), ...next]);
+    const onLink = parseOnLink(addresses, tunnelLinks) ?? this.onLink;
     const changed =
-      cameUp.length > 0 || [...this.tunnelsUp].some((i) => !next.has(i)) || JSON.stringify([...refused]) !== JSON.stringify([...this.refused]);
+      cameUp.length > 0 ||
+      [...this.tunnelsUp].some((i) => !next.has(i)) ||
+      JSON.stringify([...refused]) !== JSON.stringify([...this.refused]) ||
+      JSON.stringify(onLink) !== JSON.stringify(this.onLink);
+    this.onLink = onLink;
     for (const [iface, why] of refused) if (this.refused.get(iface) !== why) this.deps.log(`refused as a tunnel: ${why}`);
     this.tunnelsUp = next;
     this.refused = refused;
@@ -340,14 +354,13 @@ export class Daemon {
     void this.serial(async () => {
       this.cause = 'link';
       const { cameUp, changed } = await this.refreshLinks();
-      const detectedChanged = await this.refreshDetected();
-      if (!changed) {
-        if (detectedChanged) this.announce();
-        return;
+      if (changed) {
+        this.deps.log(`tunnels up: [${[...this.tunnelsUp].join(', ')}]`);
+        if (cameUp.length) await this.onTunnelsUp(cameUp);
+        await this.enforceIfPolicyChanged('link change');
       }
-      this.deps.log(`tunnels up: [${[...this.tunnelsUp].join(', ')}]`);
-      if (cameUp.length) await this.onTunnelsUp(cameUp);
-      await this.enforceIfPolicyChanged('link change');
+      // Detected tunnels only inform the status: looked up once the rules are in force, so a drop is not delayed.
+      if (await this.refreshDetected()) this.announce();
     }).catch((e: Error) => this.deps.log(`link change: ${e.message}`));
   }
 
@@ -455,13 +468,14 @@ export class Daemon {
 
   private async verifyOnce(): Promise<void> {
     const applied = this.applied;
+    const appliedContent = this.appliedContent;
     const generation = this.generation;
     if (applied && !this.stateError) {
       const observed = await this.deps.firewall.read({ full: true }).catch(() => undefined);
       const asApplied =
         observed !== undefined &&
         generation === this.generation &&
-        sameShape(expectedShape(applied, this.now()), observed?.shape ?? null) &&
+        intactAsApplied(applied, appliedContent, observed, this.now()) &&
         (observed === null || observed.guarded);
       if (asApplied) {
         this.verifiedAt = this.now();
@@ -499,8 +513,7 @@ export class Daemon {
       return undefined;
     });
     if (observed === undefined) return;
-    const want = expectedShape(this.applied, this.now());
-    if (sameShape(want, observed?.shape ?? null)) {
+    if (intactAsApplied(this.applied, this.appliedContent, observed, this.now())) {
       this.verifiedAt = this.now();
       if (!observed) return;
       this.lastCounters = observed.counters;
@@ -561,6 +574,7 @@ export class Daemon {
       mode: config.mode,
       state,
       lan: config.allowLan ? 'allow' : 'block',
+      lanRanges: config.lanRanges.map((r) => r.text),
       tunnels: config.tunnels.map((t) => {
         const problem = this.refused.get(t.iface);
         return {
@@ -619,7 +633,7 @@ export class Daemon {
   bootRules(): string | null {
     const config = this.saved.config.mode === 'always' ? this.saved.config : { ...this.saved.config, mode: 'off' as const };
     const lasting = this.saved.bindings.filter((b) => b.kind !== 'cgroup');
-    const policy = policyFor(config, { tunnelsUp: new Set(), refused: this.refused, captive: null, now: this.now() }, this.resolveBindings(lasting));
+    const policy = policyFor(config, { ...this.observations(), tunnelsUp: new Set(), captive: null }, this.resolveBindings(lasting));
     return isEmptyPolicy(policy) ? null : renderApplyBatch(policy, this.now());
   }
 
@@ -770,6 +784,19 @@ export class Daemon {
       }
       case 'setLan':
         return this.commit({ ...s, config: { ...c, allowLan: req.allow } }, `lan ${req.allow ? 'allow' : 'block'}`);
+      case 'lanAdd': {
+        const range = lanRangeToAdd(req.range);
+        if (c.lanRanges.some((r) => r.text === range.text)) return;
+        if (c.lanRanges.length >= MAX_LAN_RANGES) throw new ProtocolError('invalid_value', `at most ${MAX_LAN_RANGES} added LAN ranges`);
+        return this.commit({ ...s, config: { ...c, lanRanges: [...c.lanRanges, range] } }, `lan add ${range.text}`);
+      }
+      case 'lanRemove': {
+        const range = parseCidr(req.range);
+        if (!c.lanRanges.some((r) => r.text === range.text)) {
+          throw new ProtocolError('not_found', `${range.text} was not added`, 'see the added ranges: tunlock status');
+        }
+        return this.commit({ ...s, config: { ...c, lanRanges: c.lanRanges.filter((r) => r.text !== range.text) } }, `lan remove ${range.text}`);
+      }
       case 'tunnelAdd': {
         await assertTunnel(req.iface);
         const endpoints = req.endpoints.map(parseEndpoint);
@@ -777,7 +804,7 @@ export class Daemon {
         if (!existing && c.tunnels.length >= MAX_TUNNELS) throw new ProtocolError('invalid_value', `at most ${MAX_TUNNELS} tunnels`);
         const merged = existing ? mergeEndpoints(existing.endpoints, endpoints) : mergeEndpoints([], endpoints);
         if (merged.length > MAX_ENDPOINTS_PER_TUNNEL) throw new ProtocolError('invalid_value', `at most ${MAX_ENDPOINTS_PER_TUNNEL} endpoints per tunnel`);
-        const endpointUid = req.endpointUser === undefined ? (existing?.endpointUid ?? 0) : endpointOwnerUid(req.endpointUser, client);
+        const endpointUid = req.endpointUser === undefined ? (existing?.endpointUid ?? 0) : endpointOwnerUid(req.endpointUser);
         const tunnel = { iface: req.iface, endpoints: merged, learned: existing?.learned ?? [], fwmark: existing?.fwmark ?? null, endpointUid };
         const tunnels = existing ? c.tunnels.map((t) => (t.iface === req.iface ? tunnel : t)) : [...c.tunnels, tunnel];
         const next = { ...s, config: { ...c, tunnels } };
@@ -861,6 +888,7 @@ export class Daemon {
         await this.deps.firewall.reset();
         this.applied = this.policy(defaultState().config, null, []);
         this.generation++;
+        this.appliedContent = null;
         this.stateError = null;
         this.keptLock = false;
         this.applyError = null;
@@ -907,6 +935,26 @@ function notFound(iface: string): ProtocolError {
   return new ProtocolError('not_found', `no tunnel ${iface}`, `add it first: tunlock tunnel add ${iface} --endpoint ADDR:PORT/udp`);
 }
 
+/**
+ * The kernel's table is what the last apply left. Counts are not enough (an `accept` swapped in for a `reject`
+ * keeps them): the contents must be what that apply read back, and every set must hold exactly the policy's
+ * elements (captive ones may have expired).
+ */
+function intactAsApplied(applied: Policy, content: string | null, observed: Observed | null, now: number): boolean {
+  if (!sameShape(expectedShape(applied, now), observed?.shape ?? null)) return false;
+  return !observed || (observed.content === content && sameElements(expectedElements(applied, now) ?? {}, observed.elements));
+}
+
+/** The directly connected subnets from an `ip -j addr show` listing; null when there is none to read. */
+function parseOnLink(addresses: string | null, tunnels: ReadonlySet<string>): Cidr[] | null {
+  if (addresses === null) return null;
+  try {
+    return onLinkSubnets(addresses, tunnels);
+  } catch {
+    return null;
+  }
+}
+
 /** Refuses an existing link that is not a tunnel (a name that does not exist yet may be configured). */
 async function assertTunnel(iface: string): Promise<void> {
   const kind = await linkKind(iface);
@@ -916,13 +964,20 @@ async function assertTunnel(iface: string): Promise<void> {
   if (kind && !kind.tunnel) throw new ProtocolError('invalid_value', `${iface} is not a VPN tunnel: ${kind.reason}`, NOT_A_TUNNEL_HINT);
 }
 
-/** Only root may let another account's sockets reach the VPN servers outside the tunnel. */
-function endpointOwnerUid(name: string, client: Client): number {
+/** A range LAN access may open besides the on-link ones (root only, roles.ts): never much of the internet. */
+function lanRangeToAdd(text: string): Cidr {
+  const range = parseCidr(text);
+  const len = Number(range.text.split('/')[1]);
+  if (len < (range.family === 4 ? 8 : 16)) {
+    throw new ProtocolError('invalid_value', `${range.text} covers much of the internet, not a LAN`, `add the LAN's own subnet (at least /${range.family === 4 ? 8 : 16})`);
+  }
+  return range;
+}
+
+/** The account named to own the VPN's sockets (tunnelAdd is root's alone: roles.ts). */
+function endpointOwnerUid(name: string): number {
   const uid = userId(name);
   if (uid === null) throw new ProtocolError('not_found', `no user named ${JSON.stringify(name)}`, 'check the name: getent passwd NAME');
-  if (uid !== 0 && client.uid !== 0) {
-    throw new ProtocolError('not_permitted', 'only root may let another account reach the VPN servers outside the tunnel', 'run it as root: sudo tunlock tunnel add …');
-  }
   return uid;
 }
 

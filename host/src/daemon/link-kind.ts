@@ -76,7 +76,7 @@ export function classifyLinks(json: string): LinkKind[] {
 /** Reads and classifies every link in this network namespace (null when `ip` could not be run). */
 export function readLinkKinds(timeoutMs = 2000): Promise<LinkKind[] | null> {
   return new Promise((resolve) => {
-    execFile('ip', ['-d', '-j', 'link', 'show'], { timeout: timeoutMs, maxBuffer: 8 * 1024 * 1024 }, (err, stdout) => {
+    execFile('ip', ['-d', '-j', 'link', 'show'], { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 8 * 1024 * 1024 }, (err, stdout) => {
       if (err) return resolve(null);
       try {
         resolve(classifyLinks(stdout));

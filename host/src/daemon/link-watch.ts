@@ -1,4 +1,4 @@
-// Tunnel link state, live. `ip monitor link` streams the kernel's netlink link events (no polling); on each
+// Tunnel link state, live. `ip monitor link address` streams the kernel's netlink link and address events (no
 // event we re-read the few interfaces we care about from sysfs, which is cheap and synchronous.
 import type { ChildProcess } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
@@ -31,7 +31,7 @@ export class LinkWatcher {
 
   /** Calls onEvent for every link event; onExit if the monitor dies (the daemon then restarts it). */
   start(onEvent: () => void, onExit: (why: string) => void): void {
-    const child = spawnTied('ip', ['-o', 'monitor', 'link']);
+    const child = spawnTied('ip', ['-o', 'monitor', 'link', 'address']);
     this.child = child;
     createInterface({ input: child.stdout! }).on('line', onEvent);
     child.on('error', (e) => onExit(`ip monitor failed: ${e.message}`));

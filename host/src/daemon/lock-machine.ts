@@ -19,6 +19,7 @@
 import type { LockState, Mode } from '../protocol/schema.js';
 import type { Cidr, Endpoint } from '../net/values.js';
 import type { BoundAccount, CaptiveHole, EndpointOwner, Policy } from '../firewall/policy.js';
+import { lanRangesFor } from '../firewall/policy.js';
 
 export interface TunnelConfig {
   iface: string;
@@ -35,6 +36,7 @@ export interface TunnelConfig {
 export interface LockConfig {
   mode: Mode;
   allowLan: boolean;
+  /** ranges the user added to "LAN access" (lan add); the private ranges are added where directly connected */
   lanRanges: Cidr[];
   tunnels: TunnelConfig[];
   /** set by `tunnel down --intentional`, cleared when a tunnel comes up or the mode changes */
@@ -49,6 +51,8 @@ export interface Observations {
    * the reason: they are never allowed out, and status warns about them
    */
   refused: ReadonlyMap<string, string>;
+  /** subnets directly connected to the non-tunnel interfaces (from their addresses) */
+  onLink: readonly Cidr[];
   captive: CaptiveHole | null;
   now: number;
 }
@@ -71,6 +75,7 @@ export function policyFor(config: LockConfig, obs: Observations, bindings: Bound
   // Fail closed: a configured name that turned out to be a physical link is not a tunnel, nor are its servers.
   const trusted = config.tunnels.filter((t) => !obs.refused.has(t.iface));
   const tunnels = trusted.map((t) => t.iface);
+  const lanRanges = lanRangesFor(obs.onLink, config.lanRanges);
   return {
     lock: isLocked(state)
       ? {
@@ -80,13 +85,14 @@ export function policyFor(config: LockConfig, obs: Observations, bindings: Bound
             return [...t.endpoints, ...t.learned].map((endpoint) => ({ endpoint, owner }));
           }),
           allowLan: config.allowLan,
-          lanRanges: config.lanRanges,
+          lanRanges,
+          onLink: [...obs.onLink],
           captive: state === 'exception' ? obs.captive : null,
         }
       : null,
     bindings,
     tunnels,
     allowLan: config.allowLan,
-    lanRanges: config.lanRanges,
+    lanRanges,
   };
 }

@@ -1,9 +1,10 @@
 // What the daemon can observe about the physical network without sending anything: the default route's
-// interface and the resolvers this network gave us. Used to scope the captive-portal hole.
+// interface, the resolvers this network gave us (both scope the captive-portal hole) and the directly
+// connected subnets (what "LAN" means, and where DHCP servers and neighbours are).
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { parseAddress, parseIfname } from '../net/values.js';
-import type { Address } from '../net/values.js';
+import { parseAddress, parseCidr, parseIfname } from '../net/values.js';
+import type { Address, Cidr } from '../net/values.js';
 
 interface RouteJson {
   dst?: string;
@@ -15,7 +16,7 @@ interface RouteJson {
 /** The interface of the best default route that is not a tunnel, with its gateway. */
 export function physicalDefaultRoute(tunnels: string[]): Promise<{ iface: string; gateway: Address | null } | null> {
   return new Promise((resolve) => {
-    execFile('ip', ['-j', 'route', 'show', 'default'], { timeout: 2000 }, (err, stdout) => {
+    execFile('ip', ['-j', 'route', 'show', 'default'], { timeout: 2000, killSignal: 'SIGKILL' }, (err, stdout) => {
       if (err) return resolve(null);
       let routes: RouteJson[];
       try {
@@ -56,4 +57,39 @@ export function resolvConfNameservers(path = '/etc/resolv.conf'): Address[] {
     }
   }
   return out;
+}
+
+interface AddrJson {
+  ifname?: string;
+  link_type?: string;
+  addr_info?: { family?: string; local?: string; prefixlen?: number; scope?: string }[];
+}
+
+/**
+ * Pure: the subnets directly connected to this host's interfaces, from `ip -j addr show`, leaving out
+ * loopback and `tunnels` (what a tunnel's address covers is reached through the tunnel, not the LAN).
+ */
+export function onLinkSubnets(json: string, tunnels: ReadonlySet<string>): Cidr[] {
+  const out: Cidr[] = [];
+  for (const link of JSON.parse(json) as AddrJson[]) {
+    if (!link.ifname || link.link_type === 'loopback' || tunnels.has(link.ifname)) continue;
+    for (const a of link.addr_info ?? []) {
+      if (a.scope === 'host' || typeof a.local !== 'string' || typeof a.prefixlen !== 'number') continue;
+      try {
+        out.push(parseCidr(`${a.local}/${a.prefixlen}`));
+      } catch {
+        // not an address we understand: it widens nothing
+      }
+    }
+  }
+  return out;
+}
+
+/** `ip -j addr show` now (for onLinkSubnets), or null when `ip` could not be run. */
+export function readAddresses(): Promise<string | null> {
+  return new Promise((resolve) => {
+    execFile('ip', ['-j', 'addr', 'show'], { timeout: 2000, killSignal: 'SIGKILL', maxBuffer: 8 * 1024 * 1024 }, (err, stdout) => {
+      resolve(err ? null : stdout);
+    });
+  });
 }

@@ -27,6 +27,9 @@ export const REQUIRED_ROLE: Record<RequestType, Role> = {
   tunnelAdopt: 'member',
   bindAdd: 'run',
   bindRemove: 'run',
+  // Widens the LAN exception to any range: root's choice alone.
+  lanAdd: 'root',
+  lanRemove: 'root',
   tunnelAdd: 'root',
   tunnelRemove: 'root',
   tunnelUp: 'root',

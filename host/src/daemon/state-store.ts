@@ -4,23 +4,13 @@
 import { closeSync, constants, fstatSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { join } from 'node:path';
 import * as z from 'zod/mini';
-import { BindTarget, EndpointText, Ifname, Mode } from '../protocol/schema.js';
+import { BindTarget, CidrText, EndpointText, Ifname, Mode } from '../protocol/schema.js';
 import { parseAddress, parseCidr, parseEndpoint, formatEndpoint } from '../net/values.js';
 import type { LockConfig } from './lock-machine.js';
 import type { CaptiveHole } from '../firewall/policy.js';
 import { DEFAULT_LAN_RANGES } from '../firewall/policy.js';
 
-const CidrText = z.string().check(
-  z.maxLength(49),
-  z.refine((s) => {
-    try {
-      parseCidr(s);
-      return true;
-    } catch {
-      return false;
-    }
-  }),
-);
+const BUILT_IN = new Set(DEFAULT_LAN_RANGES.map((r) => r.text));
 
 const Persisted = z.strictObject({
   version: z.literal(1),
@@ -59,7 +49,7 @@ export interface SavedState {
 
 export function defaultState(): SavedState {
   return {
-    config: { mode: 'off', allowLan: true, lanRanges: [...DEFAULT_LAN_RANGES], tunnels: [], deliberateDisconnect: false },
+    config: { mode: 'off', allowLan: true, lanRanges: [], tunnels: [], deliberateDisconnect: false },
     bindings: [],
     captive: null,
   };
@@ -111,7 +101,9 @@ export class StateStore {
       config: {
         mode: p.mode,
         allowLan: p.allowLan,
-        lanRanges: p.lanRanges.map(parseCidr),
+        // Files from before `lan add` stored the built-in ranges here; only ranges a user added stay explicit
+        // (the private ones now count only where directly connected).
+        lanRanges: p.lanRanges.map(parseCidr).filter((r) => !BUILT_IN.has(r.text)),
         tunnels: p.tunnels.map((t) => ({
           iface: t.iface,
           endpoints: t.endpoints.map(parseEndpoint),

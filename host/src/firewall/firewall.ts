@@ -5,6 +5,14 @@ import type { TableShape } from './nft-rules.js';
 
 export interface Observed {
   shape: TableShape;
+  /**
+   * The table's canonical text without what changes by itself (handles, counter values, set elements): right
+   * after an apply it is what we wrote; any later difference is someone else's edit (a verdict swapped in a
+   * rule keeps every count the same).
+   */
+  content: string;
+  /** normalized set elements per set (normalizeElement); null when the listing left them out (terse) */
+  elements: Record<string, string[]> | null;
   /** packets counted by each named counter */
   counters: Record<string, number>;
   /** the guard table is present too */
@@ -53,6 +61,23 @@ export function isLockShape(shape: TableShape): boolean {
 
 /** Captive-hole elements expire by themselves in the kernel, so the kernel may hold fewer than we wrote. */
 const EXPIRING_SETS = new Set(['captive_web', 'captive_dns4', 'captive_dns6']);
+
+/**
+ * The set elements the kernel holds are exactly the ones the policy puts there (captive sets may hold fewer:
+ * their elements expire). True when the listing had no elements to compare.
+ */
+export function sameElements(want: Record<string, string[]>, have: Record<string, string[]> | null): boolean {
+  if (have === null) return true;
+  const names = Object.keys(want);
+  if (names.length !== Object.keys(have).length) return false;
+  for (const name of names) {
+    const h = have[name];
+    if (!h) return false;
+    const w = new Set(want[name]);
+    if (EXPIRING_SETS.has(name) ? !h.every((e) => w.has(e)) : h.length !== w.size || !h.every((e) => w.has(e))) return false;
+  }
+  return true;
+}
 
 export function sameShape(want: TableShape | null, have: TableShape | null): boolean {
   if (want === null || have === null) return want === have;

@@ -15,24 +15,32 @@ import type { Firewall, Observed } from './firewall.js';
 import { FirewallError, sameShape } from './firewall.js';
 import type { Policy } from './policy.js';
 import type { TableId, TableModel, TableShape } from './nft-rules.js';
-import { GUARD_TABLE, GUARD_TABLE_NAME, MAIN_TABLE, RESET_BATCH, TABLE_FAMILY, TABLE_NAME, guardModel, modelShape, renderReplaceBatch, tableModel } from './nft-rules.js';
+import { GUARD_TABLE, GUARD_TABLE_NAME, MAIN_TABLE, RESET_BATCH, TABLE_FAMILY, TABLE_NAME, guardModel, modelShape, normalizeElement, renderReplaceBatch, tableModel } from './nft-rules.js';
 import type { Plan } from './nft-plan.js';
 import { planUpdate, renderElementBatch } from './nft-plan.js';
-import { NftSession } from './nft-session.js';
+import { NFT_TIMEOUT_MS, NftSession } from './nft-session.js';
 import { observeText } from './nft-text.js';
 import { spawnTied, stopTied } from '../process/spawn-tied.js';
 
-function runOnce(nft: string, args: string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runOnce(nft: string, args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolve, reject) => {
     const child = spawn(nft, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new FirewallError(`nft ${args.join(' ')} did not answer within ${timeoutMs} ms (killed)`));
+    }, timeoutMs);
     const out: Buffer[] = [];
     const err: Buffer[] = [];
     child.stdout.on('data', (b: Buffer) => out.push(b));
     child.stderr.on('data', (b: Buffer) => err.push(b));
-    child.on('error', (e) => reject(new FirewallError(`cannot run ${nft}: ${e.message}`, 'install nftables (apt-get install nftables)')));
-    child.on('close', (code) =>
-      resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') }),
-    );
+    child.on('error', (e) => {
+      clearTimeout(timer);
+      reject(new FirewallError(`cannot run ${nft}: ${e.message}`, 'install nftables (apt-get install nftables)'));
+    });
+    child.on('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout: Buffer.concat(out).toString('utf8'), stderr: Buffer.concat(err).toString('utf8') });
+    });
   });
 }
 
@@ -40,15 +48,34 @@ const MISSING = /No such file or directory/i;
 
 type NftObject = Record<string, Record<string, unknown>>;
 
+/** A JSON set element (string, number, prefix, concatenation, element with timeout, range) as text. */
+function elementText(e: unknown): string {
+  if (typeof e === 'string' || typeof e === 'number') return String(e);
+  if (e && typeof e === 'object') {
+    const o = e as Record<string, unknown>;
+    if (o['elem'] && typeof o['elem'] === 'object') return elementText((o['elem'] as Record<string, unknown>)['val']);
+    if (o['prefix'] && typeof o['prefix'] === 'object') {
+      const p = o['prefix'] as Record<string, unknown>;
+      return `${elementText(p['addr'])}/${elementText(p['len'])}`;
+    }
+    if (Array.isArray(o['concat'])) return o['concat'].map(elementText).join(' . ');
+    if (Array.isArray(o['range'])) return o['range'].map(elementText).join('-');
+  }
+  // Something we never write: kept verbatim, so it can only ever compare as different.
+  return JSON.stringify(e);
+}
+
 /**
- * Turns `nft -j list table inet <table>` output into what we verify and count. A terse listing (`-t`) has no
- * set elements: their counts are then null ("not read"), not 0.
+ * Turns `nft -j list table inet <table>` output into what we verify and count, set elements included. Its
+ * `content` is empty: the canonical contents come from the terse text listing (observeText), which read()
+ * always takes too.
  */
 export function observeJson(json: string, table = TABLE_NAME, terse = false): Observed {
   const parsed = JSON.parse(json) as { nftables?: NftObject[] };
   const shape: TableShape = { chains: {}, sets: {}, counters: [] };
   let found = false;
   const counters: Record<string, number> = {};
+  const elements: Record<string, string[]> = {};
   for (const item of parsed.nftables ?? []) {
     const [kind, v] = Object.entries(item)[0] ?? [];
     if (kind === 'table' && v?.['name'] === table && v['family'] === TABLE_FAMILY) found = true;
@@ -62,13 +89,15 @@ export function observeJson(json: string, table = TABLE_NAME, terse = false): Ob
       chain.rules += 1;
       shape.chains[name] = chain;
     } else if (kind === 'set') {
-      shape.sets[name] = terse ? null : Array.isArray(v['elem']) ? v['elem'].length : 0;
+      const elem = Array.isArray(v['elem']) ? v['elem'] : [];
+      shape.sets[name] = terse ? null : elem.length;
+      elements[name] = elem.map((e) => normalizeElement(elementText(e))).sort();
     } else if (kind === 'counter') {
       shape.counters.push(name);
       counters[name] = Number(v['packets'] ?? 0);
     }
   }
-  return { shape, counters, guarded: false, found };
+  return { shape, counters, guarded: false, found, content: '', elements: terse ? null : elements };
 }
 
 export interface NftBackendOptions {
@@ -78,6 +107,8 @@ export interface NftBackendOptions {
   workDir: string;
   /** problems that do not stop the main table from being enforced (the guard could not be updated) */
   warn?: (message: string) => void;
+  /** every nft child is killed when it does not answer within this (default NFT_TIMEOUT_MS) */
+  timeoutMs?: number;
 }
 
 type Counters = Record<string, number>;
@@ -101,6 +132,7 @@ export class NftBackend implements Firewall {
   private readonly nft: string;
   private readonly warn: (message: string) => void;
   private readonly workDir: string;
+  private readonly timeoutMs: number;
   private readonly session: NftSession;
   private monitor: ChildProcess | null = null;
   private onChange: ((line: string) => void) | null = null;
@@ -119,15 +151,20 @@ export class NftBackend implements Firewall {
     this.nft = opts.nft ?? 'nft';
     this.warn = opts.warn ?? (() => undefined);
     this.workDir = opts.workDir;
+    this.timeoutMs = opts.timeoutMs ?? NFT_TIMEOUT_MS;
     // The path goes into an `include "..."` line.
     if (/["\n\r\\]/.test(this.workDir)) throw new FirewallError(`unusable directory name for nft batches: ${JSON.stringify(this.workDir)}`);
     mkdirSync(this.workDir, { recursive: true, mode: 0o700 });
     // A lost session takes the guard with it: a change event makes the daemon verify and restore it.
-    this.session = new NftSession(this.nft, (why) => {
-      this.known.guard = undefined;
-      this.warn(why);
-      this.onChange?.(why);
-    });
+    this.session = new NftSession(
+      this.nft,
+      (why) => {
+        this.known.guard = undefined;
+        this.warn(why);
+        this.onChange?.(why);
+      },
+      this.timeoutMs,
+    );
   }
 
   private async include(name: string, batch: string): Promise<void> {
@@ -200,7 +237,7 @@ export class NftBackend implements Firewall {
   }
 
   async guardCurrent(): Promise<void> {
-    const r = await runOnce(this.nft, ['list', 'table', TABLE_FAMILY, TABLE_NAME]);
+    const r = await runOnce(this.nft, ['list', 'table', TABLE_FAMILY, TABLE_NAME], this.timeoutMs);
     const head = `table ${TABLE_FAMILY} ${TABLE_NAME} {\n`;
     if (r.code !== 0 || !r.stdout.startsWith(head)) throw new FirewallError(`cannot copy table ${TABLE_FAMILY} ${TABLE_NAME} into the guard: ${r.stderr.trim() || 'unexpected listing'}`);
     const guard = `${TABLE_FAMILY} ${GUARD_TABLE_NAME}`;
@@ -240,7 +277,9 @@ export class NftBackend implements Firewall {
    */
   async read(opts: { full?: boolean } = {}): Promise<Observed | null> {
     const { main: terse, guard } = await this.list();
-    const main = opts.full ? await this.readFull(TABLE_NAME) : terse;
+    const full = opts.full && terse ? await this.readFull(TABLE_NAME) : null;
+    // The contents always from the terse listing (the form the apply's read-back kept), elements from the full one.
+    const main = !opts.full ? terse : full && terse ? { ...full, content: terse.content } : null;
     if (main) this.raw.main = main.counters;
     this.seen = { main: { ...this.raw.main }, guard: { ...this.raw.guard } };
     if (!main) return null;
@@ -275,7 +314,7 @@ export class NftBackend implements Firewall {
   }
 
   private async readFull(table: string): Promise<Observed | null> {
-    const r = await runOnce(this.nft, ['-j', 'list', 'table', TABLE_FAMILY, table]);
+    const r = await runOnce(this.nft, ['-j', 'list', 'table', TABLE_FAMILY, table], this.timeoutMs);
     if (r.code !== 0) {
       if (MISSING.test(r.stderr)) return null;
       throw new FirewallError(`cannot read table ${TABLE_FAMILY} ${table}: ${r.stderr.trim()}`);

@@ -14,6 +14,7 @@ import { parseIfname } from '../net/values.js';
 import type { Cidr, Family } from '../net/values.js';
 import type { AllowedEndpoint, BoundAccount, CaptiveHole, EndpointOwner, LockRules, Policy } from './policy.js';
 import { isEmptyPolicy } from './policy.js';
+import { withoutCovered } from '../net/cidr.js';
 
 export const TABLE_FAMILY = 'inet';
 export const TABLE_NAME = 'tunlock';
@@ -59,14 +60,17 @@ function endpointElements(endpoints: AllowedEndpoint[], family: Family, owner: E
   const seen = new Set<string>();
   for (const { endpoint: e, owner: o } of endpoints) {
     if (e.address.family !== family || o.kind !== owner) continue;
-    const who = o.kind === 'mark' ? `0x${o.mark.toString(16).padStart(8, '0')}` : String(o.uid);
+    const who = o.kind === 'mark' ? String(o.mark) : String(o.uid);
     seen.add(`${e.address.text} . ${e.protocol} . ${e.port} . ${who}`);
   }
   return [...seen].sort();
 }
 
+/** An interval set refuses overlapping elements: ranges inside another are left out (same addresses). */
 function cidrElements(ranges: Cidr[], family: Family): string[] {
-  return [...new Set(ranges.filter((r) => r.family === family).map((r) => r.text))].sort();
+  return withoutCovered(ranges.filter((r) => r.family === family))
+    .map((r) => r.text)
+    .sort();
 }
 
 /** Seconds until the hole closes, rounded up; 0 means it has closed. */
@@ -78,11 +82,21 @@ function set(name: string, decl: string, items: string[]): TableModel['sets'][nu
   return { name, decl, items };
 }
 
+/**
+ * One set element in the form both our rule text and the kernel's JSON listing reduce to: no quotes, no
+ * timeout, a single address without /32 or /128.
+ */
+export function normalizeElement(text: string): string {
+  const bare = text.replace(/"/g, '').replace(/ timeout \d+s$/, '');
+  return bare.includes(':') ? bare.replace(/\/128$/, '') : bare.replace(/\/32$/, '');
+}
+
 function sets(policy: Policy, now: number): TableModel['sets'] {
   const lock = policy.lock;
   const tunnels = [...new Set(lock?.tunnels ?? policy.tunnels)].sort().map(q);
   const endpoints = lock?.endpoints ?? [];
   const lan = lock?.lanRanges ?? policy.lanRanges;
+  const onLink = lock?.onLink ?? [];
   const out = [
     set('tunnels', 'type ifname', tunnels),
     set('endpoints4', 'type ipv4_addr . inet_proto . inet_service . uid', endpointElements(endpoints, 4, 'uid')),
@@ -91,6 +105,8 @@ function sets(policy: Policy, now: number): TableModel['sets'] {
     set('endpoints6_mark', 'type ipv6_addr . inet_proto . inet_service . mark', endpointElements(endpoints, 6, 'mark')),
     set('lan4', 'type ipv4_addr; flags interval', cidrElements(lan, 4)),
     set('lan6', 'type ipv6_addr; flags interval', cidrElements(lan, 6)),
+    set('onlink4', 'type ipv4_addr; flags interval', cidrElements(onLink, 4)),
+    set('onlink6', 'type ipv6_addr; flags interval', cidrElements(onLink, 6)),
   ];
   const hole = lock?.captive ?? null;
   const left = hole ? captiveSecondsLeft(hole, now) : 0;
@@ -111,11 +127,11 @@ function sets(policy: Policy, now: number): TableModel['sets'] {
   return out;
 }
 
-function lanRules(allowLan: boolean, counter: string, direction: 'daddr' | 'saddr'): string[] {
+function lanRules(allowLan: boolean, counter: string, direction: 'daddr' | 'saddr', refuse: 'reject' | 'drop' = 'reject'): string[] {
   if (!allowLan) return [];
   const rules = [
     // The LAN router's resolver forwards to the ISP: DNS to the LAN is a DNS leak, LAN access or not.
-    ...(direction === 'daddr' ? [`meta l4proto { tcp, udp } th dport ${DNS_PORTS} counter name "${counter}" reject`] : []),
+    ...(direction === 'daddr' ? [`meta l4proto { tcp, udp } th dport ${DNS_PORTS} counter name "${counter}" ${refuse}`] : []),
     `ip ${direction} @lan4 accept`,
     `ip6 ${direction} @lan6 accept`,
   ];
@@ -142,23 +158,51 @@ function outputChain(policy: Policy): string[] {
   if (lock) rules.push('oifname @tunnels accept');
   policy.bindings.forEach((b, i) => rules.push(`${bindingMatch(b)} jump ${bindingCounter(i)}`));
   if (!lock) return rules;
-  rules.push(
+  rules.push(...outsideTunnels(lock, 'reject'), ...REJECT_OUT('blocked_out'));
+  return rules;
+}
+
+/** What a locked host may send outside the tunnels (output, then again in postrouting). */
+function outsideTunnels(lock: LockRules, refuse: 'reject' | 'drop'): string[] {
+  return [
     // The tunnel's own encrypted packets come next in volume: address, protocol and port of a VPN server, and
     // only from the VPN's own sockets (its fwmark, or the owner of its sockets), never from any program.
     'ip daddr . meta l4proto . th dport . meta mark @endpoints4_mark accept',
     'ip6 daddr . meta l4proto . th dport . meta mark @endpoints6_mark accept',
     'ip daddr . meta l4proto . th dport . meta skuid @endpoints4 accept',
     'ip6 daddr . meta l4proto . th dport . meta skuid @endpoints6 accept',
-    'udp sport 68 udp dport 67 accept',
-    'meta nfproto ipv6 udp sport 546 udp dport 547 accept',
-    'icmpv6 type { nd-router-solicit, nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 accept',
+    // DHCP clients (root's sockets) to the broadcast address or an on-link server, never to any host.
+    'udp sport 68 udp dport 67 ip daddr 255.255.255.255 meta skuid 0 accept',
+    'udp sport 68 udp dport 67 ip daddr @onlink4 meta skuid 0 accept',
+    'udp sport 546 udp dport 547 ip6 saddr fe80::/10 ip6 daddr ff02::1:2 meta skuid 0 accept',
+    // Neighbour discovery as the kernel sends it: hop limit 255, to routers, solicited-node multicast, all
+    // nodes, link-local or on-link neighbours.
+    'icmpv6 type nd-router-solicit ip6 hoplimit 255 ip6 daddr ff02::2 accept',
+    'icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 ip6 daddr { fe80::/10, ff02::1, ff02::1:ff00:0/104 } accept',
+    'icmpv6 type { nd-neighbor-solicit, nd-neighbor-advert } ip6 hoplimit 255 ip6 daddr @onlink6 accept',
     'meta l4proto { tcp, udp } th dport 53 oifname . meta skuid . ip daddr @captive_dns4 accept',
     'meta l4proto { tcp, udp } th dport 53 oifname . meta skuid . ip6 daddr @captive_dns6 accept',
     'tcp dport { 80, 443 } oifname . meta skuid @captive_web accept',
-    ...lanRules(lock.allowLan, 'blocked_out', 'daddr'),
-    ...REJECT_OUT('blocked_out'),
-  );
-  return rules;
+    ...lanRules(lock.allowLan, 'blocked_out', 'daddr', refuse),
+  ];
+}
+
+/**
+ * After routing: a later chain (another tool's `type route` chain that changes the mark, a DNAT) can send a
+ * packet that `output` accepted for a tunnel out of the physical link instead. Here the output interface is
+ * final, so it is checked again: tunnels first (nearly all traffic, one set lookup), replies forwarded back to
+ * containers, then the same exceptions as `output`. `reject` is not available after routing: drop.
+ */
+function postroutingChain(lock: LockRules): string[] {
+  return [
+    'type filter hook postrouting priority filter; policy drop;',
+    'oifname @tunnels accept',
+    'oifname "lo" accept',
+    'iifname @tunnels ct state established,related accept',
+    ...outsideTunnels(lock, 'drop'),
+    ...(lock.allowLan ? ['ip saddr @lan4 ct state established,related accept', 'ip6 saddr @lan6 ct state established,related accept'] : []),
+    'counter name "blocked_out" drop',
+  ];
 }
 
 function inputChain(lock: LockRules): string[] {
@@ -238,6 +282,8 @@ function model(policy: Policy, now: number): TableModel {
     const [forwardBase, ...forwardRules] = forwardChain(lock);
     chains.push({ name: 'input', base: inputBase!, policy: 'drop', rules: inputRules });
     chains.push({ name: 'forward', base: forwardBase!, policy: 'drop', rules: forwardRules });
+    const [postBase, ...postRules] = postroutingChain(lock);
+    chains.push({ name: 'postrouting', base: postBase!, policy: 'drop', rules: postRules });
   }
   policy.bindings.forEach((_, i) =>
     chains.push({ name: bindingCounter(i), base: null, policy: null, rules: bindingChain(i, allowLan) }),
@@ -289,6 +335,16 @@ export function modelShape(m: TableModel | null): TableShape | null {
     sets: Object.fromEntries(m.sets.map((s) => [s.name, s.items.length])),
     counters: m.counters,
   };
+}
+
+/** The normalized elements each set should hold (see normalizeElement); null when there is no table. */
+export function expectedElements(policy: Policy, now: number): Record<string, string[]> | null {
+  if (isEmptyPolicy(policy)) return null;
+  // Captive elements leave the kernel by themselves, up to a second after expiresAt (timeouts are whole
+  // seconds): while the hole is in the policy, its elements may still be there.
+  const hole = policy.lock?.captive;
+  const m = model(policy, hole ? Math.min(now, hole.expiresAt - 1) : now);
+  return Object.fromEntries(m.sets.map((s) => [s.name, s.items.map(normalizeElement)]));
 }
 
 /**

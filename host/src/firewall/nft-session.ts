@@ -14,7 +14,8 @@ import type { ChildProcess } from 'node:child_process';
 import { FirewallError } from './firewall.js';
 import { TABLE_FAMILY } from './nft-rules.js';
 
-const TIMEOUT_MS = 10_000;
+/** An nft that does not answer within this is killed: the kernel applies a batch whole or not at all. */
+export const NFT_TIMEOUT_MS = 10_000;
 const END_COMMAND = 'describe meta mark';
 const END_LINE = 'meta expression, datatype mark (packet mark) (basetype integer), 32 bits\n';
 
@@ -38,6 +39,7 @@ export class NftSession {
   constructor(
     private readonly nft: string,
     private readonly onExit: (why: string) => void,
+    private readonly timeoutMs = NFT_TIMEOUT_MS,
   ) {}
 
   /** Runs one command (a listing when `listing`), in call order. Resolves with the text of a listing. */
@@ -67,10 +69,10 @@ export class NftSession {
     return child;
   }
 
-  private lost(child: ChildProcess, why: string): void {
+  private lost(child: ChildProcess, why: string, hint = 'install nftables (apt-get install nftables)'): void {
     if (this.child !== child) return;
     this.child = null;
-    this.fail(new FirewallError(why, 'install nftables (apt-get install nftables)'));
+    this.fail(new FirewallError(why, hint));
     this.onExit(why);
   }
 
@@ -79,9 +81,10 @@ export class NftSession {
     const seq = ++this.seq;
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
-        this.fail(new FirewallError(`nft did not answer within ${TIMEOUT_MS} ms: ${command.slice(0, 200)}`));
+        // The session is over (its guard table goes with it, onExit says so); the next command starts a new one.
+        this.lost(child, `nft did not answer within ${this.timeoutMs} ms (killed): ${command.slice(0, 200)}`, 'the previous rules stay in force; run `tunlock doctor`');
         child.kill('SIGKILL');
-      }, TIMEOUT_MS);
+      }, this.timeoutMs);
       this.pending = { seq, listing: listing, resolve, reject, timer };
       child.stdin!.write(`${command}\n${listing ? `${END_COMMAND}\n` : ''}list table ${TABLE_FAMILY} tunlock_sync_${seq}\n`);
     });

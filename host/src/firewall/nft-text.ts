@@ -17,9 +17,13 @@
 import type { Observed } from './firewall.js';
 import { TABLE_FAMILY } from './nft-rules.js';
 
-/** Our table `name` in a terse ruleset listing; `found` is false when it is not there. */
+/**
+ * Our table `name` in a terse ruleset listing; `found` is false when it is not there. `content` is the table's
+ * text without counter values (the tamper check compares it: a verdict swapped in a rule keeps every count).
+ */
 export function observeText(text: string, name: string): Observed {
-  const observed: Observed = { shape: { chains: {}, sets: {}, counters: [] }, counters: {}, guarded: false, found: false };
+  const observed: Observed = { shape: { chains: {}, sets: {}, counters: [] }, counters: {}, guarded: false, found: false, content: '', elements: null };
+  const content: string[] = [];
   const head = `table ${TABLE_FAMILY} ${name} {`;
   let inTable = false;
   let block: { kind: string; name: string } | null = null;
@@ -29,6 +33,7 @@ export function observeText(text: string, name: string): Observed {
       continue;
     }
     if (line === '}') break;
+    if (!(block?.kind === 'counter' && /^\t\tpackets \d+ bytes \d+$/.test(line))) content.push(line);
     const object = /^\t(chain|set|map|counter) (\S+) \{$/.exec(line);
     if (object) {
       block = { kind: object[1]!, name: object[2]! };
@@ -52,5 +57,6 @@ export function observeText(text: string, name: string): Observed {
       if (packets) observed.counters[block.name] = Number(packets[1]);
     }
   }
+  observed.content = content.join('\n');
   return observed;
 }

@@ -3,6 +3,7 @@
 // firewall only knows how to enforce one. docs/security.md lists what each part allows.
 import type { Address, Cidr, Endpoint } from '../net/values.js';
 import { parseCidr } from '../net/values.js';
+import { intersect, withoutCovered } from '../net/cidr.js';
 
 export interface CaptiveHole {
   /** the physical interface the portal is reached through */
@@ -36,7 +37,10 @@ export interface LockRules {
   /** the VPN servers, reachable outside the tunnel by the VPN's own sockets so the tunnel can (re)connect */
   endpoints: AllowedEndpoint[];
   allowLan: boolean;
+  /** what "LAN access" opens: see lanRangesFor */
   lanRanges: Cidr[];
+  /** the subnets directly connected to non-tunnel interfaces (on-link DHCP servers and neighbours) */
+  onLink: Cidr[];
   captive: CaptiveHole | null;
 }
 
@@ -51,19 +55,31 @@ export interface Policy {
   lanRanges: Cidr[];
 }
 
-/** The ranges "LAN access" opens (RFC 1918, link-local, ULA, local multicast, SSDP, mDNS); never port 53. */
-export const DEFAULT_LAN_RANGES: readonly Cidr[] = [
-  '10.0.0.0/8',
-  '172.16.0.0/12',
-  '192.168.0.0/16',
+/** Private ranges (RFC 1918, ULA): "LAN" only where they are directly connected. */
+export const PRIVATE_RANGES: readonly Cidr[] = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'].map(parseCidr);
+
+/** Ranges that stay on the link (link-local, local multicast, SSDP, broadcast): "LAN" on every network. */
+export const LINK_SCOPE_RANGES: readonly Cidr[] = [
   '169.254.0.0/16',
   '224.0.0.0/24', // local network control block (mDNS 224.0.0.251, IGMP)
   '239.255.255.250/32', // SSDP
   '255.255.255.255/32', // limited broadcast
   'fe80::/10',
-  'fc00::/7',
   'ff02::/16', // link-local multicast (mDNS ff02::fb, SSDP ff02::c)
 ].map(parseCidr);
+
+/** Every range "LAN access" may ever open by itself (what older state files stored as their LAN ranges). */
+export const DEFAULT_LAN_RANGES: readonly Cidr[] = [...PRIVATE_RANGES, ...LINK_SCOPE_RANGES];
+
+/**
+ * What "LAN access" opens: the link-scope ranges, the private ranges as far as they are directly connected
+ * (a rogue network that routes all of 10/8 through the uplink gets only its own subnet — TunnelCrack
+ * LocalNet), and the ranges the user added explicitly. Never port 53 (see nft-rules.ts).
+ */
+export function lanRangesFor(onLink: readonly Cidr[], added: readonly Cidr[]): Cidr[] {
+  const local = onLink.flatMap((c) => PRIVATE_RANGES.map((p) => intersect(c, p)).filter((r): r is Cidr => r !== null));
+  return withoutCovered([...LINK_SCOPE_RANGES, ...local, ...added]);
+}
 
 /** An endpoint exception for root-owned sockets (what a tunnel without a fwmark gets by default). */
 export function rootEndpoint(endpoint: Endpoint): AllowedEndpoint {

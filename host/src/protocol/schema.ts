@@ -14,7 +14,7 @@
 // messages of its own: English is loaded once here, so errors read exactly as with `zod`.
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
-import { parseEndpoint, parseIfname, ValueError } from '../net/values.js';
+import { parseCidr, parseEndpoint, parseIfname, ValueError } from '../net/values.js';
 
 z.config(en());
 
@@ -39,6 +39,7 @@ function parses(parse: (text: string) => unknown) {
 
 export const Ifname = z.string().check(z.maxLength(15), z.refine(parses(parseIfname), 'invalid interface name'));
 export const EndpointText = z.string().check(z.maxLength(64), z.refine(parses(parseEndpoint), 'invalid endpoint (ADDR:PORT/udp|tcp)'));
+export const CidrText = z.string().check(z.maxLength(49), z.refine(parses(parseCidr), 'invalid address range (ADDR/LEN, e.g. 10.20.0.0/16)'));
 export const Mode = z.enum(['off', 'on', 'always']);
 export const LockState = z.enum(['off', 'standby', 'protected', 'blocking', 'exception']);
 export const ClientKind = z.enum(['cli', 'host', 'extension', 'test']);
@@ -72,6 +73,9 @@ export const Request = z.discriminatedUnion('type', [
    */
   request('setMode', { mode: Mode, blockAll: z.optional(z.boolean()) }),
   request('setLan', { allow: z.boolean() }),
+  /** (root only) a range LAN access opens besides the directly connected private subnets */
+  request('lanAdd', { range: CidrText }),
+  request('lanRemove', { range: CidrText }),
   /** endpointUser (root only): the account whose sockets reach the servers when the tunnel has no fwmark */
   request('tunnelAdd', { iface: Ifname, endpoints: z.array(EndpointText).check(z.maxLength(64)), endpointUser: z.optional(AccountName) }),
   request('tunnelRemove', { iface: Ifname }),
@@ -156,6 +160,8 @@ export const Status = z.strictObject({
   mode: Mode,
   state: LockState,
   lan: z.enum(['allow', 'block']),
+  /** ranges added with lanAdd (LAN access also opens the directly connected private subnets and link scope) */
+  lanRanges: z.optional(z.array(CidrText)),
   tunnels: z.array(TunnelStatus),
   /** tunnels that are up but not configured: `lock on` locks to the only one, `tunnelAdopt` configures one */
   detected: z.optional(z.array(DetectedTunnel).check(z.maxLength(64))),
