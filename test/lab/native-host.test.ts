@@ -191,6 +191,11 @@ describe.skipIf(skip)('tunlock-host against a real tunlockd in a lab namespace',
     const r = await h.request(HELLO);
     expect(r).toMatchObject({ ok: true, result: { version: PROTOCOL_VERSION, server: 'tunlock-host' } });
     await h.event('daemon', (e) => 'available' in e && e.available);
+    // stdout and stderr are separate pipes: the host's "connected" log line may trail its `daemon` event.
+    for (const until = Date.now() + 5000; !/connected to tunlockd/.test(h.stderr); ) {
+      if (Date.now() > until) throw new Error(`host never logged its daemon connection:\n${h.stderr}`);
+      await new Promise((r) => setTimeout(r, 10));
+    }
     return h;
   };
 
