@@ -53,6 +53,7 @@ function fakes(over: Partial<SelfTestDeps> & { leak?: (host: string, port: numbe
     routeDevice: async (host) => (host.includes(':') ? 'eth0' : host.startsWith('192.168.') ? 'eth0' : 'wg0'),
     addresses: async () => ['10.64.0.2'],
     now: () => 1000,
+    retryMs: 0,
     ...over,
   };
   return { deps, calls, bump: (n: number) => (counter += n) };
@@ -129,6 +130,16 @@ describe('self-test', () => {
     const f = fakes({ kernel: async () => ({ ok: false, evidence: '1 change by another program since the last test' }) });
     const r = await runSelfTest(input(), f.deps);
     expect(r.checks.find((x) => x.name === 'kernel')).toMatchObject({ ok: false, fix: expect.any(String) });
+  });
+
+  it('an unanswered tunnel probe is asked once more (routers rate-limit "time exceeded")', async () => {
+    const f = fakes();
+    const ping = f.deps.ping;
+    let tries = 0;
+    f.deps.ping = async (u, fam, iface, host) => (iface === 'wg0' && ++tries === 1 ? { outcome: 'sent', detail: 'no answer' } : ping(u, fam, iface, host));
+    const r = await runSelfTest(input(), f.deps);
+    expect(r.checks.find((x) => x.name === 'tunnel')!.ok).toBe(true);
+    expect(tries).toBe(2);
   });
 
   it('an up tunnel that carries nothing fails "tunnel"', async () => {

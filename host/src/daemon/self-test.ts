@@ -44,6 +44,8 @@ export interface SelfTestDeps {
   ping(user: ProbeUser, family: 4 | 6, iface: string, host: string): Promise<ProbeResult & { hop?: string }>;
   routeDevice(host: string): Promise<string | null>;
   addresses(iface: string): Promise<string[]>;
+  /** wait before the tunnel probe's one retry (ms; default 1000, the routers' ICMP rate-limit interval) */
+  retryMs?: number;
   now(): number;
 }
 
@@ -201,8 +203,15 @@ async function counted(name: string, probes: Probe[], deps: SelfTestDeps, nothin
 
 async function tunnelCheck(input: SelfTestInput, deps: SelfTestDeps): Promise<SelfTestCheck> {
   const lines: string[] = [];
+  const ping = (iface: string) => deps.ping(input.user, 4, iface, PROBE_TARGET4).catch((e: Error) => ({ outcome: 'error' as const, detail: e.message, hop: undefined }));
   for (const iface of input.tunnelsUp) {
-    const r = await deps.ping(input.user, 4, iface, PROBE_TARGET4).catch((e: Error) => ({ outcome: 'error' as const, detail: e.message, hop: undefined }));
+    let r = await ping(iface);
+    // Routers send "time exceeded" at a limited rate (Linux: a burst of 6, then one a second per host), so a
+    // test repeated at once can go unanswered: ask once more after that second before calling the tunnel dead.
+    if (!(r.outcome === 'sent' && r.hop) && r.outcome !== 'connected') {
+      await new Promise((resolve) => setTimeout(resolve, deps.retryMs ?? 1000));
+      r = await ping(iface);
+    }
     // TTL 1: the VPN server's hop answers "time to live exceeded"; the probe goes no further than the server.
     if (r.outcome === 'sent' && r.hop) return { name: 'tunnel', ok: true, evidence: `a TTL-1 probe through ${iface} was answered by the VPN's hop ${r.hop} (${r.detail})` };
     if (r.outcome === 'connected') return { name: 'tunnel', ok: true, evidence: `a probe through ${iface} was answered (${r.detail})` };
