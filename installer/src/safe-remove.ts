@@ -6,6 +6,7 @@
 // (/proc/self/fd/N/NAME: the kernel resolves N to that directory, wherever it has been moved, and the last
 // component is never followed). A link where a directory should be stops the walk: the entry is left alone.
 import { closeSync, constants, fstatSync, lstatSync, openSync, readFileSync, readdirSync, rmdirSync, unlinkSync } from 'node:fs';
+import type { Stats } from 'node:fs';
 
 const DIR_FLAGS = constants.O_RDONLY | constants.O_DIRECTORY | constants.O_NOFOLLOW;
 
@@ -41,6 +42,16 @@ function openParent(path: string): { fd: number; name: string } | 'missing' | 'l
   return { fd, name };
 }
 
+/** lstat that answers null for a path that does not exist (any other error is thrown). */
+function lstatOrNull(entry: string): Stats | null {
+  try {
+    return lstatSync(entry);
+  } catch (e) {
+    if (errno(e) === 'ENOENT') return null;
+    throw e;
+  }
+}
+
 function withParent(path: string, act: (dirFd: number, name: string) => Removal): Removal {
   const p = openParent(path);
   if (typeof p === 'string') return p;
@@ -55,13 +66,8 @@ function withParent(path: string, act: (dirFd: number, name: string) => Removal)
 export function removeFile(path: string, unchanged?: (content: Buffer) => boolean): Removal {
   return withParent(path, (dirFd, name) => {
     const entry = within(dirFd, name);
-    let st;
-    try {
-      st = lstatSync(entry);
-    } catch (e) {
-      if (errno(e) === 'ENOENT') return 'missing';
-      throw e;
-    }
+    const st = lstatOrNull(entry);
+    if (!st) return 'missing';
     if (st.isDirectory()) return 'is-directory';
     if (st.isFile() && unchanged) {
       const fd = openSync(entry, constants.O_RDONLY | constants.O_NOFOLLOW | constants.O_NONBLOCK);
@@ -95,13 +101,8 @@ export function removeEmptyDir(path: string): Removal {
 export function removeTree(path: string): Removal {
   return withParent(path, (dirFd, name) => {
     const entry = within(dirFd, name);
-    let st;
-    try {
-      st = lstatSync(entry);
-    } catch (e) {
-      if (errno(e) === 'ENOENT') return 'missing';
-      throw e;
-    }
+    const st = lstatOrNull(entry);
+    if (!st) return 'missing';
     if (!st.isDirectory()) {
       unlinkSync(entry);
       return 'removed';

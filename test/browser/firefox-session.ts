@@ -1,4 +1,6 @@
 // Firefox ESR with the built extension inside a BrowserLab's client namespace, driven over WebDriver BiDi.
+// The one Firefox launcher of the browser tier: it runs through the lab's browser wrapper, so the system's
+// native-messaging manifest directories are masked and an installed tunlock is never seen.
 // Firefox's BiDi port is on the namespace's loopback: a bridge (servers/bridge.mjs, through a unix socket)
 // makes it reachable from the test. Everything started here is killed by PID in close().
 import { Browser as BrowserKind, createProfile } from '@puppeteer/browsers';
@@ -21,22 +23,30 @@ export const FIREFOX_EXT = `moz-extension://${FIREFOX_UUID}`;
 export interface FirefoxSession {
   browser: Browser;
   /** opens an extension page (e.g. src/popup/index.html) and waits for `selector` */
-  open(path: string, selector: string): Promise<Page>;
+  open(path: string, selector: string, viewport?: { width: number; height: number }): Promise<Page>;
   close(): Promise<void>;
 }
 
-export async function launchFirefox(lab: BrowserLab): Promise<FirefoxSession> {
-  const home = join(lab.dir, 'ff-home');
+export interface FirefoxOptions {
+  /** names this instance's home, profile and bridge socket (several may run side by side) */
+  name?: string;
+  /** profile preferences beside the ones every test needs */
+  preferences?: Record<string, unknown>;
+}
+
+export async function launchFirefox(lab: BrowserLab, { name = 'ff', preferences = {} }: FirefoxOptions = {}): Promise<FirefoxSession> {
+  const home = join(lab.dir, `${name}-home`);
   const hosts = join(home, '.mozilla', 'native-messaging-hosts');
   mkdirSync(hosts, { recursive: true });
   writeFileSync(join(hosts, `${NATIVE_HOST_NAME}.json`), hostManifest(lab.hostPath, 'firefox'));
-  const profile = join(lab.dir, 'ff-profile');
+  const profile = join(lab.dir, `${name}-profile`);
   await createProfile(BrowserKind.FIREFOX, {
     path: profile,
     preferences: {
       'extensions.webextensions.uuids': JSON.stringify({ [FIREFOX_ADDON_ID]: FIREFOX_UUID }),
       'xpinstall.signatures.required': false,
       'media.peerconnection.ice.obfuscate_host_addresses': true,
+      ...preferences,
     },
   });
   const children: ChildProcess[] = [];
@@ -48,7 +58,7 @@ export async function launchFirefox(lab: BrowserLab): Promise<FirefoxSession> {
     tcp?.close();
   };
   try {
-    const firefox = spawn('ip', ['netns', 'exec', lab.ns, 'env', `HOME=${home}`, '/usr/bin/firefox-esr', '--headless', '--profile', profile, '--remote-debugging-port', '0', '--remote-allow-system-access', 'about:blank'], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const firefox = spawn(lab.browserWrapper('firefox-esr'), ['--headless', '--profile', profile, '--remote-debugging-port', '0', '--remote-allow-system-access', 'about:blank'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOME: home } });
     children.push(firefox);
     const port = await new Promise<number>((ok, fail) => {
       let err = '';
@@ -59,7 +69,7 @@ export async function launchFirefox(lab: BrowserLab): Promise<FirefoxSession> {
         if (m) ok(Number(m[1]));
       });
     });
-    const sock = join(lab.dir, 'bidi.sock');
+    const sock = join(lab.dir, `${name}-bidi.sock`);
     const bridge = spawn('ip', ['netns', 'exec', lab.ns, process.execPath, join(ROOT, 'test/browser/servers/bridge.mjs'), sock, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
     children.push(bridge);
     await new Promise((ok) => bridge.stdout!.once('data', ok));
@@ -80,9 +90,9 @@ export async function launchFirefox(lab: BrowserLab): Promise<FirefoxSession> {
     await b.installExtension(FIREFOX_DIST);
     return {
       browser: b,
-      async open(path, selector) {
+      async open(path, selector, viewport = { width: 360, height: 560 }) {
         const page = await b.newPage();
-        await page.setViewport({ width: 360, height: 560 });
+        await page.setViewport(viewport);
         void page.goto(`${FIREFOX_EXT}/${path}`).catch(() => undefined); // may never resolve (moz-extension)
         await page.waitForSelector(selector, { timeout: 20_000 });
         return page;

@@ -1,31 +1,23 @@
 // The built extension in headless Firefox ESR over WebDriver BiDi (puppeteer-core), with the real host and
-// daemon in the lab namespace. Firefox runs inside the namespace, so its BiDi port is on the namespace's
-// loopback: a bridge (servers/bridge.mjs, through a unix socket) makes it reachable from the test.
-import { Browser as BrowserKind, createProfile } from '@puppeteer/browsers';
-import type { ChildProcess } from 'node:child_process';
-import { spawn } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
-import { connect as netConnect, createServer } from 'node:net';
-import type { AddressInfo, Server } from 'node:net';
+// daemon in the lab namespace; Firefox itself is started by firefox-session.ts (the tier's one launcher).
+import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'puppeteer-core';
-import puppeteer from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { FIREFOX_ADDON_ID, NATIVE_HOST_NAME } from '../../host/src/protocol/extension-ids.js';
-import { BrowserLab, canRunRootTier, CLIENT_V4, CLIENT_V6, ROOT, STABLE_DIR, STUN_PORT, STUN_V4, STUN_V6, TUN } from './browser-lab.js';
+import { BrowserLab, canRunRootTier, CLIENT_V4, CLIENT_V6, STABLE_DIR, STUN_PORT, STUN_V4, STUN_V6, TUN } from './browser-lab.js';
 import type { ExtGlobal, IceResult } from './helpers.js';
-import { FIREFOX_DIST, hostManifest, percentile, revealing, SCREENSHOTS, stabilizeForScreenshot, waitFor } from './helpers.js';
+import { percentile, revealing, SCREENSHOTS, stabilizeForScreenshot, waitFor } from './helpers.js';
+import { FIREFOX_EXT, launchFirefox } from './firefox-session.js';
 import type { CheckedPage } from './ui-checks.js';
 import { axeViolations, PopupChecks } from './ui-checks.js';
 
 const RUN = canRunRootTier('browser tests (Firefox)');
-const UUID = '7c3f2a4e-1b7d-4c55-9d1e-2f6a8b9c0d11';
-const EXT = `moz-extension://${UUID}`;
+const EXT = FIREFOX_EXT;
 const REAL = [CLIENT_V4, CLIENT_V6];
 const ICE = [`stun:${STUN_V4}:${STUN_PORT}`, `stun:[${STUN_V6}]:${STUN_PORT}`];
 const DROPS = Number(process.env.TUNLOCK_DROPS ?? 20);
 
-/** A headless Firefox in the lab namespace, reachable over a unix-socket bridge; killed by PID in `close`. */
+/** A headless Firefox in the lab namespace with the popup open. */
 interface Firefox {
   browser: Browser;
   popup: Page;
@@ -33,64 +25,12 @@ interface Firefox {
 }
 
 async function startFirefox(lab: BrowserLab, name: string, preferences: Record<string, unknown>): Promise<Firefox> {
-  const home = join(lab.dir, `${name}-home`);
-  const hosts = join(home, '.mozilla', 'native-messaging-hosts');
-  mkdirSync(hosts, { recursive: true });
-  writeFileSync(join(hosts, `${NATIVE_HOST_NAME}.json`), hostManifest(lab.hostPath, 'firefox'));
-  const profile = join(lab.dir, `${name}-profile`);
-  await createProfile(BrowserKind.FIREFOX, {
-    path: profile,
-    preferences: {
-      'extensions.webextensions.uuids': JSON.stringify({ [FIREFOX_ADDON_ID]: UUID }),
-      'xpinstall.signatures.required': false,
-      'media.peerconnection.ice.obfuscate_host_addresses': true,
-      ...preferences,
-    },
-  });
-  const children: ChildProcess[] = [];
-  let tcp: Server | null = null;
-  const close = async (browser?: Browser) => {
-    await browser?.disconnect().catch(() => undefined);
-    for (const c of children) if (c.pid) process.kill(c.pid, 'SIGKILL');
-    tcp?.close();
-  };
+  const session = await launchFirefox(lab, { name, preferences });
   try {
-    const firefox = spawn(lab.browserWrapper('firefox-esr'), ['--headless', '--profile', profile, '--remote-debugging-port', '0', '--remote-allow-system-access', 'about:blank'], { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, HOME: home } });
-    children.push(firefox);
-    const port = await new Promise<number>((ok, fail) => {
-      let err = '';
-      firefox.once('exit', (c) => fail(new Error(`firefox exited (${c}): ${err}`)));
-      firefox.stderr!.on('data', (b: Buffer) => {
-        err += b.toString();
-        const m = /WebDriver BiDi listening on ws:\/\/127\.0\.0\.1:(\d+)/.exec(err);
-        if (m) ok(Number(m[1]));
-      });
-    });
-    const sock = join(lab.dir, `${name}-bidi.sock`);
-    const bridge = spawn('ip', ['netns', 'exec', lab.ns, process.execPath, join(ROOT, 'test/browser/servers/bridge.mjs'), sock, String(port)], { stdio: ['ignore', 'pipe', 'inherit'] });
-    children.push(bridge);
-    await new Promise((ok) => bridge.stdout!.once('data', ok));
-    const server = createServer((c) => {
-      const u = netConnect(sock);
-      c.pipe(u).pipe(c);
-      c.on('error', () => u.destroy());
-      u.on('error', () => c.destroy());
-    });
-    tcp = server;
-    // Same port number as inside the namespace: Firefox checks the Host header against its own port.
-    await new Promise<void>((ok, fail) => {
-      server.once('error', fail);
-      server.listen(port, '127.0.0.1', ok);
-    });
-    const browser = await puppeteer.connect({ browserWSEndpoint: `ws://127.0.0.1:${(server.address() as AddressInfo).port}/session`, protocol: 'webDriverBiDi' });
-    await browser.installExtension(FIREFOX_DIST);
-    const popup = await browser.newPage();
-    await popup.setViewport({ width: 380, height: 640 });
-    void popup.goto(`${EXT}/src/popup/index.html`).catch(() => undefined); // may never resolve (moz-extension)
-    await popup.waitForSelector('[data-testid=state-label]', { timeout: 20_000 });
-    return { browser, popup, close: () => close(browser) };
+    const popup = await session.open('src/popup/index.html', '[data-testid=state-label]', { width: 380, height: 640 });
+    return { browser: session.browser, popup, close: session.close };
   } catch (e) {
-    await close();
+    await session.close();
     throw e;
   }
 }
