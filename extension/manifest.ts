@@ -9,7 +9,7 @@
 //                    no probe: Firefox probes anyway), and its canonical detection address to open
 // Host permissions: none by default. Chromium's block mode asks for <all_urls> (optional) when the user picks
 // it, because Chromium has no switch that turns WebRTC off; Firefox needs none.
-import { FIREFOX_ADDON_ID, MANIFEST_KEY } from '../host/src/protocol/extension-ids.js';
+import { FIREFOX_ADDON_ID, MANIFEST_KEY } from '../host/src/common/extension-ids.js';
 
 export type Target = 'chrome' | 'firefox';
 

@@ -18,10 +18,6 @@ export default defineConfig(({ mode, command }) => {
     root: here,
     publicDir: `${here}.generated/public`,
     define: { __TUNLOCK_BROWSER__: JSON.stringify(target) },
-    resolve: {
-      // host/src/net/values.ts (reached through the protocol schema) uses node:net's isIPv4/isIPv6 only.
-      alias: { 'node:net': `${here}src/shared/node-net-shim.ts` },
-    },
     // crx only for a build: loaded by a tool that only reads this config (svelte-check), it empties the
     // Chromium build's output folder.
     plugins: [svelte({ configFile: `${here}svelte.config.js` }), ...(command === 'build' ? [crx({ manifest: manifest(target, '0.1.0', testGrant), browser: target })] : [])],

@@ -6,7 +6,7 @@ import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readF
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { RESET_BATCH } from '../../host/src/firewall/nft-rules.js';
-import { SOCKET_GROUP_NAME } from '../../host/src/shared-paths.js';
+import { SOCKET_GROUP_NAME } from '../../host/src/common/paths.js';
 import { findGroup } from './accounts.js';
 import type { Layout } from './layout.js';
 

@@ -20,13 +20,13 @@ import {
 } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
 import { bootAdvice, detectInit } from '../../host/src/init-system.js';
-import { SOCKET_GROUP_NAME } from '../../host/src/shared-paths.js';
+import { DAEMON_UNIT, SOCKET_GROUP_NAME } from '../../host/src/common/paths.js';
 import { addMember, createSystemGroup, findGroup, findUser, installingUser } from './accounts.js';
 import type { PasswdEntry } from './accounts.js';
 import { startDaemon, systemdRunning, systemctl } from './control.js';
 import { Layout } from './layout.js';
 import type { LayoutOptions } from './layout.js';
-import { BROWSERS, manifestTargets, renderHostManifest, requiresExisting } from './locations.js';
+import { BROWSERS, manifestTargets, renderHostManifest, requiresExisting } from '../../host/src/common/manifest-locations.js';
 import type { Entry, InstallRecord } from './record.js';
 import { entryKey, readRecord } from './record.js';
 import { bootUnit, daemonUnit, enableLinks, tmpfilesConf } from './units.js';
@@ -356,8 +356,8 @@ export async function install(opts: InstallOptions): Promise<InstallResult> {
     if (l.isRealRoot && systemdRunning()) {
       systemctl(['daemon-reload']);
       spawnSync('systemd-tmpfiles', ['--create', l.tmpfilesFile], { stdio: 'ignore' });
-      systemctl(['restart', 'tunlockd.service']);
-      log('started tunlockd.service');
+      systemctl(['restart', DAEMON_UNIT]);
+      log(`started ${DAEMON_UNIT}`);
     } else {
       const run = l.at(l.runDir);
       if (!isDir(run)) {

@@ -2,7 +2,7 @@
 // under --root (DESTDIR) when the installer writes it. Files that name other files (units, wrappers,
 // manifests, hooks) always name target paths, never root-prefixed ones.
 import { isAbsolute, join, resolve } from 'node:path';
-import { BOOT_UNIT, DAEMON_UNIT, DEFAULT_PREFIX, DEFAULT_SOCKET_PATH, DEFAULT_STATE_DIR, UNIT_DIR, installRecordPath, libDir } from '../../host/src/shared-paths.js';
+import { BOOT_UNIT, DAEMON_UNIT, DEFAULT_PREFIX, DEFAULT_SOCKET_PATH, DEFAULT_STATE_DIR, RUN_DIR, UNIT_DIR, installRecordPath, libDir } from '../../host/src/common/paths.js';
 
 export interface LayoutOptions {
   /** DESTDIR: everything is written below it (default /) */
@@ -24,7 +24,7 @@ export class Layout {
   readonly unitDir: string;
   readonly tmpfilesFile = '/etc/tmpfiles.d/tunlock.conf';
   readonly stateDir = DEFAULT_STATE_DIR;
-  readonly runDir = '/run/tunlock';
+  readonly runDir = RUN_DIR;
   readonly socket = DEFAULT_SOCKET_PATH;
   readonly nmDir = '/etc/NetworkManager';
   readonly nmDispatcher = '/etc/NetworkManager/dispatcher.d/90-tunlock';

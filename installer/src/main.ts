@@ -4,6 +4,7 @@ import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { DAEMON_UNIT } from '../../host/src/common/paths.js';
 import { startDaemon, stopDaemon, systemctl, systemdRunning } from './control.js';
 import { install, plan } from './install.js';
 import { Layout } from './layout.js';
@@ -105,8 +106,8 @@ async function main(argv: string[]): Promise<number> {
       const l = new Layout({ ...base, ...(record ? { prefix: record.prefix, unitDir: record.unitDir } : packaged ? { prefix: packaged } : {}) });
       if (!record && !packaged) throw new Error(`tunlock is not installed here (no ${l.at(l.record)})`);
       if (l.isRealRoot && systemdRunning()) {
-        systemctl([cmd, 'tunlockd.service']);
-        process.stdout.write(`${cmd === 'start' ? 'started' : 'stopped'} tunlockd.service\n`);
+        systemctl([cmd, DAEMON_UNIT]);
+        process.stdout.write(`${cmd === 'start' ? 'started' : 'stopped'} ${DAEMON_UNIT}\n`);
       } else if (cmd === 'start') process.stdout.write(`tunlockd running (pid ${await startDaemon(l)})\n`);
       else process.stdout.write((await stopDaemon(l)) ? 'stopped tunlockd (firewall rules stay)\n' : 'tunlockd was not running\n');
       return 0;

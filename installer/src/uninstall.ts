@@ -5,6 +5,7 @@
 // installed (the admin edited it) is kept and reported.
 import { createHash } from 'node:crypto';
 import { unlinkSync } from 'node:fs';
+import { BOOT_UNIT, DAEMON_UNIT } from '../../host/src/common/paths.js';
 import { deleteGroup, findGroup, removeMember } from './accounts.js';
 import { removeFirewallTable, stopDaemon, systemctl, systemdRunning } from './control.js';
 import { Layout } from './layout.js';
@@ -38,8 +39,8 @@ export async function uninstall(opts: UninstallOptions): Promise<{ removed: numb
 
   if (live) {
     if (l.isRealRoot && systemdRunning()) {
-      systemctl(['stop', 'tunlockd.service', 'tunlock-boot.service'], true);
-      log('stopped tunlockd.service');
+      systemctl(['stop', DAEMON_UNIT, BOOT_UNIT], true);
+      log(`stopped ${DAEMON_UNIT}`);
     }
     if (await stopDaemon(l)) log('stopped tunlockd');
     // The daemon is gone; the rules it left must go too, or the machine stays locked out.

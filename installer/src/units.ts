@@ -1,6 +1,6 @@
 // The systemd units and the tmpfiles entry, rendered from the layout (so --prefix and --unit-dir land in
 // them). Checked with `systemd-analyze verify` by test/unit/installer-install.test.ts.
-import { SOCKET_GROUP_NAME } from '../../host/src/shared-paths.js';
+import { SOCKET_GROUP_NAME } from '../../host/src/common/paths.js';
 import type { Layout } from './layout.js';
 
 /** tunlockd: the root daemon, restarted whenever it dies (the kernel keeps the rules meanwhile). */

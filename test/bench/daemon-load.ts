@@ -11,7 +11,7 @@
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import { performance } from 'node:perf_hooks';
-import { DaemonClient } from '../../host/src/protocol/daemon-client';
+import { DaemonClient } from '../../host/src/client/daemon-client';
 import type { Status } from '../../host/src/protocol/schema';
 import { daemonScripts, emitResult, fmtMs, fmtRatio, fmtStats, log, runBench, selfScript, sleep, stats } from './lib/common';
 import { withLabDaemon } from './lib/lab-daemon';

@@ -8,7 +8,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import readline from 'node:readline';
-import { DaemonClient } from '../../host/src/protocol/daemon-client';
+import { DaemonClient } from '../../host/src/client/daemon-client';
 import type { Status } from '../../host/src/protocol/schema';
 import { emitResult, fmtStats, log, p50p95, selfScript, sleep, stats, wallNow, runBench } from './lib/common';
 import { withLabDaemon } from './lib/lab-daemon';

@@ -12,7 +12,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import readline from 'node:readline';
-import { DaemonClient } from '../../host/src/protocol/daemon-client';
+import { DaemonClient } from '../../host/src/client/daemon-client';
 import type { Status } from '../../host/src/protocol/schema';
 import type { Policy } from '../../host/src/firewall/policy';
 import { DEFAULT_LAN_RANGES, rootEndpoint } from '../../host/src/firewall/policy';

@@ -9,9 +9,9 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
 import { requireRootOrSkip } from '../helpers/root.js';
-import { BROWSERS } from '../../installer/src/locations.js';
+import { BROWSERS } from '../../host/src/common/manifest-locations.js';
 
-/** Every directory where a Linux browser looks for host manifests system-wide (installer/src/locations.ts). */
+/** Every directory where a Linux browser looks for host manifests system-wide (host/src/common/manifest-locations.ts). */
 export function systemManifestDirs(): string[] {
   return [...new Set(BROWSERS.flatMap((b) => b.linux.system))];
 }

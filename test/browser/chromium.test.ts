@@ -6,7 +6,7 @@ import { execFileSync } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM_EXTENSION_ID } from '../../host/src/protocol/extension-ids.js';
+import { CHROMIUM_EXTENSION_ID } from '../../host/src/common/extension-ids.js';
 import type { StatusT } from '../../extension/src/shared/protocol.js';
 import { BrowserLab, canRunRootTier, CLIENT_V4, CLIENT_V6, ROOT, STABLE_DIR, STUN_PORT, STUN_V4, STUN_V6, TUN } from './browser-lab.js';
 import type { ExtGlobal, IceResult } from './helpers.js';

@@ -12,7 +12,7 @@ import type { AddressInfo, Server } from 'node:net';
 import { join } from 'node:path';
 import type { Browser, Page } from 'puppeteer-core';
 import puppeteer from 'puppeteer-core';
-import { FIREFOX_ADDON_ID, NATIVE_HOST_NAME } from '../../host/src/protocol/extension-ids.js';
+import { FIREFOX_ADDON_ID, NATIVE_HOST_NAME } from '../../host/src/common/extension-ids.js';
 import type { BrowserLab } from './browser-lab.js';
 import { ROOT } from './browser-lab.js';
 import { FIREFOX_DIST, hostManifest } from './helpers.js';

@@ -2,7 +2,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { CHROMIUM_ORIGIN, FIREFOX_ADDON_ID, NATIVE_HOST_NAME } from '../../host/src/protocol/extension-ids.js';
+import { CHROMIUM_ORIGIN, FIREFOX_ADDON_ID, NATIVE_HOST_NAME } from '../../host/src/common/extension-ids.js';
 import { ROOT } from './browser-lab.js';
 
 /**

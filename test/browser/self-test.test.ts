@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page as FirefoxPage } from 'puppeteer-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM_EXTENSION_ID } from '../../host/src/protocol/extension-ids.js';
+import { CHROMIUM_EXTENSION_ID } from '../../host/src/common/extension-ids.js';
 import type { HistoryEvent } from '../../host/src/protocol/schema.js';
 import { BrowserLab, canRunRootTier, STABLE_DIR, TUN } from './browser-lab.js';
 import type { FirefoxSession } from './firefox-session.js';

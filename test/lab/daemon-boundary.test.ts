@@ -11,7 +11,7 @@ import { Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeFd, pidfdGetfd, pidfdOpen } from '../../host/src/process/linux-syscalls';
-import { DaemonClient } from '../../host/src/protocol/daemon-client';
+import { DaemonClient } from '../../host/src/client/daemon-client';
 import { FrameDecoder, encodeFrame } from '../../host/src/protocol/framing';
 import type { ServerMessage, Status } from '../../host/src/protocol/schema';
 import { MAX_REQUEST_BYTES, PROTOCOL_VERSION } from '../../host/src/protocol/schema';

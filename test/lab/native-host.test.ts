@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FrameDecoder, encodeFrame } from '../../host/src/protocol/framing';
-import { CHROMIUM_ORIGIN, FIREFOX_ADDON_ID } from '../../host/src/protocol/extension-ids';
+import { CHROMIUM_ORIGIN, FIREFOX_ADDON_ID } from '../../host/src/common/extension-ids';
 import type { ErrorCode, ServerMessage, Status } from '../../host/src/protocol/schema';
 import {
   MAX_MESSAGE_TO_BROWSER_BYTES,

@@ -6,7 +6,7 @@
 import { mkdtempSync, rmSync, statSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { lastContactPath } from '../../host/src/shared-paths';
+import { lastContactPath } from '../../host/src/common/paths';
 
 function stamp(path: string): string {
   try {

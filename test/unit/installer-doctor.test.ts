@@ -7,7 +7,7 @@ import type { Check, DoctorContext } from '../../host/src/cli/doctor';
 import { formatChecks, runChecks } from '../../host/src/cli/doctor';
 import { ProtocolError } from '../../host/src/protocol/schema';
 import type { Status } from '../../host/src/protocol/schema';
-import { renderHostManifest } from '../../installer/src/locations';
+import { renderHostManifest } from '../../host/src/common/manifest-locations';
 
 let root: string;
 const NOW = Date.parse('2030-01-01T12:00:00Z');

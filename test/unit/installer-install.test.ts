@@ -8,7 +8,7 @@ import { copyFileSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSy
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { CHROMIUM_ORIGIN, FIREFOX_ADDON_ID } from '../../host/src/protocol/extension-ids';
+import { CHROMIUM_ORIGIN, FIREFOX_ADDON_ID } from '../../host/src/common/extension-ids';
 import { DIST_FILES, install } from '../../installer/src/install';
 import { Layout } from '../../installer/src/layout';
 import { readRecord } from '../../installer/src/record';

@@ -1,7 +1,7 @@
 // tunlock-host's caller check: exactly our Chromium origin or our Firefox add-on ID, nothing else.
 import { describe, expect, it } from 'vitest';
 import { checkCaller, identifyCaller } from '../../host/src/native-host/caller';
-import { CHROMIUM_ORIGIN, FIREFOX_ADDON_ID } from '../../host/src/protocol/extension-ids';
+import { CHROMIUM_ORIGIN, FIREFOX_ADDON_ID } from '../../host/src/common/extension-ids';
 import { ProtocolError } from '../../host/src/protocol/schema';
 
 const FF_MANIFEST = '/usr/lib/mozilla/native-messaging-hosts/dev.tunlock.host.json';

@@ -12,7 +12,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CHROMIUM_ORIGIN } from '../../host/src/protocol/extension-ids';
+import { CHROMIUM_ORIGIN } from '../../host/src/common/extension-ids';
 import { FrameDecoder, encodeFrame } from '../../host/src/protocol/framing';
 import type { ServerMessage } from '../../host/src/protocol/schema';
 import { MAX_MESSAGE_TO_BROWSER_BYTES, MAX_REQUEST_BYTES, PROTOCOL_VERSION, ServerMessage as ServerMessageSchema } from '../../host/src/protocol/schema';

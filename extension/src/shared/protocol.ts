@@ -17,4 +17,4 @@ export type {
   TunnelStatus,
   DetectedTunnel,
 } from '../../../host/src/protocol/schema.js';
-export { CHROMIUM_EXTENSION_ID, FIREFOX_ADDON_ID, MANIFEST_KEY, NATIVE_HOST_NAME } from '../../../host/src/protocol/extension-ids.js';
+export { CHROMIUM_EXTENSION_ID, FIREFOX_ADDON_ID, MANIFEST_KEY, NATIVE_HOST_NAME } from '../../../host/src/common/extension-ids.js';

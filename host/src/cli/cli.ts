@@ -5,8 +5,8 @@
 // Output: results on stdout (text, or one JSON object per line under --json); errors on stderr as
 // "tunlock: MESSAGE" + "  → what to do", and under --json also as {"error":{code,message,hint?}} on stdout.
 // Exit codes: exit-codes.ts (the table in docs/cli.md).
-import { DEFAULT_SOCKET } from '../protocol/daemon-client.js';
-import type { OkResult, RequestBody } from '../protocol/daemon-client.js';
+import { DEFAULT_SOCKET_PATH } from '../common/paths.js';
+import type { OkResult, RequestBody } from '../client/daemon-client.js';
 import { ValueError } from '../net/values.js';
 import type { Event, HistoryResult, SelfTestResult, Status } from '../protocol/schema.js';
 import { ProtocolError } from '../protocol/schema.js';
@@ -83,7 +83,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
     io.out(`${verb ? verbHelp(verb) : usage()}\n`);
     return EXIT.ok;
   }
-  const socket = parsed.socket ?? (io.env.TUNLOCK_SOCKET || DEFAULT_SOCKET);
+  const socket = parsed.socket ?? (io.env.TUNLOCK_SOCKET || DEFAULT_SOCKET_PATH);
 
   try {
     switch (action.kind) {

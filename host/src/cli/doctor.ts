@@ -5,14 +5,14 @@ import { spawnSync } from 'node:child_process';
 import { accessSync, constants, existsSync, readFileSync, statSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { delimiter, join, posix } from 'node:path';
-import { BROWSERS, MANIFEST_FILE, manifestProblems, requiresExisting } from '../../../installer/src/locations.js';
-import { DaemonClient } from '../protocol/daemon-client.js';
+import { BROWSERS, MANIFEST_FILE, manifestProblems, requiresExisting } from '../common/manifest-locations.js';
+import { DaemonClient } from '../client/daemon-client.js';
 import type { Status } from '../protocol/schema.js';
 import { ProtocolError } from '../protocol/schema.js';
 import { bootAdvice, detectInit, installCommand, logAdvice, startCommand } from '../init-system.js';
 import type { InitSystem } from '../init-system.js';
-import { DAEMON_UNIT, DEFAULT_PREFIX, SOCKET_GROUP_NAME, UNIT_DIR, lastContactPath } from '../shared-paths.js';
-import { NOT_A_TUNNEL_HINT } from '../daemon/link-kind.js';
+import { DAEMON_UNIT, DEFAULT_PREFIX, SOCKET_GROUP_NAME, UNIT_DIR, lastContactPath } from '../common/paths.js';
+import { NOT_A_TUNNEL_HINT } from '../common/tunnel-hint.js';
 
 export type CheckStatus = 'ok' | 'warn' | 'fail' | 'info';
 export interface Check {

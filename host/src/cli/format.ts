@@ -1,7 +1,7 @@
 // Human-readable output of the CLI. JSON output (--json) is the Status object itself: stable, documented in
 // docs/protocol.md.
 import type { Event, Status } from '../protocol/schema.js';
-import { NOT_A_TUNNEL_HINT } from '../daemon/link-kind.js';
+import { NOT_A_TUNNEL_HINT } from '../common/tunnel-hint.js';
 
 const STATE_TEXT: Record<Status['state'], string> = {
   off: 'Off — the network lock is not active',

@@ -1,7 +1,7 @@
 // tunlock: the command line (entry point). All the logic is in cli.ts; this file wires in the real daemon
 // connection, doctor's checks, `run` and the terminal.
 import { createInterface } from 'node:readline';
-import { DaemonClient } from '../protocol/daemon-client.js';
+import { DaemonClient } from '../client/daemon-client.js';
 import type { CliIo } from './cli.js';
 import { main } from './cli.js';
 import { defaultContext, runChecks } from './doctor.js';

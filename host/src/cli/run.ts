@@ -6,7 +6,7 @@
 import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { constants } from 'node:os';
-import { DaemonClient } from '../protocol/daemon-client.js';
+import { DaemonClient } from '../client/daemon-client.js';
 
 export async function runBound(argv: string[], socketPath: string): Promise<number> {
   const [cmd, ...rest] = argv;

@@ -3,7 +3,7 @@
 // completion test all read this table, so a verb exists in one place. Every value is parsed here (a clear
 // message, exit 2) before anything is sent; the daemon validates again.
 import { parseCidr, parseEndpoint, parseIfname } from '../net/values.js';
-import type { RequestBody } from '../protocol/daemon-client.js';
+import type { RequestBody } from '../client/daemon-client.js';
 import type { BindTarget } from '../protocol/schema.js';
 import { CAPTIVE_DEFAULT_SECONDS, CAPTIVE_MAX_SECONDS } from '../protocol/schema.js';
 

@@ -105,8 +105,3 @@ export function trustProblem(iface: string, kinds: LinkKind[] | null, exists: bo
   if (!link) return null;
   return link.tunnel ? null : `${iface} is not a VPN tunnel: ${link.reason ?? `the kernel reports it as ${link.kind}`}`;
 }
-
-/** What to do about a refused interface (shared by the refusal and the status warning). */
-export const NOT_A_TUNNEL_HINT =
-  "name the VPN's own interface (wg0, tun0, ppp0…; `ip -d link show` shows each link's kind), or remove it: tunlock tunnel remove IF. " +
-  'A VPN without an interface of its own (policy-based IPsec) cannot be locked to an interface (docs/security.md).';

@@ -6,16 +6,14 @@ import { parseArgs } from 'node:util';
 import { NftBackend } from '../firewall/nft-backend.js';
 import { Daemon } from './daemon.js';
 import { checkRootOnlyDir } from './secure-path.js';
-import { SOCKET_GROUP, claimSocketPath, listen } from './server.js';
+import { DEFAULT_SOCKET_PATH, DEFAULT_STATE_DIR, SOCKET_GROUP_NAME } from '../common/paths.js';
+import { claimSocketPath, listen } from './server.js';
 import { StateStore } from './state-store.js';
 
-export const DEFAULT_SOCKET = '/run/tunlock/tunlockd.sock';
-export const DEFAULT_STATE_DIR = '/var/lib/tunlock';
-
 const USAGE = `usage: tunlockd [--socket PATH] [--state-dir DIR] [--group NAME] [--resolv-conf PATH]
-  --socket PATH       unix socket for clients (default ${DEFAULT_SOCKET})
+  --socket PATH       unix socket for clients (default ${DEFAULT_SOCKET_PATH})
   --state-dir DIR     saved settings and early-boot rules (default ${DEFAULT_STATE_DIR})
-  --group NAME        members of this group may use the socket (default ${SOCKET_GROUP})
+  --group NAME        members of this group may use the socket (default ${SOCKET_GROUP_NAME})
   --resolv-conf PATH  where this network's resolvers are listed (default /etc/resolv.conf)`;
 
 function log(message: string): void {
@@ -27,10 +25,10 @@ async function main(): Promise<void> {
   try {
     ({ values } = parseArgs({
       options: {
-        socket: { type: 'string', default: DEFAULT_SOCKET },
+        socket: { type: 'string', default: DEFAULT_SOCKET_PATH },
         'state-dir': { type: 'string', default: DEFAULT_STATE_DIR },
         'resolv-conf': { type: 'string' },
-        group: { type: 'string', default: SOCKET_GROUP },
+        group: { type: 'string', default: SOCKET_GROUP_NAME },
         help: { type: 'boolean' },
       },
       strict: true,

@@ -8,6 +8,7 @@ import { chownSync, lstatSync, mkdirSync, unlinkSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
 import { dirname } from 'node:path';
+import { SOCKET_GROUP_NAME } from '../common/paths.js';
 import { FrameDecoder, encodeFrame } from '../protocol/framing.js';
 import type { ErrorBody, Event, Request, Response } from '../protocol/schema.js';
 import { MAX_MESSAGE_TO_BROWSER_BYTES, MAX_REQUEST_BYTES, PROTOCOL_VERSION, ProtocolError, parseRequest } from '../protocol/schema.js';
@@ -16,7 +17,6 @@ import type { Client, Daemon, Log } from './daemon.js';
 import { closeFd } from '../process/linux-syscalls.js';
 import { peerCred } from './peer-cred.js';
 
-export const SOCKET_GROUP = 'tunlock';
 export const MAX_CLIENTS = 64;
 /** Connections only root may use: however many members connect, root (admin, VPN hooks) gets in. */
 export const ROOT_RESERVED = 8;
@@ -62,7 +62,7 @@ function errorBody(e: unknown): ErrorBody {
 }
 
 export async function listen(opts: ServerOptions): Promise<Server> {
-  const group = opts.group ?? SOCKET_GROUP;
+  const group = opts.group ?? SOCKET_GROUP_NAME;
   const credentials = opts.credentials ?? peerCred;
   const clients = new Set<Socket>();
   const perUid = new Map<number, number>();

@@ -3,7 +3,7 @@
 // add-on ID. The browsers already enforce `allowed_origins` / `allowed_extensions`; this is defence in depth
 // against a manifest edited to list another extension. It is not a security boundary against the user
 // (who can run the CLI anyway): any process may start the host with our ID.
-import { CHROMIUM_ORIGIN, FIREFOX_ADDON_ID } from '../protocol/extension-ids.js';
+import { CHROMIUM_ORIGIN, FIREFOX_ADDON_ID } from '../common/extension-ids.js';
 import { ProtocolError } from '../protocol/schema.js';
 
 export type Caller = { browser: 'chromium'; origin: string } | { browser: 'firefox'; addonId: string; manifest: string };

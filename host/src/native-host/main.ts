@@ -5,13 +5,14 @@
 // Configuration: browsers start the host with fixed arguments (the caller), so the daemon socket comes from
 // the environment: TUNLOCK_SOCKET (default /run/tunlock/tunlockd.sock). Tests use it to point the host at a
 // daemon in a lab namespace.
-import { DEFAULT_SOCKET, DaemonClient } from '../protocol/daemon-client.js';
+import { DaemonClient } from '../client/daemon-client.js';
 import { ProtocolError } from '../protocol/schema.js';
 import { BrowserInput } from './browser-input.js';
 import type { FrameSink } from './browser-input.js';
 import { BrowserOutput } from './browser-output.js';
 import type { Caller } from './caller.js';
-import { lastContactPathFromEnv, touchLastContact } from '../shared-paths.js';
+import { DEFAULT_SOCKET_PATH, lastContactPathFromEnv } from '../common/paths.js';
+import { touchLastContact } from './last-contact.js';
 import { checkCaller } from './caller.js';
 import { Relay } from './relay.js';
 
@@ -51,7 +52,7 @@ function main(): void {
     return;
   }
 
-  const socketPath = process.env.TUNLOCK_SOCKET || DEFAULT_SOCKET;
+  const socketPath = process.env.TUNLOCK_SOCKET || DEFAULT_SOCKET_PATH;
   log(`started by ${describeCaller(caller)}; daemon socket ${socketPath}`);
   const relay = new Relay({
     send: (m) => output.send(m),

@@ -8,8 +8,8 @@
 //    browser gets `{event:'daemon', available:false, error}`; on reconnect `{event:'daemon', available:true}`
 //    and, if it had subscribed, a fresh subscription and a status event.
 import type { FrameError } from '../protocol/framing.js';
-import type { OkResult, RequestBody } from '../protocol/daemon-client.js';
-import { daemonUnavailable } from '../protocol/daemon-client.js';
+import type { OkResult, RequestBody } from '../client/daemon-client.js';
+import { daemonUnavailable } from '../client/daemon-client.js';
 import type { ErrorBody, Event, Request, Response, Status } from '../protocol/schema.js';
 import { PROTOCOL_VERSION, ProtocolError, parseRequest, versionMismatch } from '../protocol/schema.js';
 import { Backoff } from './backoff.js';

@@ -1,5 +1,6 @@
 // Arithmetic on canonical CIDRs (net/values.ts): containment, and the smallest list that covers a set of
 // ranges. Two prefixes either nest or are disjoint, which keeps every operation here simple and exact.
+import { addressValue } from './values.js';
 import type { Cidr } from './values.js';
 
 interface Span {
@@ -12,17 +13,9 @@ function span(c: Cidr): Span {
   const [addr, lenText] = c.text.split('/') as [string, string];
   const bits = c.family === 4 ? 32 : 128;
   const len = BigInt(lenText);
-  const value = c.family === 4 ? addr.split('.').reduce((n, p) => (n << 8n) | BigInt(p), 0n) : ipv6Value(addr);
+  const value = addressValue({ family: c.family, text: addr });
   const size = 1n << (BigInt(bits) - len);
   return { family: c.family, first: value, last: value + size - 1n };
-}
-
-function ipv6Value(text: string): bigint {
-  const [head, tail] = text.includes('::') ? text.split('::') : [text, undefined];
-  const h = head ? head.split(':') : [];
-  const t = tail === undefined ? [] : tail ? tail.split(':') : [];
-  const groups = [...h, ...Array<string>(8 - h.length - t.length).fill('0'), ...t];
-  return groups.reduce((n, g) => (n << 16n) | BigInt(parseInt(g, 16)), 0n);
 }
 
 /** `outer` contains all of `inner` (a range contains itself). */

@@ -1,8 +1,8 @@
 // Parsers for every network value that can reach rule text. Each one accepts a string from outside (a CLI
 // argument, a JSON field, a line of `wg show`) and returns a canonical value or throws a ValueError that says
 // what was wrong. Rule generators only ever see the canonical forms produced here, so nothing a client sends
-// is pasted into nftables text unparsed.
-import { isIPv4, isIPv6 } from 'node:net';
+// is pasted into nftables text unparsed. Pure (no Node built-ins): the daemon, the CLI and the extension all
+// run this same parser (test/unit/values.test.ts compares it with node:net).
 
 export class ValueError extends Error {
   override name = 'ValueError';
@@ -27,36 +27,60 @@ export interface Address {
   text: string;
 }
 
+/** One dotted-quad byte: 0-255, no leading zero (as node:net and inet_pton read it). */
+const V4_BYTE = /^(?:25[0-5]|2[0-4]\d|1\d\d|[1-9]\d|\d)$/;
+const V6_GROUP = /^[0-9a-fA-F]{1,4}$/;
+
+/** The four bytes of a dotted quad, or null. */
+function ipv4Bytes(text: string): number[] | null {
+  const parts = text.split('.');
+  return parts.length === 4 && parts.every((p) => V4_BYTE.test(p)) ? parts.map(Number) : null;
+}
+
+/** `a:b:c` groups, the last one possibly an embedded dotted quad (two groups); null when malformed. */
+function ipv6Run(text: string, v4Tail: boolean): number[] | null {
+  if (text === '') return [];
+  const parts = text.split(':');
+  const groups: number[] = [];
+  for (const [i, p] of parts.entries()) {
+    if (V6_GROUP.test(p)) groups.push(parseInt(p, 16));
+    else {
+      const v4 = v4Tail && i === parts.length - 1 ? ipv4Bytes(p) : null;
+      if (!v4) return null;
+      groups.push((v4[0]! << 8) | v4[1]!, (v4[2]! << 8) | v4[3]!);
+    }
+  }
+  return groups;
+}
+
+/**
+ * The eight groups of an IPv6 address (RFC 4291 text: hex groups, at most one `::` standing for one or more
+ * zero groups, an optional dotted-quad tail), or null. No zone (`%eth0`): an address in a rule has none.
+ */
+function ipv6Groups(text: string): number[] | null {
+  const halves = text.split('::');
+  if (halves.length > 2) return null;
+  if (halves.length === 1) {
+    const all = ipv6Run(text, true);
+    return all && all.length === 8 ? all : null;
+  }
+  const head = ipv6Run(halves[0]!, false);
+  const tail = ipv6Run(halves[1]!, true);
+  if (!head || !tail || head.length + tail.length > 7) return null;
+  return [...head, ...Array<number>(8 - head.length - tail.length).fill(0), ...tail];
+}
+
 export function parseAddress(text: string): Address {
   const bare = text.startsWith('[') && text.endsWith(']') ? text.slice(1, -1) : text;
-  if (isIPv4(bare) && /^\d{1,3}(\.\d{1,3}){3}$/.test(bare)) {
-    const parts = bare.split('.').map(Number);
-    return { family: 4, text: parts.join('.') };
-  }
-  if (isIPv6(bare) && !bare.includes('%')) {
-    return { family: 6, text: canonicalIPv6(bare) };
-  }
+  const v4 = ipv4Bytes(bare);
+  if (v4) return { family: 4, text: v4.join('.') };
+  const v6 = ipv6Groups(bare);
+  if (v6) return { family: 6, text: formatIPv6(v6) };
   throw new ValueError(`invalid IP address ${JSON.stringify(text)}`);
 }
 
-function ipv6Groups(text: string): number[] {
-  // Expand an embedded IPv4 tail (::ffff:1.2.3.4) into two groups first.
-  let body = text.toLowerCase();
-  const v4 = /(\d+\.\d+\.\d+\.\d+)$/.exec(body);
-  if (v4?.[1]) {
-    const [a, b, c, d] = v4[1].split('.').map(Number) as [number, number, number, number];
-    body = body.slice(0, -v4[1].length) + ((a << 8) | b).toString(16) + ':' + ((c << 8) | d).toString(16);
-  }
-  const [head, tail] = body.includes('::') ? body.split('::') : [body, undefined];
-  const h = head ? head.split(':') : [];
-  const t = tail === undefined ? [] : tail ? tail.split(':') : [];
-  const fill = tail === undefined ? 0 : 8 - h.length - t.length;
-  return [...h, ...Array<string>(fill).fill('0'), ...t].map((g) => parseInt(g, 16));
-}
-
-function canonicalIPv6(text: string): string {
-  const groups = ipv6Groups(text);
-  // RFC 5952: compress the longest run (length >= 2) of zero groups, the first one on a tie.
+/** RFC 5952: lower-case hex, no leading zeros, the longest run (length >= 2) of zero groups as `::`, the first one on a tie. */
+function formatIPv6(groups: readonly number[]): string {
   let bestStart = -1;
   let bestLen = 1;
   for (let i = 0; i < 8; ) {
@@ -77,6 +101,20 @@ function canonicalIPv6(text: string): string {
   return `${hex.slice(0, bestStart).join(':')}::${hex.slice(bestStart + bestLen).join(':')}`;
 }
 
+/** An address as a number (32 or 128 bits), for range arithmetic (net/cidr.ts). */
+export function addressValue(a: Address): bigint {
+  if (a.family === 4) return a.text.split('.').reduce((n, p) => (n << 8n) | BigInt(p), 0n);
+  return ipv6Groups(a.text)!.reduce((n, g) => (n << 16n) | BigInt(g), 0n);
+}
+
+/** The address whose value is `n` (the inverse of addressValue). */
+function addressFromValue(family: Family, n: bigint): string {
+  if (family === 4) return [24n, 16n, 8n, 0n].map((s) => String((n >> s) & 255n)).join('.');
+  const groups: number[] = [];
+  for (let i = 7; i >= 0; i--) groups.push(Number((n >> BigInt(i * 16)) & 0xffffn));
+  return formatIPv6(groups);
+}
+
 export interface Cidr {
   family: Family;
   /** canonical network text with host bits cleared, e.g. 192.168.0.0/16 */
@@ -93,25 +131,10 @@ export function parseCidr(text: string): Cidr {
     throw new ValueError(`invalid prefix length in ${JSON.stringify(text)}: 0-${max}`);
   }
   const len = Number(lenText);
-  const network = address.family === 4 ? maskIPv4(address.text, len) : maskIPv6(address.text, len);
+  const bits = BigInt(max);
+  const mask = len === 0 ? 0n : ((1n << bits) - 1n) ^ ((1n << BigInt(max - len)) - 1n);
+  const network = addressFromValue(address.family, addressValue(address) & mask);
   return { family: address.family, text: `${network}/${len}` };
-}
-
-function maskIPv4(text: string, len: number): string {
-  const n = text.split('.').reduce((acc, p) => (acc << 8n) | BigInt(p), 0n);
-  const mask = len === 0 ? 0n : ((1n << 32n) - 1n) ^ ((1n << BigInt(32 - len)) - 1n);
-  const m = n & mask;
-  return [24n, 16n, 8n, 0n].map((s) => String((m >> s) & 255n)).join('.');
-}
-
-function maskIPv6(text: string, len: number): string {
-  const n = ipv6Groups(text).reduce((acc, g) => (acc << 16n) | BigInt(g), 0n);
-  const all = (1n << 128n) - 1n;
-  const mask = len === 0 ? 0n : all ^ ((1n << BigInt(128 - len)) - 1n);
-  const m = n & mask;
-  const groups: string[] = [];
-  for (let i = 7; i >= 0; i--) groups.push(((m >> BigInt(i * 16)) & 0xffffn).toString(16));
-  return canonicalIPv6(groups.join(':'));
 }
 
 export function parsePort(text: string | number): number {

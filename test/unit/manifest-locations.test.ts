@@ -1,8 +1,8 @@
 // The one table of native-messaging manifest locations, and the manifests rendered from it.
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { CHROMIUM_ORIGIN, FIREFOX_ADDON_ID, NATIVE_HOST_NAME } from '../../host/src/protocol/extension-ids';
-import { BROWSERS, hostManifest, manifestProblems, manifestTargets, registryTargets, renderHostManifest } from '../../installer/src/locations';
+import { CHROMIUM_ORIGIN, FIREFOX_ADDON_ID, NATIVE_HOST_NAME } from '../../host/src/common/extension-ids';
+import { BROWSERS, hostManifest, manifestProblems, manifestTargets, registryTargets, renderHostManifest } from '../../host/src/common/manifest-locations';
 
 describe('manifest locations table', () => {
   it('covers Chrome, Chromium, Brave, Edge, Vivaldi, Opera and Firefox on Linux, macOS and Windows', () => {

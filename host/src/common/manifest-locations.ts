@@ -1,8 +1,8 @@
 // The one table of where browsers look for native-messaging host manifests, for every browser × OS. Install,
 // uninstall and `tunlock doctor` all read it; nothing else in tunlock knows a browser path.
 // Sources: Chrome/Chromium, Firefox (MDN), Edge, Brave, Vivaldi, Opera docs, collected in /work/shared/TOOLCHAIN.md.
-import { posix, win32 } from 'node:path';
-import { CHROMIUM_ORIGIN, FIREFOX_ADDON_ID, NATIVE_HOST_NAME } from '../../host/src/protocol/extension-ids.js';
+import { CHROMIUM_ORIGIN, FIREFOX_ADDON_ID, NATIVE_HOST_NAME } from './extension-ids.js';
+import { joinPath } from './paths.js';
 
 export type Platform = 'linux' | 'darwin' | 'win32';
 export type Scope = 'user' | 'system';
@@ -143,7 +143,7 @@ export function manifestTargets(
   for (const b of BROWSERS) {
     if (only && !only.includes(b.id)) continue;
     for (const dir of b[platform][scope]) {
-      const path = posix.join(scope === 'user' ? posix.join(home, dir) : dir, MANIFEST_FILE);
+      const path = joinPath(scope === 'user' ? joinPath(home, dir) : dir, MANIFEST_FILE);
       const t = byPath.get(path);
       if (t) {
         if (t.flavour !== b.flavour) throw new Error(`${path}: shared by browsers with different manifest flavours`);
@@ -157,7 +157,7 @@ export function manifestTargets(
 /** The Windows registry entries (the default value of each key is the manifest's path). */
 export function registryTargets(scope: Scope): RegistryTarget[] {
   const hive = scope === 'user' ? 'HKCU' : 'HKLM';
-  return BROWSERS.map((b) => ({ browsers: [b.id], scope, key: win32.join(hive, b.win32.key, NATIVE_HOST_NAME) }));
+  return BROWSERS.map((b) => ({ browsers: [b.id], scope, key: [hive, b.win32.key, NATIVE_HOST_NAME].join('\\') }));
 }
 
 export interface HostManifest {
@@ -190,7 +190,7 @@ export function manifestProblems(text: string, flavour: ManifestFlavour): string
   const problems: string[] = [];
   if (m.name !== NATIVE_HOST_NAME) problems.push(`name is ${JSON.stringify(m.name)}, not ${NATIVE_HOST_NAME}`);
   if (m.type !== 'stdio') problems.push('type is not "stdio"');
-  if (typeof m.path !== 'string' || !posix.isAbsolute(m.path)) problems.push('path is not an absolute path');
+  if (typeof m.path !== 'string' || !m.path.startsWith('/')) problems.push('path is not an absolute path');
   if (flavour === 'firefox' && !m.allowed_extensions?.includes(FIREFOX_ADDON_ID)) problems.push(`allowed_extensions lacks ${FIREFOX_ADDON_ID}`);
   if (flavour === 'chromium' && !m.allowed_origins?.includes(CHROMIUM_ORIGIN)) problems.push(`allowed_origins lacks ${CHROMIUM_ORIGIN}`);
   return problems;

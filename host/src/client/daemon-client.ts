@@ -1,21 +1,20 @@
-// Node-only client of the daemon socket, shared by the CLI and tunlock-host (the extension never imports
-// this file). Talks only to a daemon running as root: after connecting it asks the kernel who is listening
-// (SO_PEERCRED on the connected socket) and hangs up on anyone else — an impostor at the daemon's path, or a
-// socket swapped between any check and the connect. The path checks before connecting (root-owned socket,
-// root-only directories) only make the common mistakes fail early with a clear message. Then it says hello
-// and matches responses to requests by id.
+// Node-only client of the daemon socket, shared by the CLI and tunlock-host: its own part ("client"), so the
+// protocol stays pure and the extension never reaches Node code. Talks only to a daemon running as root: after
+// connecting it asks the kernel who is listening (SO_PEERCRED on the connected socket) and hangs up on anyone
+// else — an impostor at the daemon's path, or a socket swapped between any check and the connect. The path
+// checks before connecting (root-owned socket, root-only directories) only make the common mistakes fail
+// early with a clear message. Then it says hello and matches responses to requests by id.
 import { realpathSync, statSync } from 'node:fs';
 import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { dirname } from 'node:path';
+import { DEFAULT_SOCKET_PATH, SOCKET_GROUP_NAME } from '../common/paths.js';
 import { startCommand } from '../init-system.js';
 import { peerCredentials, socketFd } from '../process/linux-syscalls.js';
-import { FrameDecoder, encodeFrame } from './framing.js';
-import type { ClientKind, Event, Request, ServerMessage, Status } from './schema.js';
-import { MAX_MESSAGE_TO_BROWSER_BYTES, MAX_REQUEST_BYTES, PROTOCOL_VERSION, ProtocolError, ServerMessage as ServerMessageSchema } from './schema.js';
+import { FrameDecoder, encodeFrame } from '../protocol/framing.js';
+import type { ClientKind, Event, Request, ServerMessage, Status } from '../protocol/schema.js';
+import { MAX_MESSAGE_TO_BROWSER_BYTES, MAX_REQUEST_BYTES, PROTOCOL_VERSION, ProtocolError, ServerMessage as ServerMessageSchema } from '../protocol/schema.js';
 import type * as z from 'zod/mini';
-
-export const DEFAULT_SOCKET = '/run/tunlock/tunlockd.sock';
 
 /** What a successful response carries (already validated against the schema when it arrives). */
 export type OkResult = Extract<ServerMessage, { ok: true }>['result'];
@@ -26,7 +25,7 @@ export function daemonUnavailable(message: string, socketPath: string): Protocol
   return new ProtocolError(
     'daemon_unavailable',
     message,
-    socketPath === DEFAULT_SOCKET
+    socketPath === DEFAULT_SOCKET_PATH
       ? `start the daemon: ${startCommand()} (not installed? install the tunlock package, or from the source tree: sudo npm run setup)`
       : `start tunlockd with --socket ${socketPath}`,
   );
@@ -39,8 +38,8 @@ export function daemonUnavailable(message: string, socketPath: string): Protocol
 export function notInGroup(socketPath: string): ProtocolError {
   return new ProtocolError(
     'not_permitted',
-    `permission denied on ${socketPath}: only root and members of group tunlock may use tunlockd`,
-    'add yourself to the group: sudo usermod -aG tunlock $USER, then log out and in again (or run: newgrp tunlock)',
+    `permission denied on ${socketPath}: only root and members of group ${SOCKET_GROUP_NAME} may use tunlockd`,
+    `add yourself to the group: sudo usermod -aG ${SOCKET_GROUP_NAME} $USER, then log out and in again (or run: newgrp ${SOCKET_GROUP_NAME})`,
   );
 }
 
@@ -84,7 +83,7 @@ function checkDirectoryChain(socketPath: string): void {
       throw new ProtocolError(
         'daemon_unavailable',
         `refusing ${socketPath}: directory ${dir} is ${st.uid !== 0 ? `owned by uid ${st.uid}` : 'writable by other users'}, so the socket in it could be swapped for an impostor`,
-        `run tunlockd with its socket in a directory only root can write (default ${DEFAULT_SOCKET})`,
+        `run tunlockd with its socket in a directory only root can write (default ${DEFAULT_SOCKET_PATH})`,
       );
     }
     const parent = dirname(dir);

@@ -7,7 +7,7 @@ import type { Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DaemonClient, checkSocketOwner } from '../../host/src/protocol/daemon-client';
+import { DaemonClient, checkSocketOwner } from '../../host/src/client/daemon-client';
 import { FrameDecoder, encodeFrame } from '../../host/src/protocol/framing';
 import { MAX_REQUEST_BYTES, PROTOCOL_VERSION, ProtocolError } from '../../host/src/protocol/schema';
 import { sampleStatus } from './native-host-fakes';
