@@ -1,52 +1,25 @@
 // A throwaway two-namespace lab for the installer demo and test/lab/installer.test.ts: namespace "client"
 // (where the installed daemon runs and locks) joined by a veth pair to namespace "peer", documentation
 // addresses only, no link to the machine's own network. Every firewall command runs inside the namespaces.
-// Cleanup is idempotent and also runs on exit and on SIGINT/SIGTERM/SIGHUP.
-import { spawnSync } from 'node:child_process';
+// The namespaces, the install root and everything running inside them (the installed daemon too) belong to
+// the shared namespace fixture (host/src/process/netns-fixture.ts), torn down on every exit path.
 import type { SpawnSyncReturns } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync, mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { NetnsFixture } from '../../host/src/process/netns-fixture.js';
 
 export const CLIENT_ADDR = '198.51.100.1';
 export const PEER_ADDR = '198.51.100.2';
 export const CLIENT_ADDR6 = '2001:db8:7::1';
 export const PEER_ADDR6 = '2001:db8:7::2';
 
-const live = new Set<NetnsLab>();
-let handlers = false;
-
-function installHandlers(): void {
-  if (handlers) return;
-  handlers = true;
-  process.on('exit', () => live.forEach((lab) => lab.cleanup()));
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    const h = () => {
-      live.forEach((lab) => lab.cleanup());
-      process.removeListener(sig, h);
-      if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
-    };
-    process.on(sig, h);
-  }
-}
-
 export class NetnsLab {
-  readonly id = `tli${randomBytes(3).toString('hex')}`;
-  readonly client = this.id;
-  readonly peer = `${this.id}p`;
+  private readonly fx = NetnsFixture.create({ namespaces: ['client', 'peer'], tag: 'lab' });
+  readonly id = this.fx.id;
+  readonly client = this.fx.ns('client');
+  readonly peer = this.fx.ns('peer');
   /** the install root (DESTDIR) */
-  readonly root: string;
-  /** pids to kill on cleanup (besides the pid file's daemon) */
-  readonly pids = new Set<number>();
-  private created: string[] = [];
-  private done = false;
-
-  constructor() {
-    this.root = mkdtempSync(join(tmpdir(), 'tunlock-lab-'));
-    live.add(this);
-    installHandlers();
-  }
+  readonly root = this.fx.tmp;
 
   /** A minimal root: /etc/passwd and /etc/group with root and one user, so group changes stay in here. */
   seedRoot(user = 'labuser', uid = 4242): void {
@@ -56,36 +29,23 @@ export class NetnsLab {
     mkdirSync(join(this.root, 'home', user), { recursive: true });
   }
 
-  private ip(args: string[]): void {
-    const r = spawnSync('ip', args, { encoding: 'utf8' });
-    if (r.status !== 0) throw new Error(`ip ${args.join(' ')}: ${r.stderr.trim()}`);
-  }
-
+  /** Links the two namespaces with a veth pair and gives both ends their addresses. */
   up(): void {
-    for (const ns of [this.client, this.peer]) {
-      this.ip(['netns', 'add', ns]);
-      this.created.push(ns);
-      this.ip(['-n', ns, 'link', 'set', 'lo', 'up']);
-    }
-    this.ip(['link', 'add', `${this.id}a`, 'netns', this.client, 'type', 'veth', 'peer', 'name', `${this.id}b`, 'netns', this.peer]);
+    const [a, b] = [`tl${this.id}a`, `tl${this.id}b`];
+    this.fx.ipSync(this.client, this.fx.vethLine(a, { ns: this.peer, dev: b }).split(' '));
     for (const [ns, dev, a4, a6] of [
-      [this.client, `${this.id}a`, CLIENT_ADDR, CLIENT_ADDR6],
-      [this.peer, `${this.id}b`, PEER_ADDR, PEER_ADDR6],
+      [this.client, a, CLIENT_ADDR, CLIENT_ADDR6],
+      [this.peer, b, PEER_ADDR, PEER_ADDR6],
     ] as const) {
-      this.ip(['-n', ns, 'addr', 'add', `${a4}/24`, 'dev', dev]);
-      this.ip(['-n', ns, 'addr', 'add', `${a6}/64`, 'dev', dev, 'nodad']);
-      this.ip(['-n', ns, 'link', 'set', dev, 'up']);
+      this.fx.ipSync(ns, ['addr', 'add', `${a4}/24`, 'dev', dev]);
+      this.fx.ipSync(ns, ['addr', 'add', `${a6}/64`, 'dev', dev, 'nodad']);
+      this.fx.ipSync(ns, ['link', 'set', dev, 'up']);
     }
   }
 
   /** Runs argv inside the client namespace. */
   exec(argv: string[], opts: { input?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): SpawnSyncReturns<string> {
-    return spawnSync('ip', ['netns', 'exec', this.client, ...argv], {
-      encoding: 'utf8',
-      timeout: opts.timeoutMs ?? 60_000,
-      ...(opts.input !== undefined ? { input: opts.input } : {}),
-      env: { ...process.env, ...opts.env },
-    });
+    return this.fx.execSync(this.client, argv, { ...opts, env: { ...process.env, ...opts.env } });
   }
 
   /** One ICMP echo from client to peer (v4 or v6): true when answered. */
@@ -104,25 +64,8 @@ export class NetnsLab {
     return this.exec(['nft', 'list', 'tables']).stdout;
   }
 
-  /** Idempotent: kills the daemon (by its pid file, checked) and any tracked pid, deletes namespaces and the root. */
+  /** Idempotent: kills everything running in the namespaces (the installed daemon included), deletes them and the root. */
   cleanup(): void {
-    if (this.done) return;
-    this.done = true;
-    live.delete(this);
-    try {
-      const pid = Number(readFileSync(join(this.root, 'run/tunlock/tunlockd.pid'), 'utf8').trim());
-      if (pid > 1 && readFileSync(`/proc/${pid}/cmdline`, 'utf8').includes(this.root)) this.pids.add(pid);
-    } catch {
-      // no daemon left
-    }
-    for (const pid of this.pids) {
-      try {
-        process.kill(pid, 'SIGKILL');
-      } catch {
-        // already gone
-      }
-    }
-    for (const ns of this.created.reverse()) spawnSync('ip', ['netns', 'del', ns]);
-    rmSync(this.root, { recursive: true, force: true });
+    this.fx.destroySync();
   }
 }

@@ -1,4 +1,4 @@
-// scale: 10,000 endpoints and 1,000 LAN ranges. Two throwaway namespaces (tlbn<id>a ↔ tlbn<id>b, one veth,
+// scale: 10,000 endpoints and 1,000 LAN ranges. Two throwaway namespaces (tl<id>-a ↔ tl<id>-b, one veth,
 // 198.18.0.0/15 benchmarking addresses); the measuring worker runs inside `a` and drives the real NftBackend.
 //   apply    NftBackend.apply, request → read back and verified (the trailing guard update settles before each
 //            timed call, untimed), 20 rounds, in each: the big policy replacing a table of its size (a full

@@ -1,13 +1,14 @@
 // A throwaway lab for the browser tests: a client namespace (browser, tunlock-host, tunlockd, test page) and
 // an "internet" namespace with a STUN server and a captive portal's login page, linked by a veth pair with documentation addresses. Nothing
-// here touches the machine's own network namespace. Everything started is killed by PID, and the namespaces
-// and temp dirs are removed, on every exit path (close(), or process exit).
+// here touches the machine's own network namespace. The namespaces, every process started in them and the
+// temp dir belong to the shared namespace fixture (host/src/process/netns-fixture.ts): torn down by PID and
+// by name on every exit path (closeSync(), exceptions, signals, process exit, the reaper).
 import type { ChildProcess } from 'node:child_process';
-import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { chmodSync, existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { chmodSync, existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline';
+import { NetnsFixture } from '../../host/src/process/netns-fixture.js';
 import { requireRootOrSkip } from '../helpers/root.js';
 import { BROWSERS } from '../../host/src/common/manifest-locations.js';
 
@@ -51,35 +52,27 @@ function sh(cmd: string, args: string[]): string {
   return execFileSync(cmd, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
-const live = new Set<BrowserLab>();
-const closeAll = () => {
-  for (const lab of live) lab.closeSync();
-};
-process.on('exit', closeAll);
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.once(signal, () => {
-    closeAll();
-    process.exit(130);
-  });
-}
-
 export class BrowserLab {
-  readonly id = Math.random().toString(36).slice(2, 8);
-  readonly ns = `tlbc${this.id}`;
-  readonly inet = `tlbi${this.id}`;
-  readonly dir = mkdtempSync(join(tmpdir(), 'tunlock-browser-'));
-  readonly socket = join(this.dir, 'd.sock');
+  /** the client namespace (browser, host, daemon, test page) */
+  readonly ns: string;
+  /** the "internet" namespace (STUN server, captive portal) */
+  readonly inet: string;
+  readonly dir: string;
+  readonly socket: string;
   readonly pagePort = 8088;
   private daemon: ChildProcess | null = null;
-  private readonly children = new Set<ChildProcess>();
   readonly stunLog: { from: string; at: number }[] = [];
   daemonLog = '';
 
-  private constructor() {}
+  private constructor(private readonly fx: NetnsFixture) {
+    this.ns = fx.ns('client');
+    this.inet = fx.ns('inet');
+    this.dir = fx.tmp;
+    this.socket = join(this.dir, 'd.sock');
+  }
 
   static async create(): Promise<BrowserLab> {
-    const lab = new BrowserLab();
-    live.add(lab);
+    const lab = new BrowserLab(NetnsFixture.create({ namespaces: ['client', 'inet'], tag: 'browser' }));
     try {
       await lab.setup();
     } catch (e) {
@@ -90,23 +83,20 @@ export class BrowserLab {
   }
 
   private async setup(): Promise<void> {
-    const { ns, inet } = this;
-    sh('ip', ['netns', 'add', ns]);
-    sh('ip', ['netns', 'add', inet]);
-    sh('ip', ['-n', ns, 'link', 'set', 'lo', 'up']);
-    sh('ip', ['-n', inet, 'link', 'set', 'lo', 'up']);
-    sh('ip', ['-n', ns, 'link', 'add', 'eth0', 'type', 'veth', 'peer', 'name', 'eth0', 'netns', inet]);
-    sh('ip', ['-n', ns, 'addr', 'add', `${CLIENT_V4}/24`, 'dev', 'eth0']);
-    sh('ip', ['-n', ns, 'addr', 'add', `${CLIENT_V6}/64`, 'dev', 'eth0', 'nodad']);
-    sh('ip', ['-n', inet, 'addr', 'add', '203.0.113.1/24', 'dev', 'eth0']);
-    sh('ip', ['-n', inet, 'addr', 'add', '2001:db8:1::1/64', 'dev', 'eth0', 'nodad']);
-    sh('ip', ['-n', inet, 'addr', 'add', `${STUN_V4}/32`, 'dev', 'lo']);
-    sh('ip', ['-n', inet, 'addr', 'add', `${STUN_V6}/128`, 'dev', 'lo', 'nodad']);
-    sh('ip', ['-n', ns, 'link', 'set', 'eth0', 'up']);
-    sh('ip', ['-n', inet, 'link', 'set', 'eth0', 'up']);
+    const { ns, inet, fx } = this;
+    const ip = (n: string, ...args: string[]) => fx.ipSync(n, args);
+    ip(ns, ...fx.vethLine('eth0', { ns: inet, dev: 'eth0' }).split(' '));
+    ip(ns, 'addr', 'add', `${CLIENT_V4}/24`, 'dev', 'eth0');
+    ip(ns, 'addr', 'add', `${CLIENT_V6}/64`, 'dev', 'eth0', 'nodad');
+    ip(inet, 'addr', 'add', '203.0.113.1/24', 'dev', 'eth0');
+    ip(inet, 'addr', 'add', '2001:db8:1::1/64', 'dev', 'eth0', 'nodad');
+    ip(inet, 'addr', 'add', `${STUN_V4}/32`, 'dev', 'lo');
+    ip(inet, 'addr', 'add', `${STUN_V6}/128`, 'dev', 'lo', 'nodad');
+    ip(ns, 'link', 'set', 'eth0', 'up');
+    ip(inet, 'link', 'set', 'eth0', 'up');
     // The "physical" default routes: without a lock, everything not on-link goes out eth0.
-    sh('ip', ['-n', ns, 'route', 'add', 'default', 'via', '203.0.113.1']);
-    sh('ip', ['-n', ns, '-6', 'route', 'add', 'default', 'via', '2001:db8:1::1']);
+    ip(ns, 'route', 'add', 'default', 'via', '203.0.113.1');
+    ip(ns, '-6', 'route', 'add', 'default', 'via', '2001:db8:1::1');
     // The daemon's --resolv-conf: this network's resolver, which a captive hole lets DNS through to.
     writeFileSync(join(this.dir, 'resolv.conf'), `nameserver ${PORTAL_V4}\n`);
 
@@ -158,10 +148,7 @@ export class BrowserLab {
   }
 
   private spawnIn(ns: string, cmd: string, args: string[]): ChildProcess {
-    const child = spawn('ip', ['netns', 'exec', ns, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-    this.children.add(child);
-    child.once('exit', () => this.children.delete(child));
-    return child;
+    return this.fx.spawn(ns, cmd, args).child;
   }
 
   async startDaemon(): Promise<void> {
@@ -210,42 +197,24 @@ export class BrowserLab {
    * exec` runs it in its own mount namespace), so concurrent labs never share /var/run/wireguard/tlt0.sock.
    */
   async tunUp(): Promise<void> {
-    const child = spawn('ip', ['netns', 'exec', this.ns, 'sh', '-c', `mount -t tmpfs tunlock-wg /var/run/wireguard && exec wireguard-go -f ${TUN}`], {
+    const { child } = this.fx.spawn(this.ns, 'sh', ['-c', `mount -t tmpfs tunlock-wg /var/run/wireguard && exec wireguard-go -f ${TUN}`], {
       stdio: 'ignore',
       env: { ...process.env, LOG_LEVEL: 'error' },
+      name: 'wireguard-go',
     });
-    this.children.add(child);
-    child.once('exit', () => this.children.delete(child));
     const end = Date.now() + 5000;
     while (spawnSync('ip', ['-n', this.ns, 'link', 'show', TUN], { stdio: 'ignore' }).status !== 0) {
       if (child.exitCode !== null || Date.now() > end) throw new Error(`wireguard-go ${TUN} did not start`);
       await new Promise((r) => setTimeout(r, 5));
     }
-    sh('ip', ['-n', this.ns, 'link', 'set', TUN, 'up']);
+    this.fx.ipSync(this.ns, ['link', 'set', TUN, 'up']);
   }
   tunDown(): void {
-    sh('ip', ['-n', this.ns, 'link', 'del', TUN]);
+    this.fx.ipSync(this.ns, ['link', 'del', TUN]);
   }
 
+  /** Kills everything started here (the browsers too: they run in the namespace), deletes it all. Idempotent. */
   closeSync(): void {
-    for (const c of this.children) {
-      if (c.pid !== undefined) {
-        try {
-          process.kill(c.pid, 'SIGKILL');
-        } catch {
-          // already gone
-        }
-      }
-    }
-    this.children.clear();
-    for (const n of [this.ns, this.inet]) {
-      try {
-        sh('ip', ['netns', 'del', n]);
-      } catch {
-        // never created
-      }
-    }
-    rmSync(this.dir, { recursive: true, force: true });
-    live.delete(this);
+    this.fx.destroySync();
   }
 }

@@ -3,24 +3,24 @@
 // holding a decoy manifest (the real /etc and /usr are never written): inside, it is empty; outside, the
 // decoy is still there (the mask did not leak into the machine's mount namespace).
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { chmodSync, mkdirSync, readdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { browserWrapperScript, systemManifestDirs } from '../browser/browser-lab';
+import { NetnsFixture } from '../../host/src/process/netns-fixture.js';
 import { requireRootOrSkip } from '../helpers/root';
 
 describe.runIf(requireRootOrSkip('browser isolation (mount namespaces)'))('browser wrapper: system host manifests are masked', () => {
-  const ns = `tlbm${randomBytes(3).toString('hex')}`;
+  let fx: NetnsFixture | undefined;
+  let ns: string;
   let dir: string;
   beforeAll(() => {
-    dir = mkdtempSync(join(tmpdir(), 'tunlock-mask-'));
-    execFileSync('ip', ['netns', 'add', ns]);
+    fx = NetnsFixture.create({ namespaces: ['mask'], tag: 'mask' });
+    ns = fx.ns('mask');
+    dir = fx.tmp;
   });
   afterAll(() => {
-    execFileSync('ip', ['netns', 'del', ns]);
-    rmSync(dir, { recursive: true, force: true });
+    fx?.destroySync();
   });
 
   it('masks every system directory the installer writes to', () => {

@@ -77,7 +77,7 @@ describe.skipIf(skip)('installer in a lab namespace', () => {
     lab.up();
   });
   afterAll(() => {
-    if (daemonPid) lab?.pids.add(daemonPid);
+    // The daemon runs inside the lab namespace: the fixture's teardown kills it with everything else there.
     lab?.cleanup();
     if (dist) rmSync(dist, { recursive: true, force: true });
     // Nothing leaked into the machine.

@@ -4,19 +4,22 @@
 // Machine safety: nothing here configures the machine's own (root) network namespace. Every `ip`, `nft`,
 // `sysctl`, `wg` and server runs inside a lab namespace (`ip -n NS …` / `ip netns exec NS …`); the only
 // root-namespace actions are `ip netns add/del`. Lab namespaces are never linked to the real network.
-// Teardown (normal, on exceptions, on SIGINT/SIGTERM/exit) kills every process the lab started (by PID),
-// deletes the namespaces, the WireGuard control sockets and the temp dir. A detached reaper process
-// (servers/reaper.mjs) does the same if the owning process dies without cleaning up (e.g. SIGKILL).
+// Namespaces, processes, files and teardown on every exit path (normal, exceptions, signals, and a detached
+// reaper if the owner is SIGKILLed) are the shared namespace fixture's (host/src/process/netns-fixture.ts).
 
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
-import { requireRootOrSkip } from '../helpers/root.js';
+import { spawn, spawnSync } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { generateKeyPairSync } from 'node:crypto';
 import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
 import path from 'node:path';
 import readline from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { NetnsFixture, runCommand } from '../../host/src/process/netns-fixture.js';
+import type { ExecOptions, ExecResult, Tracked } from '../../host/src/process/netns-fixture.js';
+import { requireRootOrSkip } from '../helpers/root.js';
+
+export type { ExecOptions, ExecResult } from '../../host/src/process/netns-fixture.js';
 
 // ---------------------------------------------------------------------------------------------------------
 // Constants: paths and the lab's address plan.
@@ -65,21 +68,6 @@ export interface LabOptions {
   keepaliveSeconds?: number;
   /** Print setup timing and server stderr. Default: env TUNLOCK_LAB_VERBOSE === '1'. */
   verbose?: boolean;
-}
-
-export interface ExecResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-export interface ExecOptions {
-  input?: string;
-  timeoutMs?: number;
-  /** Don't throw on a non-zero exit. */
-  allowFail?: boolean;
-  env?: NodeJS.ProcessEnv;
 }
 
 /** One JSON line from a lab server (sink, resolvers, printer, extra services). */
@@ -235,15 +223,6 @@ async function waitUntil(what: string, timeoutMs: number, check: () => boolean |
   }
 }
 
-export function procStartTime(pid: number): string | undefined {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19];
-  } catch {
-    return undefined;
-  }
-}
-
 /** WireGuard keys via Node's X25519 (same curve and encoding as `wg genkey` / `wg pubkey`). */
 function wgKeyPair(): { priv: string; pub: string } {
   const { privateKey, publicKey } = generateKeyPairSync('x25519');
@@ -274,8 +253,6 @@ export function missingLabTools(): string[] {
   return missing;
 }
 
-export { isRoot } from '../helpers/root.js';
-
 /**
  * Gate for a lab test tier (see test/helpers/root.ts): true means skip.
  * Usage: `const skip = labSkip('lab-baseline'); describe.skipIf(skip)(…)`.
@@ -285,38 +262,6 @@ export function labSkip(tier: string): boolean {
   const missing = missingLabTools();
   if (missing.length) throw new Error(`lab tier "${tier}": missing tools: ${missing.join(', ')}`);
   return false;
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Process tracking and emergency cleanup.
-
-interface Tracked {
-  name: string;
-  child: ChildProcess;
-  pid: number;
-  start: string | undefined;
-  exited: Promise<void>;
-  done: boolean;
-}
-
-const activeLabs = new Set<Lab>();
-let handlersInstalled = false;
-
-function installExitHandlers() {
-  if (handlersInstalled) return;
-  handlersInstalled = true;
-  process.on('exit', () => {
-    for (const lab of activeLabs) lab.destroySync();
-  });
-  for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    const onSig = () => {
-      for (const lab of activeLabs) lab.destroySync();
-      process.removeListener(sig, onSig);
-      // Nobody else handles it: die by the signal as we would have without this handler.
-      if (process.listenerCount(sig) === 0) process.kill(process.pid, sig);
-    };
-    process.on(sig, onSig);
-  }
 }
 
 // ---------------------------------------------------------------------------------------------------------
@@ -403,16 +348,12 @@ export class Lab {
   setupMs = 0;
 
   private readonly keys = { client: wgKeyPair(), server: wgKeyPair() };
-  private readonly manifestPath: string;
-  private readonly procs = new Set<Tracked>();
+  private readonly fx: NetnsFixture;
   private readonly eventWaiters = new Set<() => void>();
   private wgClientProc: Tracked | undefined;
-  private reaper: ChildProcess | undefined;
   private tokenSeq = 0;
   private icmpLock: Record<'4' | '6', Promise<unknown>> = { '4': Promise.resolve(), '6': Promise.resolve() };
   private daemonSeq = 0;
-  private destroyed = false;
-  private nsCreated = false;
 
   private constructor(opts: LabOptions) {
     this.opts = {
@@ -420,31 +361,21 @@ export class Lab {
       keepaliveSeconds: opts.keepaliveSeconds ?? 25,
       verbose: opts.verbose ?? process.env.TUNLOCK_LAB_VERBOSE === '1',
     };
-    let id = '';
-    for (let i = 0; i < 20; i++) {
-      id = randomBytes(3).toString('hex');
-      if (!fs.existsSync(`/var/run/netns/tl${id}-client`) && !fs.existsSync(`${WG_RUN_DIR}/wg${id}c.sock`)) break;
-    }
+    const suffix: Record<Role, string> = { client: 'client', router: 'router', inet: 'inet', vpn: 'vpn', printer: 'prn', container: 'ctr' };
+    const roles: Role[] = ['client', 'router', 'inet', 'vpn', 'printer', ...(this.opts.container ? (['container'] as const) : [])];
+    this.fx = NetnsFixture.create({ namespaces: roles.map((r) => suffix[r]), tag: 'lab' });
+    const id = this.fx.id;
     this.id = id;
-    const n = (r: string) => `tl${id}-${r}`;
-    this.ns = {
-      client: n('client'),
-      router: n('router'),
-      inet: n('inet'),
-      vpn: n('vpn'),
-      printer: n('prn'),
-      container: n('ctr'),
-    };
+    const n = (r: Role) => `tl${id}-${suffix[r]}`;
+    this.ns = { client: n('client'), router: n('router'), inet: n('inet'), vpn: n('vpn'), printer: n('printer'), container: n('container') };
     this.wg = { client: `wg${id}c`, server: `wg${id}s` };
-    this.tmp = fs.mkdtempSync(path.join(os.tmpdir(), `tunlock-lab-${id}-`));
-    this.manifestPath = path.join(this.tmp, 'manifest.json');
+    for (const w of [this.wg.client, this.wg.server]) this.fx.removeOnTeardown(`${WG_RUN_DIR}/${w}.sock`);
+    this.tmp = this.fx.tmp;
   }
 
   /** Build a lab. Always pair with destroy() (or use withLab). */
   static async create(opts: LabOptions = {}): Promise<Lab> {
     const lab = new Lab(opts);
-    activeLabs.add(lab);
-    installExitHandlers();
     try {
       await lab.setup();
     } catch (e) {
@@ -455,29 +386,11 @@ export class Lab {
   }
 
   private get namespaces(): string[] {
-    const roles: Role[] = ['client', 'router', 'inet', 'vpn', 'printer'];
-    if (this.opts.container) roles.push('container');
-    return roles.map((r) => this.ns[r]);
+    return this.fx.namespaces();
   }
 
   private log(msg: string) {
     if (this.opts.verbose) console.error(`[lab ${this.id}] ${new Date().toISOString().slice(17, 23)} ${msg}`);
-  }
-
-  private writeManifest() {
-    const m = {
-      owner: process.pid,
-      namespaces: this.nsCreated ? this.namespaces : [],
-      pids: [...this.procs].filter((p) => !p.done).map((p) => ({ pid: p.pid, start: p.start, name: p.name })),
-      files: [this.wg.client, this.wg.server].map((w) => `${WG_RUN_DIR}/${w}.sock`),
-      dirs: [this.tmp],
-    };
-    try {
-      fs.writeFileSync(this.manifestPath + '.new', JSON.stringify(m));
-      fs.renameSync(this.manifestPath + '.new', this.manifestPath);
-    } catch {
-      // tmp dir already gone (teardown in progress)
-    }
   }
 
   // ----- setup ---------------------------------------------------------------------------------------------
@@ -486,14 +399,7 @@ export class Lab {
     const t0 = Date.now();
     const { client, router, inet, vpn, printer, container } = this.ns;
     const A = ADDR;
-    this.writeManifest();
-    this.startReaper();
-
-    // 1. Namespaces (the only root-namespace action besides deleting them again).
-    this.nsCreated = true;
-    this.writeManifest();
-    for (const n of this.namespaces) await this.run('ip', ['netns', 'add', n]);
-
+    // 1. Namespaces: made by the fixture (the only root-namespace action besides deleting them again).
     const phase = (name: string) => this.log(`${name}: ${Date.now() - t0} ms`);
     phase('namespaces');
 
@@ -521,7 +427,7 @@ export class Lab {
     //    Explicit, distinct ifindexes for the two ends: the kernel treats a carrier change on a device whose
     //    ifindex equals its peer's as non-urgent (linkwatch, up to 1 s late), which delays the first packets.
     const veth = (a: string, idx: number, peer: string, peerNs: string, mac?: string) =>
-      `link add ${a} index ${idx}${mac ? ` address ${mac}` : ''} type veth peer name ${peer} index ${idx + 1} netns ${peerNs}`;
+      this.fx.vethLine(a, { ns: peerNs, dev: peer }, { index: idx, ...(mac ? { mac } : {}) });
     await Promise.all([
       this.ipBatch(client, [
         veth('eth0', 10, 'lan0', router, A.client.mac),
@@ -657,7 +563,7 @@ export class Lab {
       notReady.length = 0;
       await Promise.all(
         this.namespaces.map(async (n) => {
-          const r = await this.run('ip', ['-n', n, '-d', '-o', 'link', 'show']);
+          const r = await runCommand('ip', ['-n', n, '-d', '-o', 'link', 'show']);
           for (const line of r.stdout.split('\n')) {
             const m = /^\d+: ([^:@]+)[@:].*<([^>]*)>/.exec(line);
             if (!m || m[1] === 'lo' || !m[2]!.split(',').includes('UP')) continue;
@@ -700,7 +606,7 @@ export class Lab {
       env: { ...process.env, LOG_LEVEL: 'error' },
     });
     fs.closeSync(out);
-    const t = this.track(`wireguard-go ${ifname}`, child);
+    const t = this.fx.track(`wireguard-go ${ifname}`, child);
     await waitUntil(`wireguard-go ${ifname} control socket`, 5000, () => {
       if (t.done) throw new Error(`lab: wireguard-go ${ifname} exited: ${fs.readFileSync(logFile, 'utf8')}`);
       return fs.existsSync(sock);
@@ -755,82 +661,22 @@ export class Lab {
     }, 25);
   }
 
-  private startReaper() {
-    const child = spawn(process.execPath, [path.join(SERVERS, 'reaper.mjs'), this.manifestPath, String(process.pid)], {
-      detached: true,
-      stdio: 'ignore',
-    });
-    child.unref();
-    this.reaper = child;
-  }
-
-  // ----- process helpers -------------------------------------------------------------------------------
+  // ----- process helpers (the fixture owns every process and namespace) ----------------------------------
 
   private track(name: string, child: ChildProcess): Tracked {
-    if (child.pid === undefined) throw new Error(`lab: failed to start ${name}`);
-    let resolveExit!: () => void;
-    const exited = new Promise<void>((r) => (resolveExit = r));
-    const t: Tracked = { name, child, pid: child.pid, start: procStartTime(child.pid), exited, done: false };
-    const finish = () => {
-      if (t.done) return;
-      t.done = true;
-      this.procs.delete(t);
-      this.writeManifest();
-      resolveExit();
-    };
-    child.once('exit', finish);
-    child.once('error', finish);
-    this.procs.add(t);
-    this.writeManifest();
-    return t;
+    return this.fx.track(name, child);
   }
 
-  private async killTracked(t: Tracked, signal: NodeJS.Signals = 'SIGKILL', waitMs = 3000) {
-    if (t.done) return;
-    try {
-      process.kill(t.pid, signal);
-    } catch {
-      // already gone
-    }
-    await Promise.race([t.exited, sleep(waitMs)]);
-  }
-
-  /** Run a command (in the root namespace — only used for `ip netns …` and things that don't touch the network). */
-  private run(cmd: string, args: string[], opts: ExecOptions = {}): Promise<ExecResult> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(cmd, args, { stdio: ['pipe', 'pipe', 'pipe'], env: opts.env ?? process.env });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-      child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-      child.stdin.on('error', () => {});
-      child.stdin.end(opts.input ?? '');
-      const timer = setTimeout(() => {
-        stderr += `\n[lab: killed after ${opts.timeoutMs} ms]`;
-        child.kill('SIGKILL');
-      }, opts.timeoutMs ?? 30_000);
-      child.on('error', (e) => {
-        clearTimeout(timer);
-        reject(e);
-      });
-      child.on('close', (code, signal) => {
-        clearTimeout(timer);
-        const r = { code, signal, stdout, stderr };
-        if (code !== 0 && !opts.allowFail) {
-          reject(new Error(`lab: \`${cmd} ${args.join(' ')}\` failed (${code ?? signal}): ${stderr.trim() || stdout.trim()}`));
-        } else resolve(r);
-      });
-    });
+  private killTracked(t: Tracked, signal: NodeJS.Signals = 'SIGKILL', waitMs = 3000): Promise<void> {
+    return this.fx.kill(t, signal, waitMs);
   }
 
   private nsExec(ns: string, cmd: string, args: string[], opts: ExecOptions = {}): Promise<ExecResult> {
-    if (!this.namespaces.includes(ns)) throw new Error(`lab: refusing to run outside the lab's namespaces (${ns})`);
-    return this.run('ip', ['netns', 'exec', ns, cmd, ...args], opts);
+    return this.fx.exec(ns, cmd, args, opts);
   }
 
   private ipBatch(ns: string, lines: string[]): Promise<ExecResult> {
-    if (!this.namespaces.includes(ns)) throw new Error(`lab: refusing to configure ${ns}`);
-    return this.run('ip', ['-n', ns, '-batch', '-'], { input: lines.join('\n') + '\n' });
+    return this.fx.ip(ns, lines);
   }
 
   /** Run `cmd args` inside a lab namespace (role or full namespace name). Throws on non-zero exit unless allowFail. */
@@ -1141,7 +987,7 @@ export class Lab {
 
   /** Processes the lab started that are still running (servers, wireguard-go, tcpdump, daemon…). */
   processes(): { name: string; pid: number; start: string | undefined }[] {
-    return [...this.procs].filter((p) => !p.done).map((p) => ({ name: p.name, pid: p.pid, start: p.start }));
+    return this.fx.processes();
   }
 
   /** Names of the lab's namespaces. */
@@ -1246,70 +1092,8 @@ export class Lab {
   // ----- teardown --------------------------------------------------------------------------------------
 
   /** Kill everything the lab started, delete its namespaces, sockets and temp dir. Idempotent. */
-  async destroy(): Promise<void> {
-    if (this.destroyed) return;
-    this.destroyed = true;
-    const procs = [...this.procs];
-    await Promise.all(procs.map((p) => this.killTracked(p, 'SIGKILL', 3000)));
-    if (this.nsCreated) {
-      // Anything left inside the lab's namespaces (e.g. children of the daemon) was started by the lab.
-      await Promise.all(
-        this.namespaces.map(async (n) => {
-          const r = await this.run('ip', ['netns', 'pids', n], { allowFail: true });
-          for (const pid of r.stdout.split(/\s+/).filter(Boolean).map(Number)) {
-            try {
-              process.kill(pid, 'SIGKILL');
-            } catch {
-              // gone
-            }
-          }
-        }),
-      );
-      await Promise.all(this.namespaces.map((n) => this.run('ip', ['netns', 'del', n], { allowFail: true })));
-    }
-    this.removeFiles();
-  }
-
-  /** Synchronous emergency teardown (process exit / signals). */
-  destroySync(): void {
-    if (this.destroyed) return;
-    this.destroyed = true;
-    for (const p of this.procs) {
-      if (!p.done && procStartTime(p.pid) === p.start) {
-        try {
-          process.kill(p.pid, 'SIGKILL');
-        } catch {
-          // gone
-        }
-      }
-    }
-    if (this.nsCreated) {
-      for (const n of this.namespaces) {
-        const r = spawnSync('ip', ['netns', 'pids', n], { encoding: 'utf8' });
-        for (const pid of (r.stdout ?? '').split(/\s+/).filter(Boolean).map(Number)) {
-          try {
-            process.kill(pid, 'SIGKILL');
-          } catch {
-            // gone
-          }
-        }
-        spawnSync('ip', ['netns', 'del', n], { stdio: 'ignore' });
-      }
-    }
-    this.removeFiles();
-  }
-
-  private removeFiles() {
-    for (const w of [this.wg.client, this.wg.server]) fs.rmSync(`${WG_RUN_DIR}/${w}.sock`, { force: true });
-    fs.rmSync(this.tmp, { recursive: true, force: true }); // includes the manifest: the reaper exits
-    if (this.reaper?.pid !== undefined) {
-      try {
-        process.kill(this.reaper.pid, 'SIGKILL');
-      } catch {
-        // already exited
-      }
-    }
-    activeLabs.delete(this);
+  destroy(): Promise<void> {
+    return this.fx.destroy();
   }
 }
 
@@ -1346,13 +1130,4 @@ export async function withLab<T>(opts: LabOptions, fn: (lab: Lab) => Promise<T> 
   } finally {
     await lab.destroy();
   }
-}
-
-/** Namespaces whose names look like lab namespaces (`tl<6 hex>-…`), for leak checks in tests. */
-export function listLabNamespaces(): string[] {
-  const r = spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' });
-  return (r.stdout ?? '')
-    .split('\n')
-    .map((l) => l.split(' ')[0] ?? '')
-    .filter((n) => /^tl[0-9a-f]{6}-/.test(n));
 }

@@ -3,7 +3,6 @@
 // same contents, recovers when the kernel refuses an in-place change, and reports counters from the read
 // before each apply either way.
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -14,10 +13,12 @@ import { expectedShape, tableModel } from '../../host/src/firewall/nft-rules.js'
 import { DEFAULT_LAN_RANGES, rootEndpoint } from '../../host/src/firewall/policy.js';
 import type { LockRules, Policy } from '../../host/src/firewall/policy.js';
 import { parseCidr, parseEndpoint } from '../../host/src/net/values.js';
+import { NetnsFixture } from '../../host/src/process/netns-fixture.js';
 import { requireRootOrSkip } from '../helpers/root.js';
 
 const run = requireRootOrSkip('lab: nft-incremental', ['nft', 'ip']);
-const ns = `tli${randomBytes(3).toString('hex')}`;
+let fx: NetnsFixture | undefined;
+let ns = '';
 const nft = (args: string[], input?: string) =>
   execFileSync('ip', ['netns', 'exec', ns, 'nft', ...args], { input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
 
@@ -73,7 +74,8 @@ describe.skipIf(!run)('NftBackend incremental updates in a real kernel', () => {
   const warnings: string[] = [];
 
   beforeAll(() => {
-    execFileSync('ip', ['netns', 'add', ns]);
+    fx = NetnsFixture.create({ namespaces: ['nft'], tag: 'nft-incr' });
+    ns = fx.ns('nft');
     dir = mkdtempSync(join(tmpdir(), 'tunlock-incr-'));
     // The backend runs `nft` in the test's namespace through this wrapper, never in the machine's own.
     const wrapper = join(dir, 'nft');
@@ -83,7 +85,7 @@ describe.skipIf(!run)('NftBackend incremental updates in a real kernel', () => {
   });
   afterAll(() => {
     backend?.close();
-    execFileSync('ip', ['netns', 'del', ns]);
+    fx?.destroySync();
     rmSync(dir, { recursive: true, force: true });
   });
 

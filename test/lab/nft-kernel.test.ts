@@ -1,7 +1,6 @@
 // The generator's golden policies, loaded into a real kernel (a throwaway network namespace): nft accepts
 // each one, and the read-back matches the shape the backend verifies after every apply.
 import { execFileSync } from 'node:child_process';
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { observeJson } from '../../host/src/firewall/nft-backend.js';
 import { observeText } from '../../host/src/firewall/nft-text.js';
@@ -10,10 +9,12 @@ import { DEFAULT_LAN_RANGES, rootEndpoint } from '../../host/src/firewall/policy
 import type { Policy } from '../../host/src/firewall/policy.js';
 import { sameElements, sameShape } from '../../host/src/firewall/firewall.js';
 import { parseAddress, parseCidr, parseEndpoint } from '../../host/src/net/values.js';
+import { NetnsFixture } from '../../host/src/process/netns-fixture.js';
 import { requireRootOrSkip } from '../helpers/root.js';
 
 const run = requireRootOrSkip('lab: nft-kernel');
-const ns = `tlk${randomBytes(3).toString('hex')}`;
+let fx: NetnsFixture | undefined;
+let ns = '';
 const nft = (args: string[], input?: string) =>
   execFileSync('ip', ['netns', 'exec', ns, 'nft', ...args], { input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
 
@@ -28,10 +29,11 @@ const lock = (over: Partial<NonNullable<Policy['lock']>> = {}): Policy => ({
 
 describe.skipIf(!run)('generated rules in a real kernel', () => {
   beforeAll(() => {
-    execFileSync('ip', ['netns', 'add', ns]);
+    fx = NetnsFixture.create({ namespaces: ['nft'], tag: 'nft-kernel' });
+    ns = fx.ns('nft');
   });
   afterAll(() => {
-    execFileSync('ip', ['netns', 'del', ns]);
+    fx?.destroySync();
   });
 
   const now = Date.now();
