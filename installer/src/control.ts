@@ -5,7 +5,6 @@ import { spawn, spawnSync } from 'node:child_process';
 import { chmodSync, chownSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, unlinkSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { RESET_BATCH } from '../../host/src/firewall/nft-rules.js';
 import { SOCKET_GROUP_NAME } from '../../host/src/common/paths.js';
 import { findGroup } from './accounts.js';
 import type { Layout } from './layout.js';
@@ -102,12 +101,4 @@ export async function stopDaemon(l: Layout): Promise<boolean> {
   for (let i = 0; i < 40 && existsSync(`/proc/${pid}`) && runningPid(l) === pid; i++) await sleep(50);
   if (existsSync(pidFile)) unlinkSync(pidFile);
   return true;
-}
-
-/** Removes our firewall table (and only it) in the current network namespace. */
-export function removeFirewallTable(): string {
-  const r = spawnSync('nft', ['-f', '-'], { input: RESET_BATCH, encoding: 'utf8' });
-  if (r.error) return `nft not available (${r.error.message}): no table to remove`;
-  if (r.status !== 0) throw new Error(`nft could not remove table inet tunlock: ${r.stderr.trim()}`);
-  return 'removed firewall table inet tunlock';
 }

@@ -7,7 +7,8 @@ import { createHash } from 'node:crypto';
 import { unlinkSync } from 'node:fs';
 import { BOOT_UNIT, DAEMON_UNIT } from '../../host/src/common/paths.js';
 import { deleteGroup, findGroup, removeMember } from './accounts.js';
-import { removeFirewallTable, stopDaemon, systemctl, systemdRunning } from './control.js';
+import { resetSystemFirewall } from '../../host/src/firewall/system.js';
+import { stopDaemon, systemctl, systemdRunning } from './control.js';
 import { Layout } from './layout.js';
 import type { LayoutOptions } from './layout.js';
 import { readRecord } from './record.js';
@@ -44,7 +45,7 @@ export async function uninstall(opts: UninstallOptions): Promise<{ removed: numb
     }
     if (await stopDaemon(l)) log('stopped tunlockd');
     // The daemon is gone; the rules it left must go too, or the machine stays locked out.
-    log(removeFirewallTable());
+    log(resetSystemFirewall());
   }
 
   const note = (at: string, r: Removal): void => {

@@ -95,18 +95,12 @@ function run(cmd: string, args: string[], input: string): Promise<{ code: number
 function lockPolicy(iface: string, endpoint: string): Policy {
   // What tunlockd applies for `tunnel add IFACE --endpoint E` + `lock on` with default settings (LAN allowed).
   const lan = [...DEFAULT_LAN_RANGES];
-  return {
-    lock: { tunnels: [iface], endpoints: [rootEndpoint(parseEndpoint(endpoint))], allowLan: true, lanRanges: lan, onLink: [], captive: null },
-    bindings: [],
-    tunnels: [iface],
-    allowLan: true,
-    lanRanges: lan,
-  };
+  return { kind: 'locked', endpoints: [rootEndpoint(parseEndpoint(endpoint))], onLink: [], captive: null, bindings: [], tunnels: [iface], allowLan: true, lanRanges: lan };
 }
 
 async function baselineWorker(iface: string, endpoint: string, parent: string): Promise<void> {
   const on = lockPolicy(iface, endpoint);
-  const off: Policy = { ...on, lock: null };
+  const off: Policy = { kind: 'open', bindings: on.bindings, tunnels: on.tunnels, allowLan: on.allowLan, lanRanges: on.lanRanges };
   const batch = (mode: unknown) => renderApplyBatch(mode === 'on' ? on : off, Date.now());
 
   // Baseline B: one long-lived `nft -i` session (as the daemon's guard uses), fed `include FILE` per apply;

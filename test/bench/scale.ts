@@ -68,7 +68,10 @@ function policies(): Record<Variant, Policy> {
   for (let i = 0; lan.length < LAN_RANGES - v6; i++) lan.push(parseCidr(`100.${64 + (i >> 8)}.${i & 255}.0/24`));
   for (let i = 0; lan.length < LAN_RANGES; i++) lan.push(parseCidr(`2001:db8:${(0x100 + i).toString(16)}::/48`));
   const make = (eps: Endpoint[], ranges: Cidr[]): Policy => ({
-    lock: { tunnels: ['wgbench0'], endpoints: eps.map(rootEndpoint), allowLan: true, lanRanges: ranges, onLink: [], captive: null },
+    kind: 'locked',
+    endpoints: eps.map(rootEndpoint),
+    onLink: [],
+    captive: null,
     bindings: [],
     tunnels: ['wgbench0'],
     allowLan: true,

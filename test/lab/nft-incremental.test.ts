@@ -11,7 +11,7 @@ import { NftBackend } from '../../host/src/firewall/nft-backend.js';
 import { planUpdate } from '../../host/src/firewall/nft-plan.js';
 import { expectedShape, tableModel } from '../../host/src/firewall/nft-rules.js';
 import { DEFAULT_LAN_RANGES, rootEndpoint } from '../../host/src/firewall/policy.js';
-import type { LockRules, Policy } from '../../host/src/firewall/policy.js';
+import type { LockedPolicy, Policy } from '../../host/src/firewall/policy.js';
 import { parseCidr, parseEndpoint } from '../../host/src/net/values.js';
 import { NetnsFixture } from '../../host/src/process/netns-fixture.js';
 import { requireRootOrSkip } from '../helpers/root.js';
@@ -22,7 +22,9 @@ let ns = '';
 const nft = (args: string[], input?: string) =>
   execFileSync('ip', ['netns', 'exec', ns, 'nft', ...args], { input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
 
-const base = (): LockRules => ({
+const base = (): LockedPolicy => ({
+  kind: 'locked',
+  bindings: [],
   tunnels: ['wg0'],
   endpoints: Array.from({ length: 2000 }, (_, i) => rootEndpoint(parseEndpoint(`198.51.${100 + (i >> 8)}.${i & 255}:51820/udp`))),
   allowLan: true,
@@ -30,15 +32,9 @@ const base = (): LockRules => ({
   onLink: [parseCidr('192.168.77.0/24')],
   captive: null,
 });
-const policy = (lock: LockRules | null, bindings: Policy['bindings'] = []): Policy => ({
-  lock,
-  bindings,
-  tunnels: ['wg0'],
-  allowLan: true,
-  lanRanges: [...DEFAULT_LAN_RANGES],
-});
-const plusEndpoint = (l: LockRules, text: string): LockRules => ({ ...l, endpoints: [...l.endpoints, rootEndpoint(parseEndpoint(text))] });
-const plusRange = (l: LockRules, text: string): LockRules => ({ ...l, lanRanges: [...l.lanRanges, parseCidr(text)] });
+const policy = (lock: LockedPolicy, bindings: Policy['bindings'] = []): Policy => ({ ...lock, bindings });
+const plusEndpoint = (l: LockedPolicy, text: string): LockedPolicy => ({ ...l, endpoints: [...l.endpoints, rootEndpoint(parseEndpoint(text))] });
+const plusRange = (l: LockedPolicy, text: string): LockedPolicy => ({ ...l, lanRanges: [...l.lanRanges, parseCidr(text)] });
 
 interface Listed {
   handle: number;

@@ -6,8 +6,8 @@ import { observeJson } from '../../host/src/firewall/nft-backend.js';
 import { observeText } from '../../host/src/firewall/nft-text.js';
 import { expectedElements, expectedShape, renderApplyBatch } from '../../host/src/firewall/nft-rules.js';
 import { DEFAULT_LAN_RANGES, rootEndpoint } from '../../host/src/firewall/policy.js';
-import type { Policy } from '../../host/src/firewall/policy.js';
-import { sameElements, sameShape } from '../../host/src/firewall/firewall.js';
+import type { LockedPolicy, Policy } from '../../host/src/firewall/policy.js';
+import { sameElements, sameShape } from '../../host/src/firewall/nft-verify.js';
 import { parseAddress, parseCidr, parseEndpoint } from '../../host/src/net/values.js';
 import { NetnsFixture } from '../../host/src/process/netns-fixture.js';
 import { requireRootOrSkip } from '../helpers/root.js';
@@ -19,13 +19,18 @@ const nft = (args: string[], input?: string) =>
   execFileSync('ip', ['netns', 'exec', ns, 'nft', ...args], { input, encoding: 'utf8', stdio: ['pipe', 'pipe', 'pipe'] });
 
 const lan = [...DEFAULT_LAN_RANGES];
-const lock = (over: Partial<NonNullable<Policy['lock']>> = {}): Policy => ({
-  lock: { tunnels: ['wg0'], endpoints: [rootEndpoint(parseEndpoint('198.51.100.10:51820/udp'))], allowLan: true, lanRanges: lan, onLink: [parseCidr('192.168.77.0/24'), parseCidr('2001:db8:77::/64')], captive: null, ...over },
+const lock = (over: Partial<Omit<LockedPolicy, 'kind'>> = {}): LockedPolicy => ({
+  kind: 'locked',
+  endpoints: [rootEndpoint(parseEndpoint('198.51.100.10:51820/udp'))],
+  onLink: [parseCidr('192.168.77.0/24'), parseCidr('2001:db8:77::/64')],
+  captive: null,
   bindings: [],
   tunnels: ['wg0'],
   allowLan: true,
   lanRanges: lan,
+  ...over,
 });
+const open = (bindings: Policy['bindings'] = []): Policy => ({ kind: 'open', bindings, tunnels: ['wg0'], allowLan: true, lanRanges: lan });
 
 describe.skipIf(!run)('generated rules in a real kernel', () => {
   beforeAll(() => {
@@ -41,7 +46,7 @@ describe.skipIf(!run)('generated rules in a real kernel', () => {
     'lan allow': lock(),
     'lan block': lock({ allowLan: false }),
     captive: lock({ captive: { iface: 'eth0', uid: 1000, resolvers: [parseAddress('192.168.77.1'), parseAddress('2001:db8::53')], expiresAt: now + 60_000 } }),
-    'bindings only': { ...lock(), lock: null, bindings: [{ kind: 'user', uid: 65534 }, { kind: 'group', gid: 65534 }] },
+    'bindings only': open([{ kind: 'user', uid: 65534 }, { kind: 'group', gid: 65534 }]),
     'locked + bindings': { ...lock(), bindings: [{ kind: 'user', uid: 65534 }] },
     '10k endpoints, 1k LAN ranges': lock({
       endpoints: Array.from({ length: 10_000 }, (_, i) => rootEndpoint(parseEndpoint(`198.51.${100 + ((i >> 8) % 2)}.${i & 255}:${1000 + i}/udp`))),
@@ -101,7 +106,7 @@ describe.skipIf(!run)('generated rules in a real kernel', () => {
 
   it('the empty policy removes our table and leaves other tables alone', () => {
     nft(['add', 'table', 'inet', 'othertool']);
-    nft(['-f', '-'], renderApplyBatch({ ...lock(), lock: null }, now));
+    nft(['-f', '-'], renderApplyBatch(open(), now));
     const tables = nft(['list', 'tables']);
     expect(tables).not.toContain('tunlock');
     expect(tables).toContain('othertool');

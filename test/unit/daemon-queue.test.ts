@@ -7,24 +7,20 @@ import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Daemon } from '../../host/src/daemon/daemon.js';
 import { StateStore } from '../../host/src/daemon/state-store.js';
-import type { Firewall } from '../../host/src/firewall/firewall.js';
+import type { Verification } from '../../host/src/firewall/firewall.js';
+import { FakeFirewall } from './daemon-fakes.js';
 
 describe('verification and the request queue', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'tunlock-queue-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
   let fullReads = 0;
-  const firewall: Firewall = {
-    apply: async () => null,
-    reset: async () => undefined,
-    read: (opts) => {
-      if (!opts?.full) return Promise.resolve(null);
+  // A verify (the full listing) that never answers.
+  const firewall = new (class extends FakeFirewall {
+    override verify(): Promise<Verification> {
       fullReads++;
-      return new Promise(() => undefined); // never answers
-    },
-    guardCurrent: async () => undefined,
-    watch: () => undefined,
-    close: () => undefined,
-  };
+      return new Promise(() => undefined);
+    }
+  })();
   const daemon = new Daemon({ firewall, store: new StateStore(dir), log: () => undefined });
   const root = { uid: 0, gid: 0, pid: 1, pidfd: null };
 

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import type { LockConfig, Observations } from '../../host/src/daemon/lock-machine.js';
 import { lockState, policyFor } from '../../host/src/daemon/lock-machine.js';
 import { DEFAULT_LAN_RANGES } from '../../host/src/firewall/policy.js';
+import type { LockedPolicy, Policy } from '../../host/src/firewall/policy.js';
 import { parseAddress, parseEndpoint } from '../../host/src/net/values.js';
 
 const NOW = 1_700_000_000_000;
@@ -48,40 +49,45 @@ describe('lockState', () => {
   });
 });
 
+function lockOf(p: Policy): LockedPolicy {
+  if (p.kind !== 'locked') throw new Error('expected a locked policy');
+  return p;
+}
+
 describe('policyFor', () => {
   it('protected and blocking enforce the same rules, so a drop needs no daemon action', () => {
     const up = policyFor(config(), obs(['wg0']), []);
     const down = policyFor(config(), obs([]), []);
     expect(up).toEqual(down);
-    expect(up.lock?.tunnels).toEqual(['wg0']);
-    expect(up.lock?.endpoints.map((e) => e.endpoint.address.text)).toEqual(['198.51.100.10']);
+    expect(up.kind).toBe('locked');
+    expect(up.tunnels).toEqual(['wg0']);
+    expect(lockOf(up).endpoints.map((e) => e.endpoint.address.text)).toEqual(['198.51.100.10']);
   });
   it('standby and off have no lock; bindings stay', () => {
     const bindings = [{ kind: 'user' as const, uid: 1001 }];
-    expect(policyFor(config({ mode: 'off' }), obs([]), bindings)).toMatchObject({ lock: null, bindings });
-    expect(policyFor(config({ deliberateDisconnect: true }), obs([]), bindings).lock).toBeNull();
+    expect(policyFor(config({ mode: 'off' }), obs([]), bindings)).toMatchObject({ kind: 'open', bindings });
+    expect(policyFor(config({ deliberateDisconnect: true }), obs([]), bindings).kind).toBe('open');
   });
   it('the captive hole is part of the policy only in the exception state', () => {
-    expect(policyFor(config(), obs([], 60_000), []).lock?.captive?.uid).toBe(1000);
-    expect(policyFor(config(), obs(['wg0'], 60_000), []).lock?.captive).toBeNull();
+    expect(lockOf(policyFor(config(), obs([], 60_000), [])).captive?.uid).toBe(1000);
+    expect(lockOf(policyFor(config(), obs(['wg0'], 60_000), [])).captive).toBeNull();
   });
   it('a configured name that exists as a physical link is no tunnel: not allowed out, not protected, no servers', () => {
     const refused: Observations = { ...obs(['wg0']), refused: new Map([['wg0', 'wg0 is not a VPN tunnel: veth']]) };
     expect(lockState(config(), refused)).toBe('blocking');
     const p = policyFor(config(), refused, [{ kind: 'user', uid: 109 }]);
-    expect(p.lock?.tunnels).toEqual([]);
-    expect(p.lock?.endpoints).toEqual([]);
     expect(p.tunnels).toEqual([]);
+    expect(lockOf(p).endpoints).toEqual([]);
   });
   it('endpoints are for the tunnel\'s own packets: its fwmark, else the configured socket owner (root by default)', () => {
     const tunnel = config().tunnels[0]!;
-    const owners = (t: Partial<typeof tunnel>) => policyFor(config({ tunnels: [{ ...tunnel, ...t }] }), obs([]), []).lock?.endpoints.map((e) => e.owner);
+    const owners = (t: Partial<typeof tunnel>) => lockOf(policyFor(config({ tunnels: [{ ...tunnel, ...t }] }), obs([]), [])).endpoints.map((e) => e.owner);
     expect(owners({})).toEqual([{ kind: 'uid', uid: 0 }]);
     expect(owners({ endpointUid: 998 })).toEqual([{ kind: 'uid', uid: 998 }]);
     expect(owners({ fwmark: 0xca6c, endpointUid: 998 })).toEqual([{ kind: 'mark', mark: 0xca6c }]);
   });
   it('learned endpoints are allowed too', () => {
     const c = config({ tunnels: [{ iface: 'wg0', endpoints: [], learned: [parseEndpoint('203.0.113.9:4500/udp')], fwmark: null, endpointUid: 0 }] });
-    expect(policyFor(c, obs([]), []).lock?.endpoints.map((e) => e.endpoint.port)).toEqual([4500]);
+    expect(lockOf(policyFor(c, obs([]), [])).endpoints.map((e) => e.endpoint.port)).toEqual([4500]);
   });
 });

@@ -4,19 +4,22 @@ import { planUpdate, renderElementBatch } from '../../host/src/firewall/nft-plan
 import type { SetChange } from '../../host/src/firewall/nft-plan.js';
 import { GUARD_TABLE, MAIN_TABLE, guardModel, tableModel } from '../../host/src/firewall/nft-rules.js';
 import type { TableModel } from '../../host/src/firewall/nft-rules.js';
-import type { LockRules, Policy } from '../../host/src/firewall/policy.js';
+import type { LockedPolicy, Policy } from '../../host/src/firewall/policy.js';
 import { DEFAULT_LAN_RANGES, rootEndpoint } from '../../host/src/firewall/policy.js';
 import { parseAddress, parseCidr, parseEndpoint } from '../../host/src/net/values.js';
 
 const NOW = 1_700_000_000_000;
-const unlocked: Policy = { lock: null, bindings: [], tunnels: ['wg0'], allowLan: true, lanRanges: [...DEFAULT_LAN_RANGES] };
-const locked = (over: Partial<LockRules> = {}): Policy => ({
+const unlocked: Policy = { kind: 'open', bindings: [], tunnels: ['wg0'], allowLan: true, lanRanges: [...DEFAULT_LAN_RANGES] };
+const locked = (over: Partial<Omit<LockedPolicy, 'kind'>> = {}): LockedPolicy => ({
   ...unlocked,
-  lock: { tunnels: ['wg0'], endpoints: [rootEndpoint(parseEndpoint('198.51.100.10:51820/udp'))], allowLan: true, lanRanges: [...DEFAULT_LAN_RANGES], onLink: [], captive: null, ...over },
+  kind: 'locked',
+  endpoints: [rootEndpoint(parseEndpoint('198.51.100.10:51820/udp'))],
+  onLink: [],
+  captive: null,
+  ...over,
 });
-const lockOf = (p: Policy): LockRules => p.lock!;
-const withEndpoint = (p: Policy, text: string): Policy => locked({ ...lockOf(p), endpoints: [...lockOf(p).endpoints, rootEndpoint(parseEndpoint(text))] });
-const withRange = (p: Policy, text: string): Policy => locked({ ...lockOf(p), lanRanges: [...lockOf(p).lanRanges, parseCidr(text)] });
+const withEndpoint = (p: LockedPolicy, text: string): LockedPolicy => locked({ ...p, endpoints: [...p.endpoints, rootEndpoint(parseEndpoint(text))] });
+const withRange = (p: LockedPolicy, text: string): LockedPolicy => locked({ ...p, lanRanges: [...p.lanRanges, parseCidr(text)] });
 const model = (p: Policy, now = NOW): TableModel | null => tableModel(p, now);
 const hole = { iface: 'eth0', uid: 1000, resolvers: [parseAddress('192.168.77.1')], expiresAt: NOW + 120_000 };
 

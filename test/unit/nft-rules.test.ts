@@ -4,7 +4,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { expectedShape, renderApplyBatch, renderTable } from '../../host/src/firewall/nft-rules.js';
-import type { Policy } from '../../host/src/firewall/policy.js';
+import type { LockedPolicy, Policy } from '../../host/src/firewall/policy.js';
 import { DEFAULT_LAN_RANGES, lanRangesFor, rootEndpoint } from '../../host/src/firewall/policy.js';
 import { parseAddress, parseCidr, parseEndpoint } from '../../host/src/net/values.js';
 
@@ -13,22 +13,21 @@ const lan = [...DEFAULT_LAN_RANGES];
 // On-link: a private LAN, a public subnet the ISP put on the link, an IPv6 LAN; the user added one range.
 const onLink = ['192.168.77.0/24', '203.0.113.0/24', '2001:db8:77::/64'].map(parseCidr);
 const lockedLan = lanRangesFor(onLink, [parseCidr('100.64.5.0/24')]);
-const base: Policy = { lock: null, bindings: [], tunnels: ['wg0'], allowLan: true, lanRanges: lan };
-const locked = (over: Partial<NonNullable<Policy['lock']>> = {}): Policy => ({
-  ...base,
-  lock: {
-    tunnels: ['wg0'],
-    endpoints: [
-      rootEndpoint(parseEndpoint('198.51.100.10:51820/udp')),
-      { endpoint: parseEndpoint('[2001:db8::10]:443/tcp'), owner: { kind: 'uid', uid: 998 } },
-      { endpoint: parseEndpoint('198.51.100.20:51820/udp'), owner: { kind: 'mark', mark: 0xca6c } },
-    ],
-    allowLan: true,
-    lanRanges: lockedLan,
-    onLink,
-    captive: null,
-    ...over,
-  },
+const base: Policy = { kind: 'open', bindings: [], tunnels: ['wg0'], allowLan: true, lanRanges: lan };
+const locked = (over: Partial<Omit<LockedPolicy, 'kind'>> = {}): LockedPolicy => ({
+  kind: 'locked',
+  bindings: [],
+  tunnels: ['wg0'],
+  endpoints: [
+    rootEndpoint(parseEndpoint('198.51.100.10:51820/udp')),
+    { endpoint: parseEndpoint('[2001:db8::10]:443/tcp'), owner: { kind: 'uid', uid: 998 } },
+    { endpoint: parseEndpoint('198.51.100.20:51820/udp'), owner: { kind: 'mark', mark: 0xca6c } },
+  ],
+  allowLan: true,
+  lanRanges: lockedLan,
+  onLink,
+  captive: null,
+  ...over,
 });
 
 const cases: Record<string, Policy> = {
@@ -85,7 +84,7 @@ describe('rule generator invariants', () => {
         .filter((l) => l.includes('@endpoints'));
       for (const rule of endpointRules) expect(rule).toMatch(/ \. meta (skuid|mark) @endpoints[46](_mark)? accept$/);
       // four in output, the same four again in postrouting
-      if (policy.lock) expect(endpointRules).toHaveLength(8);
+      if (policy.kind === 'locked') expect(endpointRules).toHaveLength(8);
     }
   });
   it('LAN block leaves no LAN accept anywhere', () => {

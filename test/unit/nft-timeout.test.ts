@@ -20,7 +20,10 @@ afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
 const lan = [...DEFAULT_LAN_RANGES];
 const policy: Policy = {
-  lock: { tunnels: ['wg0'], endpoints: [rootEndpoint(parseEndpoint('198.51.100.10:51820/udp'))], allowLan: true, lanRanges: lan, onLink: [], captive: null },
+  kind: 'locked',
+  endpoints: [rootEndpoint(parseEndpoint('198.51.100.10:51820/udp'))],
+  onLink: [],
+  captive: null,
   bindings: [],
   tunnels: ['wg0'],
   allowLan: true,

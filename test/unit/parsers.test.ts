@@ -1,7 +1,7 @@
 // Parsers of other programs' output that the daemon relies on: each must take only what it understands.
 import { describe, expect, it } from 'vitest';
 import { parseWgEndpoints, parseWgFwmark } from '../../host/src/daemon/wireguard.js';
-import { sameElements, sameShape } from '../../host/src/firewall/firewall.js';
+import { sameElements, sameShape } from '../../host/src/firewall/nft-verify.js';
 import { observeJson } from '../../host/src/firewall/nft-backend.js';
 import { normalizeElement } from '../../host/src/firewall/nft-rules.js';
 import { formatEndpoint } from '../../host/src/net/values.js';

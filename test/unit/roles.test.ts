@@ -8,7 +8,7 @@ import type { Client } from '../../host/src/daemon/daemon.js';
 import { Daemon } from '../../host/src/daemon/daemon.js';
 import { REQUIRED_ROLE, ROLE_WORDS, authorize } from '../../host/src/daemon/roles.js';
 import { StateStore } from '../../host/src/daemon/state-store.js';
-import type { Firewall } from '../../host/src/firewall/firewall.js';
+import { FakeFirewall } from './daemon-fakes.js';
 import type { Request } from '../../host/src/protocol/schema.js';
 import { ProtocolError, Request as RequestSchema } from '../../host/src/protocol/schema.js';
 
@@ -80,15 +80,8 @@ describe('roles', () => {
 describe('the daemon enforces roles before touching anything', () => {
   const dir = mkdtempSync(path.join(tmpdir(), 'tunlock-roles-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
-  const calls: string[] = [];
-  const firewall: Firewall = {
-    apply: async () => (calls.push('apply'), null),
-    reset: async () => void calls.push('reset'),
-    read: async () => null,
-    guardCurrent: async () => void calls.push('guard'),
-    watch: () => undefined,
-    close: () => undefined,
-  };
+  const firewall = new FakeFirewall();
+  const calls = firewall.calls;
   const daemon = new Daemon({ firewall, store: new StateStore(dir), log: () => undefined });
   const code = (p: Promise<unknown>) => p.then(() => 'ok', (e: ProtocolError) => e.code);
 

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { runSelfTest } from '../../host/src/daemon/self-test.js';
 import type { SelfTestDeps, SelfTestInput } from '../../host/src/daemon/self-test.js';
 import { classifyPing } from '../../host/src/daemon/self-test-probes.js';
-import { normalizeListing, tableDifference } from '../../host/src/daemon/self-test-wiring.js';
+import { guardDifference, normalizeListing } from '../../host/src/firewall/nft-guard-diff.js';
 import type { ProbeResult } from '../../host/src/daemon/self-test-probes.js';
 import { parseAddress, parseEndpoint } from '../../host/src/net/values.js';
 import { SelfTestResult } from '../../host/src/protocol/schema.js';
@@ -193,22 +193,22 @@ describe('table content against the guard copy', () => {
   const guard = main.replace('table inet tunlock {', 'table inet tunlock_guard {\n\tflags owner').replace('packets 12 bytes 900', 'packets 0 bytes 0');
 
   it('the same rules, whatever the counters and the owner flag', () => {
-    expect(tableDifference(main, guard)).toBeNull();
+    expect(guardDifference(main, guard)).toBeNull();
   });
 
   it('a replaced rule is named', () => {
     const tampered = main.replace('counter name "blocked_out" reject with icmpx admin-prohibited', 'accept');
-    expect(tableDifference(tampered, guard)).toBe('kernel has "accept" where tunlockd\'s guard copy has "counter name "blocked_out" reject with icmpx admin-prohibited"');
+    expect(guardDifference(tampered, guard)).toBe('kernel has "accept" where tunlockd\'s guard copy has "counter name "blocked_out" reject with icmpx admin-prohibited"');
   });
 
   it('an added element is named', () => {
-    expect(tableDifference(main.replace('{ "wg0" }', '{ "wg0", "eth0" }'), guard)).toMatch(/"eth0"/);
+    expect(guardDifference(main.replace('{ "wg0" }', '{ "wg0", "eth0" }'), guard)).toMatch(/"eth0"/);
   });
 
   it('our input chain is not in the guard (only what leaves is guarded): compared by structure only', () => {
     const withInput = main.replace('\tchain output {', '\tchain input {\n\t\ttype filter hook input priority filter; policy drop;\n\t\tiifname "lo" accept\n\t}\n\tchain output {');
-    expect(tableDifference(withInput, guard)).toBeNull();
-    expect(tableDifference(withInput.replace('oifname "lo" accept', 'accept'), guard)).toMatch(/kernel has "accept"/);
+    expect(guardDifference(withInput, guard)).toBeNull();
+    expect(guardDifference(withInput.replace('oifname "lo" accept', 'accept'), guard)).toMatch(/kernel has "accept"/);
   });
 
   it('handles and expiry times are not content', () => {

@@ -2,13 +2,12 @@
 // one serial queue, is applied to the kernel in one batch, verified, and only then saved and announced; a
 // failed apply leaves the previous rules and settings in force (nothing half-applied). Fails closed: when the
 // saved state cannot be read, the block stays and the error is reported until the user chooses a setting.
-import type { Firewall, Observed } from '../firewall/firewall.js';
-import { FirewallError, isLockShape, sameElements, sameShape } from '../firewall/firewall.js';
+import type { Firewall } from '../firewall/firewall.js';
+import { FirewallError } from '../firewall/firewall.js';
 import type { BoundAccount, CaptiveHole, Policy } from '../firewall/policy.js';
-import { isEmptyPolicy } from '../firewall/policy.js';
+import { bindingKey, captiveSecondsLeft, isEmptyPolicy } from '../firewall/policy.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { BLOCK_COUNTERS, bindingCounter, captiveSecondsLeft, expectedElements, expectedShape, GUARD_TABLE_NAME, renderApplyBatch, TABLE_NAME } from '../firewall/nft-rules.js';
 import { formatEndpoint, parseCidr, parseEndpoint, sameEndpoint } from '../net/values.js';
 import type { Cidr, Endpoint } from '../net/values.js';
 import type { BindTarget, DetectedTunnel, ErrorBody, Event, HistoryResult, LockState, Request, SelfTestResult, Status } from '../protocol/schema.js';
@@ -28,7 +27,7 @@ import type { WireGuardFacts } from './wireguard.js';
 import { NOT_A_TUNNEL_HINT } from '../common/tunnel-hint.js';
 import { linkKind, readLinkKinds, trustProblem } from './link-kind.js';
 import { History } from './history.js';
-import { kernelBootId, listTable, probeUsers, selfTestDeps, tableDifference } from './self-test-wiring.js';
+import { kernelBootId, probeUsers, selfTestDeps } from './self-test-wiring.js';
 import { runSelfTest } from './self-test.js';
 
 export type Log = (message: string) => void;
@@ -73,11 +72,6 @@ export class Daemon {
   private onLink: Cidr[] = [];
   private queue: Promise<unknown> = Promise.resolve();
   private applied: Policy | null = null;
-  /** the table's canonical contents as read back right after the last apply (see Observed.content) */
-  private appliedContent: string | null = null;
-  private blockedBase = 0;
-  private bindingBase = new Map<string, number>();
-  private lastCounters: Record<string, number> = {};
   private tamper = { count: 0, last: null as string | null };
   private verifiedAt: number | null = null;
   /** a verification is running; another was asked for meanwhile */
@@ -85,8 +79,6 @@ export class Daemon {
   private verifyAgain = false;
   /** state unreadable and the lock the kernel held was kept (not written by us, so `applied` is null) */
   private keptLock = false;
-  /** bumped by every apply and reset: a read that straddles one says nothing about the rules now in force */
-  private generation = 0;
   private captiveTimer: NodeJS.Timeout | null = null;
   private verifyTimer: NodeJS.Timeout | null = null;
   private links = new LinkWatcher();
@@ -134,7 +126,7 @@ export class Daemon {
     );
     this.deps.firewall.watch(
       () => this.scheduleVerify(),
-      (why) => this.onWatcherExit('nft', why),
+      (why) => this.onWatcherExit('firewall', why),
     );
     this.verifyTimer = setInterval(() => this.scheduleVerify(), this.deps.verifyIntervalMs ?? 5000);
     this.verifyTimer.unref();
@@ -157,8 +149,8 @@ export class Daemon {
     }
     if (boot) this.deps.store.writeAtomically('boot-id', `${boot}\n`, 0o600);
     if (!boot || savedBoot !== boot || isEmptyPolicy(this.policy())) return;
-    if ((await this.deps.firewall.read().catch(() => null)) !== null) return;
-    const detail = 'table inet tunlock was missing when tunlockd started (removed while it was stopped)';
+    if ((await this.deps.firewall.held().catch(() => null)) !== null) return;
+    const detail = `${this.deps.firewall.label} was missing when tunlockd started (removed while it was stopped)`;
     this.tamper = { count: this.tamper.count + 1, last: `${new Date(this.now()).toISOString()} ${detail}` };
     this.deps.log(`tamper: ${detail}; re-applying`);
     this.history.record({ at: this.now(), type: 'tamper', detail });
@@ -199,8 +191,8 @@ export class Daemon {
    * reports follows from this read of the kernel, never from an assumption.
    */
   private async holdOrBlock(): Promise<void> {
-    const existing = await this.deps.firewall.read().catch(() => null);
-    if (existing && isLockShape(existing.shape)) {
+    const existing = await this.deps.firewall.held().catch(() => null);
+    if (existing?.lock) {
       try {
         await this.deps.firewall.guardCurrent();
         this.keptLock = true;
@@ -276,16 +268,11 @@ export class Daemon {
   private async applyPolicy(policy: Policy, why: string, opts: { replace?: boolean } = {}): Promise<void> {
     const started = this.now();
     try {
-      const observed = await this.deps.firewall.apply(policy, this.now(), opts);
-      // After an apply the firewall counts from our last read: fold what that read showed into the totals.
-      this.foldCounters(this.lastCounters);
+      await this.deps.firewall.apply(policy, this.now(), opts);
       this.applied = policy;
-      this.generation++;
-      this.appliedContent = observed?.content ?? null;
       this.applyError = null;
       this.verifiedAt = this.now();
-      this.lastCounters = observed?.counters ?? {};
-      this.deps.log(`applied (${why}): ${policy.lock ? 'locked' : 'unlocked'}, ${policy.bindings.length} bindings, ${this.now() - started} ms`);
+      this.deps.log(`applied (${why}): ${policy.kind === 'locked' ? 'locked' : 'unlocked'}, ${policy.bindings.length} bindings, ${this.now() - started} ms`);
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
       this.applyError = {
@@ -297,22 +284,6 @@ export class Daemon {
       this.announce();
       throw new ProtocolError('firewall_failed', this.applyError.message, this.applyError.hint);
     }
-  }
-
-  /** Before the table goes: fold the current values into the running totals. */
-  private async collectCounters(): Promise<void> {
-    const observed = await this.deps.firewall.read().catch(() => null);
-    if (!observed) return;
-    this.foldCounters(observed.counters);
-  }
-
-  private foldCounters(counters: Record<string, number>): void {
-    for (const name of BLOCK_COUNTERS) this.blockedBase += counters[name] ?? 0;
-    this.applied?.bindings.forEach((b, i) => {
-      const key = bindingKey(b);
-      this.bindingBase.set(key, (this.bindingBase.get(key) ?? 0) + (counters[bindingCounter(i)] ?? 0));
-    });
-    this.lastCounters = {};
   }
 
   private async enforce(why: string): Promise<void> {
@@ -446,7 +417,7 @@ export class Daemon {
   /**
    * Periodic and event-driven verification. The kernel read (a full listing, the slow part) runs beside the
    * request queue, never in it: the kernel answers a listing atomically, and a read that straddled an apply is
-   * discarded (generation). Only a finding — tampering, a lost guard, a finished `tunlock run` — takes a
+   * discarded (the firewall reports it superseded). Only a finding — tampering, a lost guard, a finished `tunlock run` — takes a
    * place in the queue, where it is checked again before anything is changed.
    */
   private scheduleVerify(): void {
@@ -469,18 +440,10 @@ export class Daemon {
 
   private async verifyOnce(): Promise<void> {
     const applied = this.applied;
-    const appliedContent = this.appliedContent;
-    const generation = this.generation;
     if (applied && !this.stateError) {
-      const observed = await this.deps.firewall.read({ full: true }).catch(() => undefined);
-      const asApplied =
-        observed !== undefined &&
-        generation === this.generation &&
-        intactAsApplied(applied, appliedContent, observed, this.now()) &&
-        (observed === null || observed.guarded);
-      if (asApplied) {
+      const found = await this.deps.firewall.verify(applied, this.now()).catch(() => undefined);
+      if (found?.kind === 'intact' && found.guarded) {
         this.verifiedAt = this.now();
-        if (observed) this.lastCounters = observed.counters;
         const runs = this.saved.bindings.filter((b) => b.kind === 'cgroup');
         if (!runs.some((b) => !cgroupPopulated(b.name))) {
           removeIdleCgroups(new Set(runs.map((b) => b.name)));
@@ -500,8 +463,8 @@ export class Daemon {
       // State unreadable and we kept the lock we found: if it is removed, weakened or loses its guard, the
       // full block goes in.
       if (this.stateError && this.keptLock) {
-        const observed = await this.deps.firewall.read().catch(() => null);
-        if (observed && isLockShape(observed.shape) && observed.guarded) return;
+        const held = await this.deps.firewall.held().catch(() => null);
+        if (held?.lock && held.guarded) return;
         this.tamper = { count: this.tamper.count + 1, last: `${new Date(this.now()).toISOString()} kept lock removed or changed while the state was unreadable` };
         this.keptLock = false;
         await this.applyPolicy(this.policy(), 'state unreadable, kept lock changed');
@@ -509,24 +472,20 @@ export class Daemon {
       }
       return;
     }
-    const observed = await this.deps.firewall.read({ full: true }).catch((e: Error) => {
+    const found = await this.deps.firewall.verify(this.applied, this.now()).catch((e: Error) => {
       this.deps.log(`verify read failed: ${e.message}`);
       return undefined;
     });
-    if (observed === undefined) return;
-    if (intactAsApplied(this.applied, this.appliedContent, observed, this.now())) {
+    if (found === undefined || found.kind === 'superseded') return;
+    if (found.kind === 'intact') {
       this.verifiedAt = this.now();
-      if (!observed) return;
-      this.lastCounters = observed.counters;
-      // The guard lives in the firewall's nft session; if that session ended, put it back.
-      if (!observed.guarded) await this.applyPolicy(this.policy(), 'guard restored');
+      // The guard lives with the firewall's own process; if that ended, put it back.
+      if (!found.guarded) await this.applyPolicy(this.policy(), 'guard restored');
       return;
     }
-    const detail = observed ? 'table inet tunlock was modified by another program' : 'table inet tunlock was removed by another program';
+    const detail = found.removed ? found.difference : `${this.deps.firewall.label} was modified by another program`;
     this.tamper = { count: this.tamper.count + 1, last: `${new Date(this.now()).toISOString()} ${detail}` };
-    this.deps.log(`tamper: ${detail}; re-applying`);
-    if (observed) this.foldCounters(observed.counters);
-    else this.lastCounters = {};
+    this.deps.log(`tamper: ${found.difference}; re-applying`);
     await this.applyPolicy(this.policy(), 'tamper', { replace: true });
     this.history.record({ at: this.now(), type: 'tamper', detail });
     this.emit({ event: 'tamper', detail, at: this.now() });
@@ -550,13 +509,13 @@ export class Daemon {
     this.captiveTimer.unref();
   }
 
-  private onWatcherExit(which: 'link' | 'nft', why: string): void {
+  private onWatcherExit(which: 'link' | 'firewall', why: string): void {
     if (this.stopped) return;
     this.deps.log(`${which} watcher stopped: ${why}; restarting`);
     setTimeout(() => {
       if (this.stopped) return;
       if (which === 'link') this.links.start(() => this.onLinkEvent(), (w) => this.onWatcherExit('link', w));
-      else this.deps.firewall.watch(() => this.scheduleVerify(), (w) => this.onWatcherExit('nft', w));
+      else this.deps.firewall.watch(() => this.scheduleVerify(), (w) => this.onWatcherExit('firewall', w));
       this.onLinkEvent();
       this.scheduleVerify();
     }, 200).unref();
@@ -568,8 +527,7 @@ export class Daemon {
     const config = this.saved.config;
     const obs = this.observations();
     const state = this.stateError ? (this.keptLock || this.applied ? 'blocking' : 'off') : lockState(config, obs);
-    const live = BLOCK_COUNTERS.reduce((n, c) => n + (this.lastCounters[c] ?? 0), 0);
-    const resolved = this.applied?.bindings ?? [];
+    const refused = this.deps.firewall.counts();
     const hole = state === 'exception' ? this.saved.captive : null;
     return {
       mode: config.mode,
@@ -597,15 +555,13 @@ export class Daemon {
       },
       bindings: this.saved.bindings.map((target) => {
         const account = this.resolveBindings([target])[0];
-        const index = account ? resolved.findIndex((b) => bindingKey(b) === bindingKey(account)) : -1;
-        const key = account ? bindingKey(account) : '';
         return {
           target,
           id: account && account.kind !== 'cgroup' ? (account.kind === 'user' ? account.uid : account.gid) : null,
-          blockedPackets: (this.bindingBase.get(key) ?? 0) + (index >= 0 ? (this.lastCounters[bindingCounter(index)] ?? 0) : 0),
+          blockedPackets: account ? (refused.perBinding.get(bindingKey(account)) ?? 0) : 0,
         };
       }),
-      blockedPackets: this.blockedBase + live,
+      blockedPackets: refused.blocked,
       tamper: { ...this.tamper },
       error: this.stateError ?? this.applyError,
       verifiedAt: this.verifiedAt,
@@ -628,14 +584,14 @@ export class Daemon {
   }
 
   /**
-   * What the early-boot unit loads with plain `nft -f` (no Node at that point): in mode `always` the lock with
+   * What the early-boot unit loads (no Node at that point; the firewall's bootScript): in mode `always` the lock with
    * no tunnel up, plus user and group bindings (cgroups do not survive a reboot). null: nothing to load.
    */
   bootRules(): string | null {
     const config = this.saved.config.mode === 'always' ? this.saved.config : { ...this.saved.config, mode: 'off' as const };
     const lasting = this.saved.bindings.filter((b) => b.kind !== 'cgroup');
     const policy = policyFor(config, { ...this.observations(), tunnelsUp: new Set(), captive: null }, this.resolveBindings(lasting));
-    return isEmptyPolicy(policy) ? null : renderApplyBatch(policy, this.now());
+    return this.deps.firewall.bootScript(policy, this.now());
   }
 
   // ── history and self-test ──────────────────────────────────────────────────────────────────────────
@@ -666,7 +622,7 @@ export class Daemon {
   private async selfTest(client: Client): Promise<SelfTestResult> {
     const obs = this.observations();
     const state = this.stateError ? 'blocking' : lockState(this.saved.config, obs);
-    const lock = this.applied?.lock ?? null;
+    const lock = this.applied?.kind === 'locked' ? this.applied : null;
     const tamperSince = this.tamper.count - this.tamperAtLastTest;
     const tamperText = tamperSince > 0 ? `${tamperSince} change${tamperSince === 1 ? '' : 's'} by another program since the last test, re-asserted; last: ${this.tamper.last}` : null;
     const { user, nobody } = probeUsers(client);
@@ -686,26 +642,18 @@ export class Daemon {
       selfTestDeps({
         now: this.now,
         kernel: async () => {
-          const observed = await this.deps.firewall.read({ full: true });
-          const want = this.applied ? expectedShape(this.applied, this.now()) : null;
           const found = (what: string) => {
             tampered = what;
             return { ok: false, evidence: `${what}; tunlockd re-applied its rules after this test` };
           };
-          if (!sameShape(want, observed?.shape ?? null)) return found(`the kernel differs from the rules tunlockd applied: want ${JSON.stringify(want)}, kernel has ${JSON.stringify(observed?.shape ?? null)}`);
-          if (!observed?.guarded) return found('the guard table inet tunlock_guard is missing');
-          // The read above listed the guard through the nft session, after its pending update: it is current.
-          const [main, guard] = await Promise.all([listTable(TABLE_NAME), listTable(GUARD_TABLE_NAME)]);
-          const differs = main && guard ? tableDifference(main, guard) : 'cannot list the tables';
-          if (differs) return found(`table inet tunlock was changed by another program: ${differs}`);
+          if (!this.applied) return found('the kernel holds rules tunlockd did not apply (its saved state is unreadable)');
+          const v = await this.deps.firewall.verify(this.applied, this.now(), { deep: true });
+          if (v.kind === 'superseded') return found('the rules tunlockd applied changed during the test');
+          if (v.kind === 'tampered') return found(v.difference);
           if (tamperText) return { ok: false, evidence: tamperText };
-          const chains = Object.entries(observed.shape.chains).map(([n, c]) => `${n} ${c.rules} rules${c.policy ? ` policy ${c.policy}` : ''}`);
-          return { ok: true, evidence: `table inet tunlock matches the applied policy (${chains.join(', ')}); guard table present; no change by another program since the last test` };
+          return { ok: true, evidence: `${v.evidence}; no change by another program since the last test` };
         },
-        blockedOut: async () => {
-          const observed = await this.deps.firewall.read();
-          return observed?.counters['blocked_out'] ?? 0;
-        },
+        blockedOut: async () => (await this.deps.firewall.readCounts()).blockedOutgoing,
       }),
     );
     if (tampered) {
@@ -745,8 +693,7 @@ export class Daemon {
       case 'subscribe':
         // Live counters, so "blocked N packets" is current; in the queue, so it never reads mid-apply.
         return this.serial(async () => {
-          const observed = await this.deps.firewall.read().catch(() => null);
-          if (observed && this.applied) this.lastCounters = observed.counters;
+          await this.deps.firewall.readCounts().catch(() => undefined);
           return this.status();
         });
       default:
@@ -758,12 +705,13 @@ export class Daemon {
     }
   }
 
-  /** boot.nft exists exactly when there is something to enforce from early boot (the unit checks for it). */
+  /** The boot script exists exactly when there is something to enforce from early boot (the unit checks for it). */
   private writeBootRules(): void {
     try {
       const rules = this.bootRules();
-      if (rules === null) this.deps.store.remove('boot.nft');
-      else this.deps.store.writeAtomically('boot.nft', rules, 0o600);
+      const name = this.deps.firewall.bootScriptName;
+      if (rules === null) this.deps.store.remove(name);
+      else this.deps.store.writeAtomically(name, rules, 0o600);
     } catch (e) {
       this.deps.log(`cannot write boot rules: ${(e as Error).message}`);
     }
@@ -885,11 +833,8 @@ export class Daemon {
         return this.commit({ ...s, bindings: s.bindings.filter((b) => !sameTarget(b, req.target)) }, `unbind ${req.target.name}`);
       }
       case 'reset': {
-        await this.collectCounters();
         await this.deps.firewall.reset();
         this.applied = this.policy(defaultState().config, null, []);
-        this.generation++;
-        this.appliedContent = null;
         this.stateError = null;
         this.keptLock = false;
         this.applyError = null;
@@ -897,7 +842,7 @@ export class Daemon {
         this.saved = defaultState();
         this.writeBootRules();
         this.armCaptiveTimer();
-        this.deps.log('reset: removed table inet tunlock and the saved settings');
+        this.deps.log(`reset: removed ${this.deps.firewall.label} and the saved settings`);
         this.announce();
         return;
       }
@@ -934,16 +879,6 @@ function checkHoleOwner(hole: CaptiveHole, client: Client): void {
 
 function notFound(iface: string): ProtocolError {
   return new ProtocolError('not_found', `no tunnel ${iface}`, `add it first: tunlock tunnel add ${iface} --endpoint ADDR:PORT/udp`);
-}
-
-/**
- * The kernel's table is what the last apply left. Counts are not enough (an `accept` swapped in for a `reject`
- * keeps them): the contents must be what that apply read back, and every set must hold exactly the policy's
- * elements (captive ones may have expired).
- */
-function intactAsApplied(applied: Policy, content: string | null, observed: Observed | null, now: number): boolean {
-  if (!sameShape(expectedShape(applied, now), observed?.shape ?? null)) return false;
-  return !observed || (observed.content === content && sameElements(expectedElements(applied, now) ?? {}, observed.elements));
 }
 
 /** The directly connected subnets from an `ip -j addr show` listing; null when there is none to read. */
@@ -1001,6 +936,3 @@ function sameTarget(a: BindTarget, b: BindTarget): boolean {
   return a.kind === b.kind && a.name === b.name;
 }
 
-function bindingKey(b: BoundAccount): string {
-  return b.kind === 'user' ? `u${b.uid}` : b.kind === 'group' ? `g${b.gid}` : `c${b.path}`;
-}

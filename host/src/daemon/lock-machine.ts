@@ -76,23 +76,16 @@ export function policyFor(config: LockConfig, obs: Observations, bindings: Bound
   const trusted = config.tunnels.filter((t) => !obs.refused.has(t.iface));
   const tunnels = trusted.map((t) => t.iface);
   const lanRanges = lanRangesFor(obs.onLink, config.lanRanges);
+  const open = { bindings, tunnels, allowLan: config.allowLan, lanRanges };
+  if (!isLocked(state)) return { kind: 'open', ...open };
   return {
-    lock: isLocked(state)
-      ? {
-          tunnels,
-          endpoints: trusted.flatMap((t) => {
-            const owner: EndpointOwner = t.fwmark !== null ? { kind: 'mark', mark: t.fwmark } : { kind: 'uid', uid: t.endpointUid };
-            return [...t.endpoints, ...t.learned].map((endpoint) => ({ endpoint, owner }));
-          }),
-          allowLan: config.allowLan,
-          lanRanges,
-          onLink: [...obs.onLink],
-          captive: state === 'exception' ? obs.captive : null,
-        }
-      : null,
-    bindings,
-    tunnels,
-    allowLan: config.allowLan,
-    lanRanges,
+    kind: 'locked',
+    ...open,
+    endpoints: trusted.flatMap((t) => {
+      const owner: EndpointOwner = t.fwmark !== null ? { kind: 'mark', mark: t.fwmark } : { kind: 'uid', uid: t.endpointUid };
+      return [...t.endpoints, ...t.learned].map((endpoint) => ({ endpoint, owner }));
+    }),
+    onLink: [...obs.onLink],
+    captive: state === 'exception' ? obs.captive : null,
   };
 }

@@ -3,7 +3,7 @@
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { parseArgs } from 'node:util';
-import { NftBackend } from '../firewall/nft-backend.js';
+import { systemFirewall } from '../firewall/system.js';
 import { Daemon } from './daemon.js';
 import { checkRootOnlyDir } from './secure-path.js';
 import { DEFAULT_SOCKET_PATH, DEFAULT_STATE_DIR, SOCKET_GROUP_NAME } from '../common/paths.js';
@@ -52,7 +52,7 @@ async function main(): Promise<void> {
   checkRootOnlyDir(values['state-dir'], 'the state directory');
   await claimSocketPath(values.socket);
   const store = new StateStore(values['state-dir']);
-  const firewall = new NftBackend({ warn: log, workDir: values['state-dir'] });
+  const firewall = systemFirewall({ warn: log, workDir: values['state-dir'] });
   const daemon = new Daemon({ firewall, store, log, ...(values['resolv-conf'] ? { resolvConf: values['resolv-conf'] } : {}) });
   await daemon.start();
   const server = await listen({ socketPath: values.socket, daemon, log, group: values.group });

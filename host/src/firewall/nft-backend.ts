@@ -1,4 +1,5 @@
-// The Linux backend. Every change is one atomic batch through a long-lived nft session (nft-session.ts):
+// The Linux backend's kernel side (nft-firewall.ts puts the Firewall interface on it). Every change is one
+// atomic batch through a long-lived nft session (nft-session.ts):
 // the main table `inet tunlock`, then its guard `inet tunlock_guard` (see GUARD_TABLE in nft-rules.ts), each
 // read back and checked against what was asked. A change that only adds or removes set elements (an endpoint,
 // a LAN range) changes them in place (nft-plan.ts); any other change replaces the table. Reads for counters
@@ -11,8 +12,9 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import type { Firewall, Observed } from './firewall.js';
-import { FirewallError, sameShape } from './firewall.js';
+import { FirewallError } from './firewall.js';
+import type { Observed } from './nft-verify.js';
+import { sameShape } from './nft-verify.js';
 import type { Policy } from './policy.js';
 import type { TableId, TableModel, TableShape } from './nft-rules.js';
 import { GUARD_TABLE, GUARD_TABLE_NAME, MAIN_TABLE, RESET_BATCH, TABLE_FAMILY, TABLE_NAME, guardModel, modelShape, normalizeElement, renderReplaceBatch, tableModel } from './nft-rules.js';
@@ -128,7 +130,7 @@ type Which = 'main' | 'guard';
 /** What we know a table holds: its model (null: absent), or undefined when unknown (the next apply replaces it). */
 type Known = TableModel | null | undefined;
 
-export class NftBackend implements Firewall {
+export class NftBackend {
   private readonly nft: string;
   private readonly warn: (message: string) => void;
   private readonly workDir: string;

@@ -12,8 +12,8 @@
 //   bind_N   one per bound account: tunnel or loopback (LAN if allowed), else reject; own counter.
 import { parseIfname } from '../net/values.js';
 import type { Cidr, Family } from '../net/values.js';
-import type { AllowedEndpoint, BoundAccount, CaptiveHole, EndpointOwner, LockRules, Policy } from './policy.js';
-import { isEmptyPolicy } from './policy.js';
+import type { AllowedEndpoint, BoundAccount, EndpointOwner, LockedPolicy, Policy } from './policy.js';
+import { captiveSecondsLeft, isEmptyPolicy } from './policy.js';
 import { withoutCovered } from '../net/cidr.js';
 
 export const TABLE_FAMILY = 'inet';
@@ -73,11 +73,6 @@ function cidrElements(ranges: Cidr[], family: Family): string[] {
     .sort();
 }
 
-/** Seconds until the hole closes, rounded up; 0 means it has closed. */
-export function captiveSecondsLeft(hole: CaptiveHole, now: number): number {
-  return Math.max(0, Math.ceil((hole.expiresAt - now) / 1000));
-}
-
 function set(name: string, decl: string, items: string[]): TableModel['sets'][number] {
   return { name, decl, items };
 }
@@ -92,10 +87,10 @@ export function normalizeElement(text: string): string {
 }
 
 function sets(policy: Policy, now: number): TableModel['sets'] {
-  const lock = policy.lock;
-  const tunnels = [...new Set(lock?.tunnels ?? policy.tunnels)].sort().map(q);
+  const lock = policy.kind === 'locked' ? policy : null;
+  const tunnels = [...new Set(policy.tunnels)].sort().map(q);
   const endpoints = lock?.endpoints ?? [];
-  const lan = lock?.lanRanges ?? policy.lanRanges;
+  const lan = policy.lanRanges;
   const onLink = lock?.onLink ?? [];
   const out = [
     set('tunnels', 'type ifname', tunnels),
@@ -151,7 +146,7 @@ function bindingMatch(b: BoundAccount): string {
 }
 
 function outputChain(policy: Policy): string[] {
-  const lock = policy.lock;
+  const lock = policy.kind === 'locked' ? policy : null;
   const rules = [`type filter hook output priority filter; policy ${lock ? 'drop' : 'accept'};`, `oifname "lo" accept`];
   // Tunnel traffic is nearly all traffic: accept it first, so each packet is evaluated against two rules.
   // (Bound accounts may use the tunnel too, so this is the same verdict their own chains would give.)
@@ -163,7 +158,7 @@ function outputChain(policy: Policy): string[] {
 }
 
 /** What a locked host may send outside the tunnels (output, then again in postrouting). */
-function outsideTunnels(lock: LockRules, refuse: 'reject' | 'drop'): string[] {
+function outsideTunnels(lock: LockedPolicy, refuse: 'reject' | 'drop'): string[] {
   return [
     // The tunnel's own encrypted packets come next in volume: address, protocol and port of a VPN server, and
     // only from the VPN's own sockets (its fwmark, or the owner of its sockets), never from any program.
@@ -193,7 +188,7 @@ function outsideTunnels(lock: LockRules, refuse: 'reject' | 'drop'): string[] {
  * final, so it is checked again: tunnels first (nearly all traffic, one set lookup), replies forwarded back to
  * containers, then the same exceptions as `output`. `reject` is not available after routing: drop.
  */
-function postroutingChain(lock: LockRules): string[] {
+function postroutingChain(lock: LockedPolicy): string[] {
   return [
     'type filter hook postrouting priority filter; policy drop;',
     'oifname @tunnels accept',
@@ -205,7 +200,7 @@ function postroutingChain(lock: LockRules): string[] {
   ];
 }
 
-function inputChain(lock: LockRules): string[] {
+function inputChain(lock: LockedPolicy): string[] {
   return [
     'type filter hook input priority filter; policy drop;',
     'iifname "lo" accept',
@@ -219,7 +214,7 @@ function inputChain(lock: LockRules): string[] {
   ];
 }
 
-function forwardChain(lock: LockRules): string[] {
+function forwardChain(lock: LockedPolicy): string[] {
   // Containers and VMs: out only through a tunnel; replies only from a tunnel (or the LAN, if allowed).
   return [
     'type filter hook forward priority filter; policy drop;',
@@ -272,8 +267,8 @@ export function tableModel(policy: Policy, now: number): TableModel | null {
 }
 
 function model(policy: Policy, now: number): TableModel {
-  const lock = policy.lock;
-  const allowLan = lock ? lock.allowLan : policy.allowLan;
+  const lock = policy.kind === 'locked' ? policy : null;
+  const allowLan = policy.allowLan;
   const chains: TableModel['chains'] = [];
   const [outputBase, ...outputRules] = outputChain(policy);
   chains.push({ name: 'output', base: outputBase!, policy: lock ? 'drop' : 'accept', rules: outputRules });
@@ -342,7 +337,7 @@ export function expectedElements(policy: Policy, now: number): Record<string, st
   if (isEmptyPolicy(policy)) return null;
   // Captive elements leave the kernel by themselves, up to a second after expiresAt (timeouts are whole
   // seconds): while the hole is in the policy, its elements may still be there.
-  const hole = policy.lock?.captive;
+  const hole = policy.kind === 'locked' ? policy.captive : null;
   const m = model(policy, hole ? Math.min(now, hole.expiresAt - 1) : now);
   return Object.fromEntries(m.sets.map((s) => [s.name, s.items.map(normalizeElement)]));
 }

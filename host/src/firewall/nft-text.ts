@@ -14,7 +14,7 @@
 //   		oifname "lo" accept
 //   	}
 //   }
-import type { Observed } from './firewall.js';
+import type { Observed } from './nft-verify.js';
 import { TABLE_FAMILY } from './nft-rules.js';
 
 /**

@@ -31,29 +31,33 @@ export interface AllowedEndpoint {
 
 export type BoundAccount = { kind: 'user'; uid: number } | { kind: 'group'; gid: number } | { kind: 'cgroup'; path: string };
 
-export interface LockRules {
+/** What every policy holds: the accounts bound to the tunnels, and what they (and a lock) may reach. */
+interface PolicyBase {
+  /** accounts bound to the tunnel even when the lock is off */
+  bindings: BoundAccount[];
   /** traffic may leave through these interfaces (names; they need not exist yet) */
   tunnels: string[];
-  /** the VPN servers, reachable outside the tunnel by the VPN's own sockets so the tunnel can (re)connect */
-  endpoints: AllowedEndpoint[];
   allowLan: boolean;
   /** what "LAN access" opens: see lanRangesFor */
   lanRanges: Cidr[];
+}
+
+/** No lock (mode off, or standby after a deliberate disconnect): only bound accounts are restricted. */
+export interface OpenPolicy extends PolicyBase {
+  kind: 'open';
+}
+
+/** The lock: nothing leaves but through the tunnels and the exceptions below. */
+export interface LockedPolicy extends PolicyBase {
+  kind: 'locked';
+  /** the VPN servers, reachable outside the tunnel by the VPN's own sockets so the tunnel can (re)connect */
+  endpoints: AllowedEndpoint[];
   /** the subnets directly connected to non-tunnel interfaces (on-link DHCP servers and neighbours) */
   onLink: Cidr[];
   captive: CaptiveHole | null;
 }
 
-export interface Policy {
-  /** null: no lock (mode off, or standby after a deliberate disconnect) */
-  lock: LockRules | null;
-  /** accounts bound to the tunnel even when the lock is off */
-  bindings: BoundAccount[];
-  /** used by bindings (they reach only these interfaces and, if allowed, the LAN) */
-  tunnels: string[];
-  allowLan: boolean;
-  lanRanges: Cidr[];
-}
+export type Policy = OpenPolicy | LockedPolicy;
 
 /** Private ranges (RFC 1918, ULA): "LAN" only where they are directly connected. */
 export const PRIVATE_RANGES: readonly Cidr[] = ['10.0.0.0/8', '172.16.0.0/12', '192.168.0.0/16', 'fc00::/7'].map(parseCidr);
@@ -88,5 +92,15 @@ export function rootEndpoint(endpoint: Endpoint): AllowedEndpoint {
 
 /** True when the policy needs no table at all (nothing to enforce). */
 export function isEmptyPolicy(p: Policy): boolean {
-  return p.lock === null && p.bindings.length === 0;
+  return p.kind === 'open' && p.bindings.length === 0;
+}
+
+/** Seconds until the hole closes, rounded up (the one rounding rule: status and the kernel timeout agree); 0: closed. */
+export function captiveSecondsLeft(hole: CaptiveHole, now: number): number {
+  return Math.max(0, Math.ceil((hole.expiresAt - now) / 1000));
+}
+
+/** One key per bound account, the same however often the policy is rebuilt (counters are kept per key). */
+export function bindingKey(b: BoundAccount): string {
+  return b.kind === 'user' ? `u${b.uid}` : b.kind === 'group' ? `g${b.gid}` : `c${b.path}`;
 }
