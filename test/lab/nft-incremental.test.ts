@@ -1,7 +1,7 @@
-// Incremental updates in a real kernel (a throwaway network namespace): NftBackend changes set elements in
-// place when only they differ, replaces the table when its shape changes, keeps the guard table holding the
-// same contents, recovers when the kernel refuses an in-place change, and reports counters from the read
-// before each apply either way.
+// Incremental updates in a real kernel (a throwaway network namespace): NftBackend changes set elements, rules,
+// regular chains and counters in place, replaces the table when its base chains or set declarations change,
+// keeps the guard table holding the same contents, recovers when the kernel refuses an in-place change, and
+// reports counters from the read before each apply either way.
 import { execFileSync } from 'node:child_process';
 import { chmodSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -109,13 +109,32 @@ describe.skipIf(!run)('NftBackend incremental updates in a real kernel', () => {
     expect(nft(['list', 'set', 'inet', 'tunlock', 'lan4'])).not.toContain('100.65.0.0/24');
   });
 
-  it('a change of shape (a binding, LAN access) replaces the table', async () => {
+  it('a binding or LAN access changes rules, chains and counters in place (same table, sets kept)', async () => {
     const before = await applyAndCheck(policy(base()));
-    const bound = await applyAndCheck(policy(base(), [{ kind: 'user', uid: 65534 }]));
-    expect(bound.main.handle).not.toBe(before.main.handle);
+    const bound = await applyAndCheck(policy(plusEndpoint(base(), '203.0.113.7:1194/udp'), [{ kind: 'user', uid: 65534 }]));
+    expect(bound.main.handle).toBe(before.main.handle);
+    expect(bound.guard.handle).toBe(before.guard.handle);
     expect(bound.main.chains).toContain('bind_0');
+    expect(nft(['list', 'chain', 'inet', 'tunlock', 'output'])).toMatch(/meta skuid (65534|nobody) jump bind_0/);
+    expect(nft(['list', 'chain', 'inet', 'tunlock_guard', 'bind_0'])).toContain('counter name "bind_0"');
     const lanOff = await applyAndCheck(policy({ ...base(), allowLan: false }));
-    expect(lanOff.main.handle).not.toBe(bound.main.handle);
+    expect(lanOff.main.handle).toBe(before.main.handle);
+    expect(lanOff.main.chains).not.toContain('bind_0');
+    expect(nft(['list', 'counters', 'table', 'inet', 'tunlock'])).not.toContain('bind_0');
+    expect(nft(['list', 'chain', 'inet', 'tunlock', 'input'])).not.toContain('@lan4');
+    // What the kernel holds is what a fresh table of that policy would hold, rule for rule.
+    const rules = (table: string) => nft(['-t', 'list', 'table', 'inet', table]).replace(/\n\t\tpackets \d+ bytes \d+/g, '');
+    const inPlace = rules('tunlock');
+    await applyAndCheck(policy({ ...base(), allowLan: false }), { replace: true });
+    expect(rules('tunlock')).toBe(inPlace);
+  });
+
+  it('lock on or off with a binding in force (base chains appear or go) replaces the table', async () => {
+    const bindings: Policy['bindings'] = [{ kind: 'user', uid: 65534 }];
+    const locked = await applyAndCheck(policy(base(), bindings));
+    const unlocked = await applyAndCheck(policy(null, bindings));
+    expect(unlocked.main.handle).not.toBe(locked.main.handle);
+    expect(unlocked.main.chains).toEqual(['output', 'bind_0']);
   });
 
   it('when the kernel refuses the in-place change (an element we would delete is gone), it replaces the table', async () => {
@@ -128,6 +147,18 @@ describe.skipIf(!run)('NftBackend incremental updates in a real kernel', () => {
     warnings.length = 0;
     await applyAndCheck(policy(base()));
     expect(warnings.join('\n')).toMatch(/in place failed, replacing it/);
+  });
+
+  it('an element change finds a rule someone else edited since our last apply and replaces the table, instead of adopting it', async () => {
+    await applyAndCheck(policy(base()));
+    const applied = (await backend.apply(policy(base()), Date.now()))!.content;
+    nft(['insert', 'rule', 'inet', 'tunlock', 'output', 'meta l4proto udp accept']);
+    warnings.length = 0;
+    const observed = await backend.apply(policy(plusEndpoint(base(), '203.0.113.10:1194/udp')), Date.now());
+    expect(observed!.content).toBe(applied);
+    expect(nft(['list', 'chain', 'inet', 'tunlock', 'output'])).not.toContain('meta l4proto udp accept');
+    expect(warnings.join('\n')).toMatch(/changed by another program; replacing it/);
+    await applyAndCheck(policy(base()));
   });
 
   it('replace: true rewrites a table someone added an element to', async () => {
@@ -158,7 +189,7 @@ describe.skipIf(!run)('NftBackend incremental updates in a real kernel', () => {
     expect(await blocked()).toBe(0);
     refuse();
     expect(await blocked()).toBe(1);
-    await applyAndCheck(policy({ ...base(), allowLan: false })); // replaced: the kernel restarts at zero
+    await applyAndCheck(policy({ ...base(), allowLan: false })); // rules changed in place: counting goes on
     expect(await blocked()).toBe(0);
     refuse();
     expect(await blocked()).toBe(1);

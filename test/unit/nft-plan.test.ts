@@ -1,7 +1,7 @@
 // The incremental planner: which changes become element updates inside one batch, which replace the table.
 import { describe, expect, it } from 'vitest';
-import { planUpdate, renderElementBatch } from '../../host/src/firewall/nft-plan.js';
-import type { SetChange } from '../../host/src/firewall/nft-plan.js';
+import { planUpdate, renderElementBatch, renderRuleBatch } from '../../host/src/firewall/nft-plan.js';
+import type { RuleChange, SetChange } from '../../host/src/firewall/nft-plan.js';
 import { GUARD_TABLE, MAIN_TABLE, guardModel, tableModel } from '../../host/src/firewall/nft-rules.js';
 import type { TableModel } from '../../host/src/firewall/nft-rules.js';
 import type { LockedPolicy, Policy } from '../../host/src/firewall/policy.js';
@@ -25,7 +25,7 @@ const hole = { iface: 'eth0', uid: 1000, resolvers: [parseAddress('192.168.77.1'
 
 function elements(before: Policy, after: Policy, now = NOW): SetChange[] {
   const plan = planUpdate(model(before), model(after, now));
-  if (plan.kind !== 'elements') throw new Error(`expected an element update, got a replace (${plan.why})`);
+  if (plan.kind !== 'elements') throw new Error(`expected an element update, got ${plan.kind === 'replace' ? `a replace (${plan.why})` : 'a change of rules'}`);
   return plan.changes;
 }
 
@@ -91,16 +91,64 @@ describe('planUpdate: element changes in place', () => {
   });
 });
 
+const bound = (p: Policy, ...uids: number[]): Policy => ({ ...p, bindings: uids.map((uid) => ({ kind: 'user' as const, uid })) });
+
+function rules(before: Policy, after: Policy): RuleChange {
+  const plan = planUpdate(model(before), model(after));
+  if (plan.kind !== 'rules') throw new Error(`expected a change of rules, got ${plan.kind === 'replace' ? `a replace (${plan.why})` : 'an element update'}`);
+  return plan.rules;
+}
+const names = (r: RuleChange) => ({
+  add: r.addChains.map((c) => c.name),
+  rewrite: r.rewriteChains.map((c) => c.name),
+  remove: r.removeChains,
+  counters: [r.addCounters, r.removeCounters],
+});
+
+describe('planUpdate: rules, regular chains and counters change in place; the sets stay', () => {
+  it('a binding added: its chain and counter are created, output gains the jump, no set is touched', () => {
+    const plan = planUpdate(model(locked()), model(bound(locked(), 109)));
+    expect(plan).toMatchObject({ kind: 'rules', changes: [] });
+    if (plan.kind !== 'rules') return;
+    expect(names(plan.rules)).toEqual({ add: ['bind_0'], rewrite: ['output'], remove: [], counters: [['bind_0'], []] });
+    expect(plan.rules.rewriteChains[0]!.rules).toContain('meta skuid 109 jump bind_0');
+  });
+
+  it('a binding removed: its chain and counter are deleted, output loses the jump', () => {
+    expect(names(rules(bound(locked(), 109, 110), bound(locked(), 109)))).toEqual({ add: [], rewrite: ['output'], remove: ['bind_1'], counters: [[], ['bind_1']] });
+  });
+
+  it('a binding replaced by another rewrites the jump and keeps chain and counter', () => {
+    expect(names(rules(bound(locked(), 109), bound(locked(), 110)))).toEqual({ add: [], rewrite: ['output'], remove: [], counters: [[], []] });
+  });
+
+  it('LAN access blocked rewrites every chain with LAN rules, in place', () => {
+    expect(names(rules(locked(), locked({ allowLan: false })))).toEqual({ add: [], rewrite: ['output', 'input', 'forward', 'postrouting'], remove: [], counters: [[], []] });
+  });
+
+  it('bindings while unlocked (policy accept): added and removed in place too', () => {
+    expect(names(rules(bound(unlocked, 109), bound(unlocked, 109, 110)))).toMatchObject({ add: ['bind_1'], remove: [] });
+  });
+
+  it('elements that change at the same time travel with the rules, in the same plan', () => {
+    const plan = planUpdate(model(locked()), model(bound(withEndpoint(locked(), '203.0.113.7:1194/udp'), 109)));
+    expect(plan.kind).toBe('rules');
+    if (plan.kind === 'rules') expect(plan.changes.map((c) => [c.set, c.add.length])).toEqual([['endpoints4', 1]]);
+  });
+});
+
 describe('planUpdate: changes of shape replace the table', () => {
   it.each<[string, Policy, Policy]>([
-    ['lock on', unlocked, locked()],
-    ['lock off', locked(), unlocked],
-    ['LAN access blocked (rules change)', locked(), locked({ allowLan: false })],
-    ['a binding added (a chain and a counter)', locked(), { ...locked(), bindings: [{ kind: 'user', uid: 109 }] }],
-    ['a binding removed', { ...locked(), bindings: [{ kind: 'user', uid: 109 }] }, locked()],
-    ['a binding replaced by another', { ...locked(), bindings: [{ kind: 'user', uid: 109 }] }, { ...locked(), bindings: [{ kind: 'group', gid: 109 }] }],
+    ['lock on with a binding in force (base chains appear)', bound(unlocked, 109), bound(locked(), 109)],
+    ['lock off with a binding in force (base chains go)', bound(locked(), 109), bound(unlocked, 109)],
   ])('%s', (_, before, after) => {
-    expect(planUpdate(model(before), model(after)).kind).toBe('replace');
+    expect(planUpdate(model(before), model(after))).toMatchObject({ kind: 'replace', why: 'base chains changed' });
+  });
+
+  it('a base chain whose hook line changes (its policy) is a replace', () => {
+    const m = model(locked())!;
+    const accept: TableModel = { ...m, chains: m.chains.map((c) => (c.name === 'forward' ? { ...c, policy: 'accept', base: c.base!.replace('policy drop', 'policy accept') } : c)) };
+    expect(planUpdate(m, accept)).toMatchObject({ kind: 'replace', why: 'base chains changed' });
   });
 
   it('the table appearing or going is a replace', () => {
@@ -141,6 +189,50 @@ describe('renderElementBatch', () => {
 
   it('nothing to change is an empty batch', () => {
     expect(renderElementBatch([], MAIN_TABLE)).toBe('');
+  });
+});
+
+describe('renderRuleBatch', () => {
+  it('creates counters and chains before rules refer to them; flushes before deleting; rules last', () => {
+    const before = model(bound(locked(), 109, 110))!;
+    const after = model(bound(withEndpoint(locked(), '203.0.113.7:1194/udp'), 111))!;
+    const plan = planUpdate(before, after);
+    if (plan.kind !== 'rules') throw new Error('expected a change of rules');
+    const batch = renderRuleBatch(plan.rules, plan.changes, MAIN_TABLE).trimEnd().split('\n');
+    const at = (prefix: string) => batch.findIndex((l) => l.startsWith(prefix));
+    // bind_0's own rules do not name the account (the jump in output does): it is kept as it is.
+    expect(batch.slice(0, 3)).toEqual(['flush chain inet tunlock output', 'flush chain inet tunlock bind_1', 'delete chain inet tunlock bind_1']);
+    expect(at('delete counter inet tunlock bind_1')).toBe(3);
+    expect(at('add element inet tunlock endpoints4 { 203.0.113.7 . udp . 1194 . 0 }')).toBe(4);
+    expect(batch.slice(5).every((l) => l.startsWith('add rule inet tunlock '))).toBe(true);
+    expect(batch).toContain('add rule inet tunlock output meta skuid 111 jump bind_0');
+    expect(batch.filter((l) => l.startsWith('add rule inet tunlock output'))).toHaveLength(after.chains[0]!.rules.length);
+  });
+
+  it('a new binding: counter, then chain, then its rules; for the guard table by name', () => {
+    const plan = planUpdate(guardModel(model(locked())), guardModel(model(bound(locked(), 109))));
+    if (plan.kind !== 'rules') throw new Error('expected a change of rules');
+    const batch = renderRuleBatch(plan.rules, plan.changes, GUARD_TABLE).trimEnd().split('\n');
+    expect(batch.slice(0, 3)).toEqual(['add counter inet tunlock_guard bind_0', 'add chain inet tunlock_guard bind_0', 'flush chain inet tunlock_guard output']);
+    expect(batch.at(-1)).toMatch(/^add rule inet tunlock_guard bind_0 .*reject with icmpx admin-prohibited$/);
+  });
+});
+
+describe('planUpdate: element differences of large sets', () => {
+  it('finds exactly the added and removed elements among 10,000 (merge of sorted lists)', () => {
+    const endpoints = Array.from({ length: 10_000 }, (_, i) => rootEndpoint(parseEndpoint(`198.19.${i >> 8}.${i & 255}:51820/udp`)));
+    const before = locked({ endpoints });
+    const after = locked({ endpoints: [...endpoints.filter((_, i) => i !== 5000 && i !== 17), rootEndpoint(parseEndpoint('198.19.255.1:1/udp'))] });
+    expect(elements(before, after)).toEqual([
+      { set: 'endpoints4', flush: false, add: ['198.19.255.1 . udp . 1 . 0'], remove: ['198.19.0.17 . udp . 51820 . 0', '198.19.19.136 . udp . 51820 . 0'] },
+    ]);
+  });
+
+  it('elements given unsorted (a model built elsewhere) still compare as sets', () => {
+    const m = model(locked())!;
+    const shuffled = (items: string[]): TableModel => ({ ...m, sets: m.sets.map((s) => (s.name === 'lan4' ? { ...s, items } : s)) });
+    const plan = planUpdate(shuffled(['10.0.0.0/8', '100.64.0.0/10']), shuffled(['192.0.2.0/24', '10.0.0.0/8']));
+    expect(plan).toEqual({ kind: 'elements', changes: [{ set: 'lan4', flush: false, add: ['192.0.2.0/24'], remove: ['100.64.0.0/10'] }] });
   });
 });
 

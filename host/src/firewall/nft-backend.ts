@@ -1,12 +1,13 @@
 // The Linux backend's kernel side (nft-firewall.ts puts the Firewall interface on it). Every change is one
 // atomic batch through a long-lived nft session (nft-session.ts):
 // the main table `inet tunlock`, then its guard `inet tunlock_guard` (see GUARD_TABLE in nft-rules.ts), each
-// read back and checked against what was asked. A change that only adds or removes set elements (an endpoint,
-// a LAN range) changes them in place (nft-plan.ts); any other change replaces the table. Reads for counters
-// and the post-apply check are one terse `list ruleset` as text (nft-text.ts; no set elements: nft then fetches
-// none from the kernel, ~1 ms however large the sets; `list table` fetches them all even when terse); the periodic tamper
-// check reads everything, element counts included, with a separate `nft`. A `nft monitor` process wakes the
-// daemon on any ruleset change. Touches no table but ours.
+// checked against what was asked. A change of set elements, rules, regular chains or counters happens in
+// place (nft-plan.ts); a change of base chains or set declarations replaces the table. After a replace or a
+// change of rules the table is read back as one terse `list ruleset` as text (nft-text.ts; no set elements:
+// nft then fetches none from the kernel, ~1 ms however large the sets; `list table` fetches them all even when
+// terse); after an element change, `get element` confirms the added elements (the rest of that read-back
+// still stands). The periodic tamper check reads everything, elements included, with a separate `nft`. A
+// `nft monitor` process wakes the daemon on any ruleset change. Touches no table but ours.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -19,7 +20,7 @@ import type { Policy } from './policy.js';
 import type { TableId, TableModel, TableShape } from './nft-rules.js';
 import { GUARD_TABLE, GUARD_TABLE_NAME, MAIN_TABLE, RESET_BATCH, TABLE_FAMILY, TABLE_NAME, guardModel, modelShape, normalizeElement, renderReplaceBatch, tableModel } from './nft-rules.js';
 import type { Plan } from './nft-plan.js';
-import { planUpdate, renderElementBatch } from './nft-plan.js';
+import { planUpdate, renderElementBatch, renderRuleBatch } from './nft-plan.js';
 import { NFT_TIMEOUT_MS, NftSession } from './nft-session.js';
 import { observeText } from './nft-text.js';
 import { spawnTied, stopTied } from '../process/spawn-tied.js';
@@ -140,6 +141,11 @@ export class NftBackend {
   private onChange: ((line: string) => void) | null = null;
   private known: Record<Which, Known> = { main: undefined, guard: undefined };
   /**
+   * The main table's contents (Observed.content) as read back after our last apply; null when unknown. Element
+   * changes leave them as they are, so a difference after one is someone else's edit.
+   */
+  private verified: string | null = null;
+  /**
    * Counters, per table, in the kernel's numbers: `raw` as last listed, `seen` as last reported by read(),
    * `base` the values reported as zero. Each apply starts a new count from `seen` for both tables at once (see
    * Firewall.apply). A table changed in place keeps counting; when one is replaced the kernel restarts at zero,
@@ -176,20 +182,23 @@ export class NftBackend {
   }
 
   /**
-   * Brings one table from what we know it holds to `next`: set elements in place when only they differ,
-   * otherwise (or when that fails, or `replace`) the whole table in one batch. Returns how it was done.
+   * Brings one table from what we know it holds to `next`: in place when only set elements, rules, regular
+   * chains or counters differ (nft-plan.ts), otherwise (or when that fails, or `replace`) the whole table in
+   * one batch. Returns the plan carried out.
    */
-  private async update(which: Which, table: TableId, next: TableModel | null, replace: boolean): Promise<Plan['kind']> {
+  private async update(which: Which, table: TableId, next: TableModel | null, replace: boolean): Promise<Plan> {
     const known = this.known[which];
     const plan: Plan = replace || known === undefined ? { kind: 'replace', why: 'state unknown' } : planUpdate(known, next);
     // Anything but a completed update leaves the table's content unknown: the next apply replaces it.
     this.known[which] = undefined;
-    if (plan.kind === 'elements') {
-      const batch = renderElementBatch(plan.changes, table);
+    if (plan.kind !== 'replace') {
+      const batch = plan.kind === 'elements' ? renderElementBatch(plan.changes, table) : renderRuleBatch(plan.rules, plan.changes, table);
       try {
-        if (batch) await this.include(`${which}-elements.nft`, batch);
+        if (batch) await this.include(`${which}-update.nft`, batch);
+        // A counter created or deleted in place starts again at zero; the others keep counting.
+        if (plan.kind === 'rules') this.forget(which, [...plan.rules.addCounters, ...plan.rules.removeCounters]);
         this.known[which] = next;
-        return 'elements';
+        return plan;
       } catch (e) {
         // e.g. someone removed an element we would delete: the kernel refused the whole batch, nothing changed.
         this.warn(`changing ${table.name} in place failed, replacing it: ${(e as Error).message}`);
@@ -206,7 +215,15 @@ export class NftBackend {
     this.seen[which] = shift(this.seen[which], before);
     this.raw[which] = {};
     this.known[which] = next;
-    return 'replace';
+    return { kind: 'replace', why: plan.kind === 'replace' ? plan.why : 'in-place change refused' };
+  }
+
+  private forget(which: Which, counters: string[]): void {
+    for (const name of counters) {
+      delete this.raw[which][name];
+      delete this.seen[which][name];
+      delete this.base[which][name];
+    }
   }
 
   /**
@@ -215,8 +232,33 @@ export class NftBackend {
    */
   async apply(policy: Policy, now: number, opts: { replace?: boolean } = {}): Promise<Observed | null> {
     const next = tableModel(policy, now);
+    const replace = opts.replace ?? false;
+    let observed = await this.applyMain(next, replace);
+    if (observed === undefined) {
+      // Someone else changed our table since our last read-back: what they did is no baseline. Rewrite it.
+      this.warn(`table ${TABLE_FAMILY} ${TABLE_NAME} was changed by another program; replacing it`);
+      observed = (await this.applyMain(next, true)) ?? null;
+    }
+    // The main table is in force. The guard follows without delaying the answer: it only covers the moments
+    // after someone else flushes the main table, and while it lags a packet must pass both tables, so the
+    // stricter of old and new applies. The session runs it before any later operation.
+    const guard = next === null ? this.dropGuard() : this.update('guard', GUARD_TABLE, guardModel(next), replace);
+    void guard.catch((e: Error) => this.warn(`guard table not updated: ${e.message}`));
+    return observed;
+  }
+
+  /**
+   * The main table brought to `next` and read back (terse: chains, rules, counters, no elements), its shape
+   * checked. After an element change the contents must also still be what our last apply read back (element
+   * changes touch no rule). Undefined when a change in place does not read back as asked (the caller replaces
+   * the table); a replace that does not is an error.
+   */
+  private async applyMain(next: TableModel | null, replace: boolean): Promise<Observed | null | undefined> {
+    const baseline = this.verified;
+    this.verified = null;
+    let plan: Plan;
     try {
-      await this.update('main', MAIN_TABLE, next, opts.replace ?? false);
+      plan = await this.update('main', MAIN_TABLE, next, replace);
     } catch (e) {
       // The kernel applies a batch whole or not at all: the previous rules are still in force.
       throw new FirewallError(`nft refused the rules: ${(e as Error).message}`);
@@ -224,17 +266,19 @@ export class NftBackend {
     this.base = { main: { ...this.seen.main }, guard: { ...this.seen.guard } };
     const observed = await this.read();
     const want = modelShape(next);
-    if (!sameShape(want, observed?.shape ?? null)) {
+    const sameAsAsked = sameShape(want, observed?.shape ?? null);
+    // In place, we changed only what the plan names: anything else that differs is someone else's edit.
+    if (plan.kind !== 'replace' && (!sameAsAsked || (plan.kind === 'elements' && baseline !== null && observed?.content !== baseline))) {
+      this.known.main = undefined;
+      return undefined;
+    }
+    if (!sameAsAsked) {
       this.known.main = undefined;
       throw new FirewallError(
         `read-back after apply does not match: want ${JSON.stringify(want)}, kernel has ${JSON.stringify(observed?.shape ?? null)}`,
       );
     }
-    // The main table is in force. The guard follows without delaying the answer: it only covers the moments
-    // after someone else flushes the main table, and while it lags a packet must pass both tables, so the
-    // stricter of old and new applies. The session runs it before any later operation.
-    const guard = next === null ? this.dropGuard() : this.update('guard', GUARD_TABLE, guardModel(next), opts.replace ?? false);
-    void guard.catch((e: Error) => this.warn(`guard table not updated: ${e.message}`));
+    this.verified = observed?.content ?? null;
     return observed;
   }
 
@@ -261,6 +305,7 @@ export class NftBackend {
 
   async reset(): Promise<void> {
     this.known.main = undefined;
+    this.verified = null;
     try {
       await this.include('reset.nft', RESET_BATCH);
     } catch (e) {

@@ -1,11 +1,16 @@
 // The incremental planner: what the kernel holds (the model last applied) + what it should hold → the
-// smallest atomic change. Pure, and generic over the sets the rule model declares (nft-rules.ts).
-//
-// When only set elements differ, the change is a batch of `delete element` / `add element` commands: one
-// transaction, so the kernel switches from the old elements to the new at once, and nft parses only the
-// elements that changed (with 10,000 endpoints a whole table costs ~100 ms of nft parsing; one element ~2 ms).
-// Anything else — a chain, a rule, a set declaration, a counter, a table appearing or going — is a change of
-// shape: the whole table is replaced (renderReplaceBatch), as before incremental updates existed.
+// smallest atomic change. Pure, and generic over the sets, counters and chains the rule model declares
+// (nft-rules.ts). Every plan is rendered as one batch: one transaction, so the kernel switches from the old
+// table to the new at once, whichever kind it is.
+//   elements  only set elements differ: `delete element` / `add element` commands. nft parses only the
+//             elements that changed (with 10,000 endpoints a whole table costs ~100 ms of nft parsing; one
+//             element ~2 ms).
+//   rules     the same sets (names and declarations) and the same base chains (hooks, priorities, policies),
+//             but rules, regular chains or counters differ — a binding, LAN access: the changed chains are
+//             flushed and refilled, regular chains and counters added or deleted, the sets and their elements
+//             kept (elements that differ change too). A table with 10,000 endpoints changes in a few ms.
+//   replace   anything else — a set declaration, a base chain, the table appearing or going: the whole table
+//             is replaced (renderReplaceBatch).
 // Sets whose elements carry a kernel timeout (the captive hole) are flushed and refilled when they differ:
 // an element may have expired in the kernel already, and deleting a missing element would fail the batch.
 import type { TableId, TableModel } from './nft-rules.js';
@@ -19,51 +24,119 @@ export interface SetChange {
   remove: string[];
 }
 
+type Chain = TableModel['chains'][number];
+
+export interface RuleChange {
+  /** regular chains to create (then filled) */
+  addChains: Chain[];
+  /** existing chains whose rules are flushed and written again */
+  rewriteChains: Chain[];
+  /** regular chains to flush and delete */
+  removeChains: string[];
+  addCounters: string[];
+  removeCounters: string[];
+}
+
 export type Plan =
   /** replace the whole table (or remove it when the new model is null) */
   | { kind: 'replace'; why: string }
   /** change elements in place; an empty list means the kernel already holds the new model */
-  | { kind: 'elements'; changes: SetChange[] };
+  | { kind: 'elements'; changes: SetChange[] }
+  /** change chains, rules and counters in place, and elements as in `elements` */
+  | { kind: 'rules'; changes: SetChange[]; rules: RuleChange };
 
 const TIMEOUT_SET = /\bflags\b[^;]*\btimeout\b/;
+
+/** A set whose elements expire in the kernel by themselves (they are flushed and refilled, never deleted one by one). */
+export function isTimeoutSet(decl: string): boolean {
+  return TIMEOUT_SET.test(decl);
+}
 
 export function planUpdate(before: TableModel | null, after: TableModel | null): Plan {
   if (before === null || after === null) {
     if (before === after) return { kind: 'elements', changes: [] };
     return { kind: 'replace', why: after === null ? 'table removed' : 'table created' };
   }
-  const why = shapeDifference(before, after);
-  if (why) return { kind: 'replace', why };
+  if (before.sets.length !== after.sets.length || before.sets.some((s, i) => s.name !== after.sets[i]!.name || s.decl !== after.sets[i]!.decl)) {
+    return { kind: 'replace', why: 'set declarations changed' };
+  }
+  const baseBefore = baseChains(before);
+  if (baseBefore !== baseChains(after)) return { kind: 'replace', why: 'base chains changed' };
+  const changes = setChanges(before, after);
+  const rules = ruleChange(before, after);
+  return rules ? { kind: 'rules', changes, rules } : { kind: 'elements', changes };
+}
+
+/** The base chains (name, hook line) in order: these change only by replacing the table. */
+function baseChains(m: TableModel): string {
+  return JSON.stringify(m.chains.filter((c) => c.base !== null).map((c) => [c.name, c.base, c.policy]));
+}
+
+function setChanges(before: TableModel, after: TableModel): SetChange[] {
   const changes: SetChange[] = [];
   after.sets.forEach((set, i) => {
     const old = before.sets[i]!.items;
-    // Most sets do not change: compare in order first (the model lists elements sorted), diff only the rest.
     if (sameItems(old, set.items)) return;
-    if (TIMEOUT_SET.test(set.decl)) {
+    if (isTimeoutSet(set.decl)) {
       changes.push({ set: set.name, flush: true, add: [...set.items], remove: [] });
       return;
     }
-    const had = new Set(old);
-    const has = new Set(set.items);
-    const add = [...has].filter((e) => !had.has(e));
-    const remove = [...had].filter((e) => !has.has(e));
+    const { add, remove } = difference(old, set.items);
     if (add.length || remove.length) changes.push({ set: set.name, flush: false, add, remove });
   });
-  return { kind: 'elements', changes };
+  return changes;
 }
 
-/** Why two models differ in more than set elements, or null when they do not. */
-function shapeDifference(a: TableModel, b: TableModel): string | null {
-  if (a.sets.length !== b.sets.length || a.sets.some((s, i) => s.name !== b.sets[i]!.name || s.decl !== b.sets[i]!.decl)) {
-    return 'set declarations changed';
-  }
-  if (a.counters.join('\n') !== b.counters.join('\n')) return 'counters changed';
-  if (JSON.stringify(a.chains) !== JSON.stringify(b.chains)) return 'chains or rules changed';
-  return null;
+/** What differs in chains and counters; null when nothing does. */
+function ruleChange(before: TableModel, after: TableModel): RuleChange | null {
+  const had = new Map(before.chains.map((c) => [c.name, c]));
+  const has = new Set(after.chains.map((c) => c.name));
+  const addChains = after.chains.filter((c) => !had.has(c.name));
+  const rewriteChains = after.chains.filter((c) => had.has(c.name) && !sameItems(had.get(c.name)!.rules, c.rules));
+  const removeChains = before.chains.filter((c) => !has.has(c.name)).map((c) => c.name);
+  const counters = difference([...before.counters].sort(), [...after.counters].sort());
+  if (!addChains.length && !rewriteChains.length && !removeChains.length && !counters.add.length && !counters.remove.length) return null;
+  return { addChains, rewriteChains, removeChains, addCounters: counters.add, removeCounters: counters.remove };
 }
 
-function sameItems(a: string[], b: string[]): boolean {
+function sameItems(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/**
+ * `after` minus `before` and `before` minus `after`. The model lists elements sorted and without duplicates,
+ * so one merge pass does it (no hashing of 10,000 strings); unsorted input falls back to sets.
+ */
+function difference(before: readonly string[], after: readonly string[]): { add: string[]; remove: string[] } {
+  if (!sortedUnique(before) || !sortedUnique(after)) {
+    const had = new Set(before);
+    const has = new Set(after);
+    return { add: [...has].filter((e) => !had.has(e)), remove: [...had].filter((e) => !has.has(e)) };
+  }
+  const add: string[] = [];
+  const remove: string[] = [];
+  let i = 0;
+  let j = 0;
+  while (i < before.length || j < after.length) {
+    const b = before[i];
+    const a = after[j];
+    if (b !== undefined && (a === undefined || b < a)) {
+      remove.push(b);
+      i++;
+    } else if (a !== undefined && (b === undefined || a < b)) {
+      add.push(a);
+      j++;
+    } else {
+      i++;
+      j++;
+    }
+  }
+  return { add, remove };
+}
+
+function sortedUnique(items: readonly string[]): boolean {
+  for (let i = 1; i < items.length; i++) if (!(items[i - 1]! < items[i]!)) return false;
+  return true;
 }
 
 /**
@@ -71,12 +144,40 @@ function sameItems(a: string[], b: string[]): boolean {
  * come first, so an interval may be replaced by an overlapping one in the same batch.
  */
 export function renderElementBatch(changes: SetChange[], table: TableId): string {
+  return lines(elementRemovals(changes, table), elementAdditions(changes, table));
+}
+
+/**
+ * A `rules` plan as one batch. Order matters within the transaction: new counters and chains exist before a
+ * rule refers to them; a chain is empty (flushed) and no longer jumped to before it is deleted; a counter is
+ * no longer referred to before it is deleted; element deletions precede additions.
+ */
+export function renderRuleBatch(rules: RuleChange, changes: SetChange[], table: TableId): string {
   const id = `${TABLE_FAMILY} ${table.name}`;
-  const lines: string[] = [];
-  for (const c of changes) {
-    if (c.flush) lines.push(`flush set ${id} ${c.set}`);
-    else if (c.remove.length) lines.push(`delete element ${id} ${c.set} { ${c.remove.join(', ')} }`);
-  }
-  for (const c of changes) if (c.add.length) lines.push(`add element ${id} ${c.set} { ${c.add.join(', ')} }`);
-  return lines.length ? `${lines.join('\n')}\n` : '';
+  const flushed = [...rules.rewriteChains.map((c) => c.name), ...rules.removeChains];
+  return lines(
+    rules.addCounters.map((c) => `add counter ${id} ${c}`),
+    rules.addChains.map((c) => `add chain ${id} ${c.name}`),
+    flushed.map((c) => `flush chain ${id} ${c}`),
+    rules.removeChains.map((c) => `delete chain ${id} ${c}`),
+    rules.removeCounters.map((c) => `delete counter ${id} ${c}`),
+    elementRemovals(changes, table),
+    elementAdditions(changes, table),
+    [...rules.rewriteChains, ...rules.addChains].flatMap((c) => c.rules.map((r) => `add rule ${id} ${c.name} ${r}`)),
+  );
+}
+
+function elementRemovals(changes: SetChange[], table: TableId): string[] {
+  const id = `${TABLE_FAMILY} ${table.name}`;
+  return changes.flatMap((c) => (c.flush ? [`flush set ${id} ${c.set}`] : c.remove.length ? [`delete element ${id} ${c.set} { ${c.remove.join(', ')} }`] : []));
+}
+
+function elementAdditions(changes: SetChange[], table: TableId): string[] {
+  const id = `${TABLE_FAMILY} ${table.name}`;
+  return changes.filter((c) => c.add.length).map((c) => `add element ${id} ${c.set} { ${c.add.join(', ')} }`);
+}
+
+function lines(...groups: string[][]): string {
+  const all = groups.flat();
+  return all.length ? `${all.join('\n')}\n` : '';
 }

@@ -55,15 +55,26 @@ function elements(items: string[]): string {
   return items.length ? ` elements = { ${items.join(', ')} };` : '';
 }
 
-/** `ADDR . PROTO . PORT . OWNER` for the endpoints of one family whose owner is of one kind. */
-function endpointElements(endpoints: AllowedEndpoint[], family: Family, owner: EndpointOwner['kind']): string[] {
-  const seen = new Set<string>();
+/**
+ * `ADDR . PROTO . PORT . OWNER` for the endpoints, one sorted list per set (family × owner kind), in one pass:
+ * with 10,000 endpoints this runs on every apply.
+ */
+function endpointElements(endpoints: AllowedEndpoint[]): Record<`${Family}${EndpointOwner['kind']}`, string[]> {
+  const out: Record<`${Family}${EndpointOwner['kind']}`, string[]> = { '4uid': [], '6uid': [], '4mark': [], '6mark': [] };
   for (const { endpoint: e, owner: o } of endpoints) {
-    if (e.address.family !== family || o.kind !== owner) continue;
-    const who = o.kind === 'mark' ? String(o.mark) : String(o.uid);
-    seen.add(`${e.address.text} . ${e.protocol} . ${e.port} . ${who}`);
+    const who = o.kind === 'mark' ? o.mark : o.uid;
+    out[`${e.address.family}${o.kind}`].push(`${e.address.text} . ${e.protocol} . ${e.port} . ${who}`);
   }
-  return [...seen].sort();
+  for (const list of Object.values(out)) sortUnique(list);
+  return out;
+}
+
+/** Sorts in place and drops duplicates (cheaper than a Set for 10,000 strings). */
+function sortUnique(items: string[]): void {
+  items.sort();
+  let kept = 0;
+  for (let i = 0; i < items.length; i++) if (i === 0 || items[i] !== items[i - 1]) items[kept++] = items[i]!;
+  items.length = kept;
 }
 
 /** An interval set refuses overlapping elements: ranges inside another are left out (same addresses). */
@@ -92,12 +103,13 @@ function sets(policy: Policy, now: number): TableModel['sets'] {
   const endpoints = lock?.endpoints ?? [];
   const lan = policy.lanRanges;
   const onLink = lock?.onLink ?? [];
+  const owned = endpointElements(endpoints);
   const out = [
     set('tunnels', 'type ifname', tunnels),
-    set('endpoints4', 'type ipv4_addr . inet_proto . inet_service . uid', endpointElements(endpoints, 4, 'uid')),
-    set('endpoints6', 'type ipv6_addr . inet_proto . inet_service . uid', endpointElements(endpoints, 6, 'uid')),
-    set('endpoints4_mark', 'type ipv4_addr . inet_proto . inet_service . mark', endpointElements(endpoints, 4, 'mark')),
-    set('endpoints6_mark', 'type ipv6_addr . inet_proto . inet_service . mark', endpointElements(endpoints, 6, 'mark')),
+    set('endpoints4', 'type ipv4_addr . inet_proto . inet_service . uid', owned['4uid']),
+    set('endpoints6', 'type ipv6_addr . inet_proto . inet_service . uid', owned['6uid']),
+    set('endpoints4_mark', 'type ipv4_addr . inet_proto . inet_service . mark', owned['4mark']),
+    set('endpoints6_mark', 'type ipv6_addr . inet_proto . inet_service . mark', owned['6mark']),
     set('lan4', 'type ipv4_addr; flags interval', cidrElements(lan, 4)),
     set('lan6', 'type ipv6_addr; flags interval', cidrElements(lan, 6)),
     set('onlink4', 'type ipv4_addr; flags interval', cidrElements(onLink, 4)),
