@@ -77,12 +77,24 @@ function sortUnique(items: string[]): void {
   items.length = kept;
 }
 
-/** An interval set refuses overlapping elements: ranges inside another are left out (same addresses). */
+/**
+ * An interval set refuses overlapping elements: ranges inside another are left out (same addresses). The last
+ * few answers are kept by their input: with 1,000 LAN ranges the containment sweep costs more than the rest
+ * of an element change, and most applies pass the same ranges again.
+ */
 function cidrElements(ranges: Cidr[], family: Family): string[] {
-  return withoutCovered(ranges.filter((r) => r.family === family))
+  const texts = ranges.filter((r) => r.family === family).map((r) => r.text);
+  const key = texts.join(',');
+  const known = recentCidrElements.get(key);
+  if (known) return [...known];
+  const out = withoutCovered(ranges.filter((r) => r.family === family))
     .map((r) => r.text)
     .sort();
+  recentCidrElements.set(key, out);
+  if (recentCidrElements.size > 8) recentCidrElements.delete(recentCidrElements.keys().next().value!);
+  return [...out];
 }
+const recentCidrElements = new Map<string, string[]>();
 
 function set(name: string, decl: string, items: string[]): TableModel['sets'][number] {
   return { name, decl, items };
