@@ -132,7 +132,7 @@ describe.skipIf(!run)('NftBackend incremental updates in a real kernel', () => {
   it('lock on or off with a binding in force (base chains appear or go) replaces the table', async () => {
     const bindings: Policy['bindings'] = [{ kind: 'user', uid: 65534 }];
     const locked = await applyAndCheck(policy(base(), bindings));
-    const unlocked = await applyAndCheck(policy(null, bindings));
+    const unlocked = await applyAndCheck({ kind: 'open', bindings, tunnels: ['wg0'], allowLan: true, lanRanges: [...DEFAULT_LAN_RANGES] });
     expect(unlocked.main.handle).not.toBe(locked.main.handle);
     expect(unlocked.main.chains).toEqual(['output', 'bind_0']);
   });
