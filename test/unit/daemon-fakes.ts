@@ -27,13 +27,17 @@ export class FakeFirewall implements Firewall {
   blocked = 0;
   watching: ((line: string) => void) | null = null;
 
-  async apply(policy: Policy): Promise<void> {
-    this.calls.push(`apply ${policy.kind}`);
+  /** every policy applied successfully, in order */
+  applied: Policy[] = [];
+
+  async apply(policy: Policy, _now: number, opts: { replace?: boolean } = {}): Promise<void> {
+    this.calls.push(`apply ${policy.kind}${opts.replace ? ' replace' : ''}`);
     if (this.failApplies > 0) {
       this.failApplies--;
       throw new FirewallError('the kernel refused the batch (fake)');
     }
     this.enforced = isEmptyPolicy(policy) ? null : policy;
+    this.applied.push(policy);
   }
 
   async verify(policy: Policy): Promise<Verification> {
@@ -42,7 +46,8 @@ export class FakeFirewall implements Firewall {
     if (next) return next;
     const want = isEmptyPolicy(policy) ? null : policy;
     if (JSON.stringify(want) === JSON.stringify(this.enforced)) return { kind: 'intact', guarded: true, evidence: 'as applied' };
-    return { kind: 'tampered', removed: this.enforced === null, difference: 'fake rules differ' };
+    const removed = this.enforced === null;
+    return { kind: 'tampered', removed, difference: `${this.label} ${removed ? 'was removed' : 'differ'}` };
   }
 
   async readCounts(): Promise<RefusedCounts> {
@@ -79,16 +84,18 @@ export class FakeFirewall implements Firewall {
   }
 }
 
-/** A real StateStore (its directory is used for the history and boot files) whose settings live in memory. */
+/**
+ * A real StateStore (its directory holds the history and boot files; remove it after the test) whose settings
+ * live in memory. Saves are recorded in `calls` (share the firewall's to see the order).
+ */
 export class FakeStore extends StateStore {
   saved: SavedState | null = null;
   /** load() throws this (the unreadable-state path) */
   unreadable: string | null = null;
   /** the next save throws */
   failSaves = 0;
-  saves = 0;
 
-  constructor() {
+  constructor(private readonly calls: string[] = []) {
     super(mkdtempSync(path.join(tmpdir(), 'tunlock-fake-store-')));
   }
 
@@ -102,7 +109,7 @@ export class FakeStore extends StateStore {
       this.failSaves--;
       throw new Error('disk full (fake)');
     }
-    this.saves++;
+    this.calls.push('save');
     this.saved = structuredClone(state);
   }
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { LockConfig, Observations } from '../../host/src/daemon/lock-machine.js';
-import { lockState, policyFor } from '../../host/src/daemon/lock-machine.js';
+import { lockState, policyFor, shownState } from '../../host/src/daemon/lock-machine.js';
 import { DEFAULT_LAN_RANGES } from '../../host/src/firewall/policy.js';
 import type { LockedPolicy, Policy } from '../../host/src/firewall/policy.js';
 import { parseAddress, parseEndpoint } from '../../host/src/net/values.js';
@@ -46,6 +46,17 @@ describe('lockState', () => {
   });
   it('only configured tunnels count', () => {
     expect(lockState(config(), obs(['wg9']))).toBe('blocking');
+  });
+});
+
+describe('shownState: the one place the state a client sees is derived', () => {
+  it('is the state machine\'s while the saved state is readable', () => {
+    expect(shownState(config(), obs(['wg0']), null)).toBe('protected');
+    expect(shownState(config({ mode: 'off' }), obs([]), null)).toBe('off');
+  });
+  it('with the saved state unreadable: blocking while the block (or a kept lock) is in force, else off', () => {
+    expect(shownState(config({ mode: 'off' }), obs(['wg0']), { enforced: true })).toBe('blocking');
+    expect(shownState(config(), obs(['wg0']), { enforced: false })).toBe('off');
   });
 });
 

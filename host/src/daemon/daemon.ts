@@ -2,21 +2,26 @@
 // one serial queue, is applied to the kernel in one batch, verified, and only then saved and announced; a
 // failed apply leaves the previous rules and settings in force (nothing half-applied). Fails closed: when the
 // saved state cannot be read, the block stays and the error is reported until the user chooses a setting.
+// This class holds the queue, the I/O and the wiring; the decisions are pure and live beside it: what a request
+// changes (next-state.ts), the lock state and its policy (lock-machine.ts), what status shows (status-view.ts).
+// The firewall keeps the refused counts (firewall.ts).
 import type { Firewall } from '../firewall/firewall.js';
 import { FirewallError } from '../firewall/firewall.js';
-import type { BoundAccount, CaptiveHole, Policy } from '../firewall/policy.js';
-import { bindingKey, captiveSecondsLeft, isEmptyPolicy } from '../firewall/policy.js';
+import type { BoundAccount, Policy } from '../firewall/policy.js';
+import { isEmptyPolicy } from '../firewall/policy.js';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { formatEndpoint, parseCidr, parseEndpoint, sameEndpoint } from '../net/values.js';
-import type { Cidr, Endpoint } from '../net/values.js';
+import type { Cidr } from '../net/values.js';
 import type { BindTarget, DetectedTunnel, ErrorBody, Event, HistoryResult, LockState, Request, SelfTestResult, Status } from '../protocol/schema.js';
 import { PROTOCOL_VERSION, ProtocolError, versionMismatch } from '../protocol/schema.js';
 import { groupId, userId } from './accounts.js';
 import { cgroupExists, cgroupPopulated, enterCgroup, removeIdleCgroups } from './cgroups.js';
 import { authorize } from './roles.js';
 import type { LockConfig } from './lock-machine.js';
-import { isLocked, lockState, policyFor } from './lock-machine.js';
+import { lockState, policyFor, shownState } from './lock-machine.js';
+import type { Facts, Mutation } from './next-state.js';
+import { next, withLearned } from './next-state.js';
+import { projectStatus } from './status-view.js';
 import { detectTunnels } from './detect-tunnels.js';
 import { isLinkUp, linkExists, LinkWatcher } from './link-watch.js';
 import { onLinkSubnets, physicalDefaultRoute, readAddresses, resolvConfNameservers } from './network-info.js';
@@ -54,10 +59,6 @@ export interface DaemonDeps {
   historyBytes?: number;
   historyPeriodMs?: number;
 }
-
-const MAX_TUNNELS = 64;
-const MAX_ENDPOINTS_PER_TUNNEL = 64;
-const MAX_LAN_RANGES = 1000;
 
 export class Daemon {
   private saved: SavedState = defaultState();
@@ -347,52 +348,10 @@ export class Daemon {
     return changed;
   }
 
-  /**
-   * Configures a detected tunnel, with the servers detection found for it as learned endpoints, reachable by
-   * root's sockets (as `tunnel add` without --endpoint-user), or by WireGuard's own fwmark once learned.
-   */
-  private async adopt(state: SavedState, d: DetectedTunnel): Promise<SavedState> {
-    if (state.config.tunnels.length >= MAX_TUNNELS) throw new ProtocolError('invalid_value', `at most ${MAX_TUNNELS} tunnels`);
-    const tunnel = { iface: d.iface, endpoints: [], learned: d.endpoints.map(parseEndpoint), fwmark: null, endpointUid: 0 };
-    const next: SavedState = { ...state, config: { ...state.config, tunnels: [...state.config.tunnels, tunnel] } };
-    await this.refreshLinks(next.config);
-    return withLearned(next, d.iface, await learnWireGuard(d.iface));
-  }
-
-  /**
-   * `lock on|always` with no tunnel configured: lock to the one tunnel that is up; with several, the user
-   * chooses; with none, `on` would silently block everything, so it refuses unless told to block all
-   * (`always` is the lockdown: blocking until a tunnel is up is what it means).
-   */
-  private async lockToDetected(next: SavedState, mode: 'on' | 'always', blockAll: boolean): Promise<SavedState> {
-    if (next.config.tunnels.length > 0) return next;
-    await this.refreshDetected();
-    const [only, ...more] = this.detected;
-    if (only && more.length === 0) {
-      this.deps.log(`lock ${mode}: no tunnel configured; locking to the detected tunnel ${only.iface} (${only.kind})`);
-      return await this.adopt(next, only);
-    }
-    if (only) {
-      throw new ProtocolError(
-        'needs_choice',
-        `no tunnel is configured and several are up: ${this.detected.map((d) => `${d.iface} (${d.kind})`).join(', ')}`,
-        `choose one: tunlock tunnel adopt ${only.iface}, then lock again`,
-      );
-    }
-    if (mode === 'on' && !blockAll) {
-      throw new ProtocolError(
-        'needs_choice',
-        'no VPN tunnel is configured or up: locking now would block all traffic',
-        'connect your VPN first (tunlock then locks to it), or add it: tunlock tunnel add IF --endpoint ADDR:PORT/udp; to block everything anyway: tunlock lock on --block-all',
-      );
-    }
-    return next;
-  }
-
   /** A tunnel came up: the deliberate disconnect is over, the captive hole closes, endpoints are learned. */
   private async onTunnelsUp(ifaces: string[]): Promise<void> {
     let next: SavedState = { ...this.saved, config: { ...this.saved.config, deliberateDisconnect: false }, captive: null };
-    for (const iface of ifaces) next = withLearned(next, iface, await learnWireGuard(iface));
+    for (const iface of ifaces) next = withLearned(next, iface, { wireGuard: new Map([[iface, await learnWireGuard(iface)]]) });
     if (JSON.stringify(next) !== JSON.stringify(this.saved)) await this.commit(next, 'tunnel up');
   }
 
@@ -524,48 +483,18 @@ export class Daemon {
   // ── status and events ───────────────────────────────────────────────────────────────────────────────
 
   status(): Status {
-    const config = this.saved.config;
-    const obs = this.observations();
-    const state = this.stateError ? (this.keptLock || this.applied ? 'blocking' : 'off') : lockState(config, obs);
-    const refused = this.deps.firewall.counts();
-    const hole = state === 'exception' ? this.saved.captive : null;
-    return {
-      mode: config.mode,
-      state,
-      lan: config.allowLan ? 'allow' : 'block',
-      lanRanges: config.lanRanges.map((r) => r.text),
-      tunnels: config.tunnels.map((t) => {
-        const problem = this.refused.get(t.iface);
-        return {
-          iface: t.iface,
-          up: this.tunnelsUp.has(t.iface),
-          endpoints: t.endpoints.map(formatEndpoint),
-          learned: t.learned.map(formatEndpoint),
-          endpointOwner: t.fwmark !== null ? `fwmark 0x${t.fwmark.toString(16)}` : `uid ${t.endpointUid}`,
-          ...(problem ? { problem } : {}),
-        };
-      }),
-      detected: this.detected.filter((d) => !config.tunnels.some((t) => t.iface === d.iface)),
-      captive: hole && {
-        uid: hole.uid,
-        iface: hole.iface,
-        resolvers: hole.resolvers.map((r) => r.text),
-        expiresAt: hole.expiresAt,
-        secondsLeft: captiveSecondsLeft(hole, obs.now),
-      },
-      bindings: this.saved.bindings.map((target) => {
-        const account = this.resolveBindings([target])[0];
-        return {
-          target,
-          id: account && account.kind !== 'cgroup' ? (account.kind === 'user' ? account.uid : account.gid) : null,
-          blockedPackets: account ? (refused.perBinding.get(bindingKey(account)) ?? 0) : 0,
-        };
-      }),
-      blockedPackets: refused.blocked,
-      tamper: { ...this.tamper },
-      error: this.stateError ?? this.applyError,
+    return projectStatus({
+      saved: this.saved,
+      obs: this.observations(),
+      stateError: this.stateError,
+      applyError: this.applyError,
+      enforced: this.keptLock || this.applied !== null,
+      detected: this.detected,
+      accounts: this.saved.bindings.map((target) => this.resolveBindings([target])[0]),
+      counts: this.deps.firewall.counts(),
+      tamper: this.tamper,
       verifiedAt: this.verifiedAt,
-    };
+    });
   }
 
   private emit(e: Event): void {
@@ -620,8 +549,7 @@ export class Daemon {
 
   /** The self-test, in the queue so no change lands between its counter reads. */
   private async selfTest(client: Client): Promise<SelfTestResult> {
-    const obs = this.observations();
-    const state = this.stateError ? 'blocking' : lockState(this.saved.config, obs);
+    const state = shownState(this.saved.config, this.observations(), this.stateError ? { enforced: this.keptLock || this.applied !== null } : null);
     const lock = this.applied?.kind === 'locked' ? this.applied : null;
     const tamperSince = this.tamper.count - this.tamperAtLastTest;
     const tamperText = tamperSince > 0 ? `${tamperSince} change${tamperSince === 1 ? '' : 's'} by another program since the last test, re-asserted; last: ${this.tamper.last}` : null;
@@ -717,168 +645,97 @@ export class Daemon {
     }
   }
 
-  private async mutate(req: Exclude<Request, { type: 'hello' | 'status' | 'subscribe' | 'selfTest' | 'history' }>, client: Client): Promise<void> {
-    const s = this.saved;
-    const c = s.config;
-    if (this.stateError && req.type !== 'setMode' && req.type !== 'reset') {
-      throw new ProtocolError('state_unreadable', this.stateError.message, this.stateError.hint);
+  /** One settings change: gather the facts it needs, decide (next-state.ts), then apply, save and announce. */
+  private async mutate(req: Mutation | Extract<Request, { type: 'reset' }>, client: Client): Promise<void> {
+    if (req.type === 'reset') return this.reset();
+    const change = next(this.saved, req, await this.gather(req, client));
+    if (change.kind === 'none') return;
+    if (change.note) this.deps.log(change.note);
+    if (change.enterCgroup) {
+      enterCgroup(change.enterCgroup, client.pid, client.pidfd!);
+      this.runOwners.set(change.enterCgroup, client.uid);
     }
+    if (req.type === 'bindRemove') this.runOwners.delete(req.target.name);
+    // A tunnel added, adopted, reported up or removed: which configured tunnels are up is read again first.
+    const tunnels = (st: SavedState) => st.config.tunnels.map((t) => t.iface).join();
+    if (req.type === 'tunnelUp' || req.type === 'tunnelAdd' || tunnels(change.state) !== tunnels(this.saved)) await this.refreshLinks(change.state.config);
+    await this.commit(change.state, change.why);
+  }
+
+  /** The facts `req` needs (next-state.ts), read from the system now. */
+  private async gather(req: Mutation, client: Client): Promise<Facts> {
+    const obs = this.observations();
+    const wireGuard = new Map<string, WireGuardFacts | null>();
+    const facts: Facts = {
+      now: obs.now,
+      client,
+      stateError: this.stateError,
+      state: lockState(this.saved.config, obs),
+      detected: [],
+      wireGuard,
+      route: null,
+      resolvers: [],
+      endpointUid: null,
+      account: null,
+      runOwner: undefined,
+    };
+    // With the state unreadable only a new mode is decided (next refuses the rest): nothing to read.
+    if (this.stateError && req.type !== 'setMode') return facts;
+    const learn = async (iface: string) => void wireGuard.set(iface, await learnWireGuard(iface));
+    const detect = async () => {
+      await this.refreshDetected();
+      facts.detected = this.detected;
+    };
     switch (req.type) {
       case 'setMode': {
-        const base = this.stateError ? defaultState() : s;
-        const captive = req.mode === 'off' ? null : base.captive;
-        let next: SavedState = { ...base, captive, config: { ...base.config, mode: req.mode, deliberateDisconnect: false } };
-        if (req.mode !== 'off') next = await this.lockToDetected(next, req.mode, req.blockAll === true);
-        return this.commit(next, `lock ${req.mode}`);
+        const base = this.stateError ? defaultState() : this.saved;
+        if (req.mode === 'off' || base.config.tunnels.length > 0) break;
+        await detect();
+        if (facts.detected.length === 1) await learn(facts.detected[0]!.iface);
+        break;
       }
-      case 'setLan':
-        return this.commit({ ...s, config: { ...c, allowLan: req.allow } }, `lan ${req.allow ? 'allow' : 'block'}`);
-      case 'lanAdd': {
-        const range = lanRangeToAdd(req.range);
-        if (c.lanRanges.some((r) => r.text === range.text)) return;
-        if (c.lanRanges.length >= MAX_LAN_RANGES) throw new ProtocolError('invalid_value', `at most ${MAX_LAN_RANGES} added LAN ranges`);
-        return this.commit({ ...s, config: { ...c, lanRanges: [...c.lanRanges, range] } }, `lan add ${range.text}`);
-      }
-      case 'lanRemove': {
-        const range = parseCidr(req.range);
-        if (!c.lanRanges.some((r) => r.text === range.text)) {
-          throw new ProtocolError('not_found', `${range.text} was not added`, 'see the added ranges: tunlock status');
-        }
-        return this.commit({ ...s, config: { ...c, lanRanges: c.lanRanges.filter((r) => r.text !== range.text) } }, `lan remove ${range.text}`);
-      }
-      case 'tunnelAdd': {
+      case 'tunnelAdd':
         await assertTunnel(req.iface);
-        const endpoints = req.endpoints.map(parseEndpoint);
-        const existing = c.tunnels.find((t) => t.iface === req.iface);
-        if (!existing && c.tunnels.length >= MAX_TUNNELS) throw new ProtocolError('invalid_value', `at most ${MAX_TUNNELS} tunnels`);
-        const merged = existing ? mergeEndpoints(existing.endpoints, endpoints) : mergeEndpoints([], endpoints);
-        if (merged.length > MAX_ENDPOINTS_PER_TUNNEL) throw new ProtocolError('invalid_value', `at most ${MAX_ENDPOINTS_PER_TUNNEL} endpoints per tunnel`);
-        const endpointUid = req.endpointUser === undefined ? (existing?.endpointUid ?? 0) : endpointOwnerUid(req.endpointUser);
-        const tunnel = { iface: req.iface, endpoints: merged, learned: existing?.learned ?? [], fwmark: existing?.fwmark ?? null, endpointUid };
-        const tunnels = existing ? c.tunnels.map((t) => (t.iface === req.iface ? tunnel : t)) : [...c.tunnels, tunnel];
-        const next = { ...s, config: { ...c, tunnels } };
-        await this.refreshLinks(next.config);
-        const facts = this.tunnelsUp.has(req.iface) ? await learnWireGuard(req.iface) : null;
-        return this.commit(withLearned(next, req.iface, facts), `tunnel add ${req.iface}`);
-      }
-      case 'tunnelAdopt': {
-        if (c.tunnels.some((t) => t.iface === req.iface)) return;
-        await this.refreshDetected();
-        const d = this.detected.find((x) => x.iface === req.iface);
-        if (!d) {
-          throw new ProtocolError(
-            'not_found',
-            `${req.iface} is not a detected tunnel (it must be up, and the kernel must report it as a tunnel: WireGuard, tun, ppp…)`,
-            'connect the VPN first; tunlock status lists the detected tunnels',
-          );
-        }
-        return this.commit(await this.adopt(s, d), `tunnel adopt ${req.iface}`);
-      }
-      case 'tunnelRemove': {
-        if (!c.tunnels.some((t) => t.iface === req.iface)) throw notFound(req.iface);
-        this.tunnelsUp.delete(req.iface);
-        this.refused.delete(req.iface);
-        return this.commit({ ...s, config: { ...c, tunnels: c.tunnels.filter((t) => t.iface !== req.iface) } }, `tunnel remove ${req.iface}`);
-      }
-      case 'tunnelUp': {
-        // VPN hooks know only the interface name: an unknown tunnel is added, its endpoints learned. A hook
-        // reporting the physical device (a VPN without its own interface) is refused here.
+        if (req.endpointUser !== undefined) facts.endpointUid = userId(req.endpointUser);
+        if (isLinkUp(req.iface)) await learn(req.iface);
+        break;
+      case 'tunnelAdopt':
+        if (this.saved.config.tunnels.some((t) => t.iface === req.iface)) break;
+        await detect();
+        if (facts.detected.some((d) => d.iface === req.iface)) await learn(req.iface);
+        break;
+      case 'tunnelUp':
         await assertTunnel(req.iface);
-        const known = c.tunnels.some((t) => t.iface === req.iface);
-        const tunnels = known ? c.tunnels : [...c.tunnels, { iface: req.iface, endpoints: [], learned: [], fwmark: null, endpointUid: 0 }];
-        if (!known && c.tunnels.length >= MAX_TUNNELS) throw new ProtocolError('invalid_value', `at most ${MAX_TUNNELS} tunnels`);
-        let next: SavedState = { ...s, captive: null, config: { ...c, tunnels, deliberateDisconnect: false } };
-        next = withLearned(next, req.iface, await learnWireGuard(req.iface));
-        await this.refreshLinks(next.config);
-        return this.commit(next, `tunnel up ${req.iface}`);
-      }
-      case 'tunnelDown': {
-        if (!c.tunnels.some((t) => t.iface === req.iface)) throw notFound(req.iface);
-        // Only a deliberate disconnect releases an `on` lock; `always` ignores it (lockState decides).
-        if (!req.intentional) return;
-        return this.commit({ ...s, config: { ...c, deliberateDisconnect: true } }, `tunnel down ${req.iface} (intentional)`);
-      }
+        await learn(req.iface);
+        break;
       case 'captiveOpen':
-      case 'captiveExtend':
-        return this.openCaptive(req.seconds, req.type === 'captiveExtend', client);
-      case 'captiveClose':
-        if (!s.captive) return;
-        checkHoleOwner(s.captive, client);
-        return this.commit({ ...s, captive: null }, 'captive close');
-      case 'bindAdd': {
-        if (s.bindings.some((b) => sameTarget(b, req.target))) return;
-        const account = this.resolveBindings([req.target])[0];
-        if (req.target.kind !== 'cgroup' && !account) {
-          throw new ProtocolError('not_found', `no ${req.target.kind} named ${JSON.stringify(req.target.name)}`, 'check the name (getent passwd / getent group)');
-        }
-        // Root's own sockets are the VPN's (kernel WireGuard, root VPN daemons): bound to the tunnel, the
-        // tunnel could never come up again.
-        if ((account?.kind === 'user' && account.uid === 0) || (account?.kind === 'group' && account.gid === 0)) {
-          throw new ProtocolError('not_permitted', `${req.target.kind} ${req.target.name} is root: nobody may bind root`, 'bind the account the program runs as instead');
-        }
-        // `tunlock run`: the requesting process moves into its own cgroup, and its children with it.
-        if (req.target.kind === 'cgroup') {
-          if (client.pidfd === null) throw new ProtocolError('not_permitted', 'tunlockd cannot identify the process to move (it has no pid in this namespace)', 'run `tunlock run` in the same pid namespace as tunlockd');
-          enterCgroup(req.target.name, client.pid, client.pidfd);
-          this.runOwners.set(req.target.name, client.uid);
-        }
-        return this.commit({ ...s, bindings: [...s.bindings, req.target] }, `bind ${req.target.kind} ${req.target.name}`);
-      }
-      case 'bindRemove': {
-        if (!s.bindings.some((b) => sameTarget(b, req.target))) throw new ProtocolError('not_found', `${req.target.kind} ${req.target.name} is not bound`);
-        if (client.uid !== 0 && this.runOwners.get(req.target.name) !== client.uid) {
-          throw new ProtocolError('not_permitted', `cgroup ${req.target.name} was not bound by uid ${client.uid}`, 'only root, or the user whose `tunlock run` bound it, may unbind it');
-        }
-        this.runOwners.delete(req.target.name);
-        return this.commit({ ...s, bindings: s.bindings.filter((b) => !sameTarget(b, req.target)) }, `unbind ${req.target.name}`);
-      }
-      case 'reset': {
-        await this.deps.firewall.reset();
-        this.applied = this.policy(defaultState().config, null, []);
-        this.stateError = null;
-        this.keptLock = false;
-        this.applyError = null;
-        this.deps.store.save(defaultState());
-        this.saved = defaultState();
-        this.writeBootRules();
-        this.armCaptiveTimer();
-        this.deps.log(`reset: removed ${this.deps.firewall.label} and the saved settings`);
-        this.announce();
-        return;
-      }
+        facts.route = await physicalDefaultRoute(this.saved.config.tunnels.map((t) => t.iface));
+        facts.resolvers = resolvConfNameservers(this.deps.resolvConf);
+        break;
+      case 'bindAdd':
+        facts.account = this.resolveBindings([req.target])[0] ?? null;
+        break;
+      case 'bindRemove':
+        facts.runOwner = this.runOwners.get(req.target.name);
+        break;
     }
+    return facts;
   }
 
-  private async openCaptive(seconds: number, extend: boolean, client: Client): Promise<void> {
-    const s = this.saved;
-    const state = lockState(s.config, this.observations());
-    if (extend) {
-      if (!s.captive || state !== 'exception') throw new ProtocolError('conflict', 'no captive exception is open', 'open one with `tunlock captive open`');
-      checkHoleOwner(s.captive, client);
-      const expiresAt = Math.min(s.captive.expiresAt + seconds * 1000, this.now() + 600_000);
-      return this.commit({ ...s, captive: { ...s.captive, expiresAt } }, `captive extend ${seconds}s`);
-    }
-    if (!isLocked(state)) throw new ProtocolError('conflict', 'the lock is off: nothing blocks the portal', 'open the portal page directly');
-    if (state === 'protected') throw new ProtocolError('conflict', 'the tunnel is up: a captive exception is not needed');
-    if (s.captive && state === 'exception') checkHoleOwner(s.captive, client);
-    const tunnels = s.config.tunnels.map((t) => t.iface);
-    const route = await physicalDefaultRoute(tunnels);
-    if (!route) throw new ProtocolError('not_found', 'no default route outside the tunnel: not connected to a network', 'connect to the Wi-Fi or cable first');
-    const resolvers = resolvConfNameservers(this.deps.resolvConf);
-    if (resolvers.length === 0 && route.gateway) resolvers.push(route.gateway);
-    const hole: CaptiveHole = { iface: route.iface, uid: client.uid, resolvers: resolvers.slice(0, 8), expiresAt: this.now() + seconds * 1000 };
-    return this.commit({ ...s, captive: hole }, `captive open ${seconds}s on ${route.iface} for uid ${client.uid}`);
+  /** Removes our rules and the saved settings: back to a fresh install (also the way out of an unreadable state). */
+  private async reset(): Promise<void> {
+    await this.deps.firewall.reset();
+    this.applied = this.policy(defaultState().config, null, []);
+    this.stateError = null;
+    this.keptLock = false;
+    this.applyError = null;
+    this.deps.store.save(defaultState());
+    this.saved = defaultState();
+    this.writeBootRules();
+    this.armCaptiveTimer();
+    this.deps.log(`reset: removed ${this.deps.firewall.label} and the saved settings`);
+    this.announce();
   }
-}
-
-/** A member may extend, replace or close only the hole opened for their own uid; root any. */
-function checkHoleOwner(hole: CaptiveHole, client: Client): void {
-  if (client.uid === 0 || client.uid === hole.uid) return;
-  throw new ProtocolError('not_permitted', `the captive exception is open for uid ${hole.uid}, not for uid ${client.uid}`, 'wait until it closes (tunlock status shows when), or ask that user or root to close it');
-}
-
-function notFound(iface: string): ProtocolError {
-  return new ProtocolError('not_found', `no tunnel ${iface}`, `add it first: tunlock tunnel add ${iface} --endpoint ADDR:PORT/udp`);
 }
 
 /** The directly connected subnets from an `ip -j addr show` listing; null when there is none to read. */
@@ -899,40 +756,3 @@ async function assertTunnel(iface: string): Promise<void> {
   }
   if (kind && !kind.tunnel) throw new ProtocolError('invalid_value', `${iface} is not a VPN tunnel: ${kind.reason}`, NOT_A_TUNNEL_HINT);
 }
-
-/** A range LAN access may open besides the on-link ones (root only, roles.ts): never much of the internet. */
-function lanRangeToAdd(text: string): Cidr {
-  const range = parseCidr(text);
-  const len = Number(range.text.split('/')[1]);
-  if (len < (range.family === 4 ? 8 : 16)) {
-    throw new ProtocolError('invalid_value', `${range.text} covers much of the internet, not a LAN`, `add the LAN's own subnet (at least /${range.family === 4 ? 8 : 16})`);
-  }
-  return range;
-}
-
-/** The account named to own the VPN's sockets (tunnelAdd is root's alone: roles.ts). */
-function endpointOwnerUid(name: string): number {
-  const uid = userId(name);
-  if (uid === null) throw new ProtocolError('not_found', `no user named ${JSON.stringify(name)}`, 'check the name: getent passwd NAME');
-  return uid;
-}
-
-function mergeEndpoints(existing: Endpoint[], added: Endpoint[]): Endpoint[] {
-  const out = [...existing];
-  for (const e of added) if (!out.some((o) => sameEndpoint(o, e))) out.push(e);
-  return out;
-}
-
-/** Adopts what a WireGuard interface told us: new peer endpoints, and its current fwmark. */
-function withLearned(state: SavedState, iface: string, facts: WireGuardFacts | null): SavedState {
-  if (!facts) return state;
-  const tunnels = state.config.tunnels.map((t) =>
-    t.iface === iface ? { ...t, learned: mergeEndpoints(t.learned, facts.endpoints), fwmark: facts.fwmark } : t,
-  );
-  return { ...state, config: { ...state.config, tunnels } };
-}
-
-function sameTarget(a: BindTarget, b: BindTarget): boolean {
-  return a.kind === b.kind && a.name === b.name;
-}
-

@@ -66,6 +66,16 @@ export function lockState(config: LockConfig, obs: Observations): LockState {
   return 'blocking';
 }
 
+/**
+ * The state every client is shown (status, history, self-test): the state machine's, derived here and nowhere
+ * else. `unreadable`: the saved settings could not be read, so the daemon fails closed — it enforces the full
+ * block or keeps the lock it found (blocking) — and when not even that is in force, nothing protects (off).
+ */
+export function shownState(config: LockConfig, obs: Observations, unreadable: { enforced: boolean } | null): LockState {
+  if (unreadable) return unreadable.enforced ? 'blocking' : 'off';
+  return lockState(config, obs);
+}
+
 export function isLocked(state: LockState): boolean {
   return state === 'protected' || state === 'blocking' || state === 'exception';
 }
