@@ -3,6 +3,7 @@
 // a machine without systemd (containers, WSL, OpenRC, runit).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
+import { RUN_DIR } from './common/paths.js';
 
 export type InitSystem = 'systemd' | 'openrc' | 'none';
 
@@ -44,6 +45,6 @@ export function bootAdvice(init: InitSystem = detectInit(), exists: (p: string) 
   }
 }
 
-export function logAdvice(init: InitSystem = detectInit(), stateDir = '/run/tunlock'): string {
+export function logAdvice(init: InitSystem = detectInit(), stateDir = RUN_DIR): string {
   return init === 'systemd' ? 'journalctl -u tunlockd says why it stopped' : `${join(stateDir, 'tunlockd.log')} says why it stopped`;
 }

@@ -3,40 +3,25 @@
 // machine's own (tests check /etc/group is untouched).
 import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { parseGroup, parsePasswd } from '../../host/src/common/etc-files.js';
+import type { GroupEntry, PasswdEntry } from '../../host/src/common/etc-files.js';
 import type { Layout } from './layout.js';
 
-export interface PasswdEntry {
-  name: string;
-  uid: number;
-  gid: number;
-  home: string;
-}
-export interface GroupEntry {
-  name: string;
-  gid: number;
-  members: string[];
-}
-
-function lines(path: string): string[][] {
-  let text: string;
+/** The file's text below the layout's root; a file that is not there lists nobody. */
+function read(l: Layout, path: string): string {
   try {
-    text = readFileSync(path, 'utf8');
+    return readFileSync(l.at(path), 'utf8');
   } catch {
-    return [];
+    return '';
   }
-  return text.split('\n').filter((l) => l && !l.startsWith('#')).map((l) => l.split(':'));
 }
 
 export function readPasswd(l: Layout): PasswdEntry[] {
-  return lines(l.at('/etc/passwd'))
-    .filter((f) => f.length >= 7 && /^\d+$/.test(f[2]!) && /^\d+$/.test(f[3]!))
-    .map((f) => ({ name: f[0]!, uid: Number(f[2]), gid: Number(f[3]), home: f[5]! }));
+  return parsePasswd(read(l, '/etc/passwd'));
 }
 
 export function readGroups(l: Layout): GroupEntry[] {
-  return lines(l.at('/etc/group'))
-    .filter((f) => f.length >= 4 && /^\d+$/.test(f[2]!))
-    .map((f) => ({ name: f[0]!, gid: Number(f[2]), members: f[3]!.split(',').filter(Boolean) }));
+  return parseGroup(read(l, '/etc/group'));
 }
 
 export function findUser(l: Layout, name: string): PasswdEntry | undefined {

@@ -22,7 +22,7 @@ import { dirname, join, posix } from 'node:path';
 import { bootAdvice, detectInit } from '../../host/src/init-system.js';
 import { DAEMON_UNIT, SOCKET_GROUP_NAME } from '../../host/src/common/paths.js';
 import { addMember, createSystemGroup, findGroup, findUser, installingUser } from './accounts.js';
-import type { PasswdEntry } from './accounts.js';
+import type { PasswdEntry } from '../../host/src/common/etc-files.js';
 import { startDaemon, systemdRunning, systemctl } from './control.js';
 import { Layout } from './layout.js';
 import type { LayoutOptions } from './layout.js';

@@ -6,7 +6,7 @@ import type { CliClient, CliIo } from '../../host/src/cli/cli';
 import { main } from '../../host/src/cli/cli';
 import type { Check } from '../../host/src/cli/doctor';
 import { VERBS } from '../../host/src/cli/verbs';
-import type { OkResult, RequestBody } from '../../host/src/client/daemon-client';
+import type { OkResult, RequestBody } from '../../host/src/protocol/schema';
 import { daemonUnavailable, notInGroup } from '../../host/src/client/daemon-client';
 import type { Event } from '../../host/src/protocol/schema';
 import { ProtocolError, Request } from '../../host/src/protocol/schema';

@@ -1,6 +1,6 @@
 // Test doubles for tunlock-host's relay: a fake daemon whose links record (and check) every request that
 // reaches them, and a browser that collects what the relay sends.
-import type { OkResult, RequestBody } from '../../host/src/client/daemon-client';
+import type { OkResult, RequestBody } from '../../host/src/protocol/schema';
 import { daemonUnavailable } from '../../host/src/client/daemon-client';
 import type { Event, ProtocolError, Status } from '../../host/src/protocol/schema';
 import { Request as RequestSchema } from '../../host/src/protocol/schema';

@@ -10,7 +10,7 @@ import { BrowserInput } from '../../host/src/native-host/browser-input';
 import { Relay } from '../../host/src/native-host/relay';
 import type { ToBrowser } from '../../host/src/native-host/relay';
 import { encodeFrame } from '../../host/src/protocol/framing';
-import type { RequestBody } from '../../host/src/client/daemon-client';
+import type { RequestBody } from '../../host/src/protocol/schema';
 import {
   MAX_MESSAGE_TO_BROWSER_BYTES,
   MAX_REQUEST_BYTES,

@@ -1,7 +1,8 @@
 // tunlock-host's relay against a fake daemon: the handshake, forwarding, typed errors, "daemon unavailable",
 // reconnect with backoff and re-subscription, and which events reach the browser.
 import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
-import { Backoff } from '../../host/src/native-host/backoff';
+import { Backoff } from '../../host/src/common/backoff';
+import { RECONNECT_INITIAL_MS, RECONNECT_MAX_MS } from '../../host/src/native-host/relay';
 import { FrameError } from '../../host/src/protocol/framing';
 import { Relay } from '../../host/src/native-host/relay';
 import { PROTOCOL_VERSION, ProtocolError, versionMismatch } from '../../host/src/protocol/schema';
@@ -328,8 +329,9 @@ describe('daemon unavailable, reconnect and re-subscribe', () => {
 });
 
 describe('Backoff', () => {
-  it('doubles from 250 ms to a 5 s cap and starts over after reset', () => {
-    const b = new Backoff();
+  it('doubles from 250 ms to a 5 s cap and starts over after reset (the relay\'s bounds)', () => {
+    expect([RECONNECT_INITIAL_MS, RECONNECT_MAX_MS]).toEqual([250, 5000]);
+    const b = new Backoff(RECONNECT_INITIAL_MS, RECONNECT_MAX_MS);
     expect(Array.from({ length: 8 }, () => b.next())).toEqual([250, 500, 1000, 2000, 4000, 5000, 5000, 5000]);
     b.reset();
     expect(b.next()).toBe(250);

@@ -3,6 +3,7 @@
 // whole controller against fakes.
 import { t } from '../shared/i18n.js';
 import type { Event, StatusT } from '../shared/protocol.js';
+import { captiveSecondsLeft } from '../shared/protocol.js';
 import type { Settings, SettingsStorage } from '../shared/settings.js';
 import { applyPatch, DEFAULT_SETTINGS, loadSettings, saveSettings } from '../shared/settings.js';
 import type { BrowserPortalState, Connection, Snapshot, WebrtcPolicy, WebrtcView } from '../shared/snapshot.js';
@@ -284,7 +285,7 @@ export class Controller {
 
   private secondsLeft(): number | undefined {
     const c = this.status?.captive;
-    return c ? Math.max(0, Math.round((c.expiresAt - Date.now()) / 1000)) : undefined;
+    return c ? captiveSecondsLeft(c, Date.now()) : undefined;
   }
 
   private async render(): Promise<void> {

@@ -15,8 +15,8 @@
 // and resets after a successful subscribe. A host that does not answer hello within HELLO_TIMEOUT_MS counts
 // as failed, so the UI never waits forever.
 import type { Connection } from '../shared/snapshot.js';
-import type { ErrorBodyT, Event, Request, StatusT } from '../shared/protocol.js';
-import { PROTOCOL_VERSION, ServerMessage } from '../shared/protocol.js';
+import type { ErrorBodyT, Event, RequestBody, StatusT } from '../shared/protocol.js';
+import { Backoff, PROTOCOL_VERSION, ServerMessage } from '../shared/protocol.js';
 
 export interface NativePort {
   postMessage(message: unknown): void;
@@ -41,8 +41,6 @@ export const HELLO_TIMEOUT_MS = 5_000;
 export const REQUEST_TIMEOUT_MS = 10_000;
 export const BACKOFF_MIN_MS = 500;
 export const BACKOFF_MAX_MS = 30_000;
-
-type RequestBody = Request extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
 export class RequestError extends Error {
   override name = 'RequestError';
@@ -86,7 +84,7 @@ export class NativeClient {
   private connection: Connection;
   private status: StatusT | null = null;
   private retryTimer: unknown = null;
-  private backoff = BACKOFF_MIN_MS;
+  private readonly backoff = new Backoff(BACKOFF_MIN_MS, BACKOFF_MAX_MS);
   private readonly timers: NonNullable<NativeClientOptions['timers']>;
   private readonly now: () => number;
   private stopped = true;
@@ -124,7 +122,7 @@ export class NativeClient {
     if (this.stopped) return;
     if (this.connection.kind === 'ready' || this.connection.kind === 'connecting') return;
     this.cancelRetry();
-    this.backoff = BACKOFF_MIN_MS;
+    this.backoff.reset();
     if (this.port) void this.handshake();
     else this.open();
   }
@@ -193,7 +191,7 @@ export class NativeClient {
       }
       const status = await this.request({ type: 'subscribe' }, HELLO_TIMEOUT_MS);
       if (this.port !== port) return;
-      this.backoff = BACKOFF_MIN_MS;
+      this.backoff.reset();
       this.setState({ kind: 'ready' }, status as StatusT);
     } catch (e) {
       if (this.port !== port || this.stopped) return;
@@ -227,8 +225,7 @@ export class NativeClient {
 
   private scheduleRetry(fn: () => void): void {
     this.cancelRetry();
-    const delay = this.backoff;
-    this.backoff = Math.min(this.backoff * 2, BACKOFF_MAX_MS);
+    const delay = this.backoff.next();
     this.retryTimer = this.timers.setTimeout(() => {
       this.retryTimer = null;
       if (!this.stopped) fn();
@@ -284,7 +281,7 @@ export class NativeClient {
         this.scheduleRetry(() => void this.handshake());
       } else if (this.connection.kind !== 'ready') {
         this.cancelRetry();
-        this.backoff = BACKOFF_MIN_MS;
+        this.backoff.reset();
         void this.handshake();
       }
     }

@@ -5,7 +5,7 @@
 // can help. Chromium has no way to tell whether the network has a login page, so the button is always there
 // while blocking; Firefox's own detection (captivePortal API) makes it stand out when it sees one. Nothing
 // here probes the network: the hole opens, and the login page loads, only when the user asks.
-import { CAPTIVE_DEFAULT_SECONDS, CAPTIVE_MAX_SECONDS } from '../shared/protocol.js';
+import { CAPTIVE_DEFAULT_SECONDS, CAPTIVE_MAX_SECONDS, captiveSecondsLeft } from '../shared/protocol.js';
 import type { Snapshot } from '../shared/snapshot.js';
 import { formatCountdown, formatMinutes, t } from '../shared/i18n.js';
 import type { UiDaemonRequest } from '../shared/ui-messages.js';
@@ -44,7 +44,7 @@ export function captiveModel(s: Snapshot, now = Date.now()): CaptiveModel {
     };
   }
   if (st.state === 'exception' && st.captive) {
-    const secondsLeft = Math.max(0, Math.round((st.captive.expiresAt - now) / 1000));
+    const secondsLeft = captiveSecondsLeft(st.captive, now);
     const canExtend = secondsLeft + EXTEND_SECONDS <= CAPTIVE_MAX_SECONDS;
     return {
       kind: 'open',

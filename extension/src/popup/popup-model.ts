@@ -1,6 +1,7 @@
 // Everything the popup shows, derived from a snapshot. The Svelte component only renders this.
 import { plural, t } from '../shared/i18n.js';
 import type { Mode } from '../shared/protocol.js';
+import { captiveSecondsLeft } from '../shared/protocol.js';
 import type { WebrtcMode } from '../shared/settings.js';
 import type { Snapshot } from '../shared/snapshot.js';
 import type { StateView } from '../shared/state-view.js';
@@ -49,7 +50,7 @@ function caption(s: Snapshot, live: boolean, on: boolean): string {
 export function popupModel(s: Snapshot, now = Date.now()): PopupModel {
   const st = s.status;
   const live = s.connection.kind === 'ready' && st !== null;
-  const captive = live && st.state === 'exception' && st.captive ? Math.max(0, Math.round((st.captive.expiresAt - now) / 1000)) : null;
+  const captive = live && st.state === 'exception' && st.captive ? captiveSecondsLeft(st.captive, now) : null;
   const view = stateView(s.connection, st, captive ?? undefined, now);
   const n = st?.blockedPackets ?? null;
   const lockOn = st ? st.mode !== 'off' : false;

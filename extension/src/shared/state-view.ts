@@ -9,6 +9,7 @@
 // Commands, errno texts and socket paths go to `technical`, shown only behind a details toggle.
 import { badgeCountdown, formatCountdown, formatList, t } from './i18n.js';
 import type { StatusT } from './protocol.js';
+import { captiveSecondsLeft } from './protocol.js';
 import type { Connection } from './snapshot.js';
 
 /** Each icon has its own shape, so the state reads without colour (see extension/scripts/icons.mjs). */
@@ -109,7 +110,7 @@ function lastKnown(status: StatusT | null, now: number): string {
 function holeLeft(status: StatusT | null, now: number): string | null {
   const c = status?.captive;
   if (!c || c.expiresAt <= now) return null;
-  return t('lastKnownHole', formatCountdown((c.expiresAt - now) / 1000));
+  return t('lastKnownHole', formatCountdown(captiveSecondsLeft(c, now)));
 }
 
 /**

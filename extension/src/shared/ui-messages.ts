@@ -1,7 +1,7 @@
 // Messages between the extension's pages (popup, options) and the background, over a runtime port named
 // UI_PORT. The background checks every message it receives with parseUiMessage: the pages are ours, but a
 // page bug must not turn into an arbitrary request to the daemon.
-import { CAPTIVE_MAX_SECONDS, Ifname } from './protocol.js';
+import { CaptiveSeconds, Ifname } from './protocol.js';
 import type { Snapshot } from './snapshot.js';
 
 export const UI_PORT = 'tunlock-ui';
@@ -17,8 +17,6 @@ export type UiDaemonRequest =
   | { type: 'captiveClose' }
   | { type: 'selfTest' }
   | { type: 'history' };
-
-export const CAPTIVE_MIN_SECONDS = 10;
 
 export type UiMessage =
   | { kind: 'daemon'; id: number; request: UiDaemonRequest }
@@ -36,7 +34,7 @@ export type BackgroundMessage =
   | { kind: 'reply'; id: number; ok: false; error: string };
 
 function isCaptiveSeconds(v: unknown): v is number {
-  return typeof v === 'number' && Number.isInteger(v) && v >= CAPTIVE_MIN_SECONDS && v <= CAPTIVE_MAX_SECONDS;
+  return CaptiveSeconds.safeParse(v).success;
 }
 
 function isObject(v: unknown): v is Record<string, unknown> {

@@ -6,7 +6,7 @@
 // "tunlock: MESSAGE" + "  → what to do", and under --json also as {"error":{code,message,hint?}} on stdout.
 // Exit codes: exit-codes.ts (the table in docs/cli.md).
 import { DEFAULT_SOCKET_PATH } from '../common/paths.js';
-import type { OkResult, RequestBody } from '../client/daemon-client.js';
+import type { OkResult, RequestBody } from '../protocol/schema.js';
 import { ValueError } from '../net/values.js';
 import type { Event, HistoryResult, SelfTestResult, Status } from '../protocol/schema.js';
 import { ProtocolError } from '../protocol/schema.js';

@@ -11,6 +11,8 @@ import type { Status } from '../protocol/schema.js';
 import { ProtocolError } from '../protocol/schema.js';
 import { bootAdvice, detectInit, installCommand, logAdvice, startCommand } from '../init-system.js';
 import type { InitSystem } from '../init-system.js';
+import { parseGroup, parsePasswd, parseResolvConf } from '../common/etc-files.js';
+import type { GroupEntry } from '../common/etc-files.js';
 import { DAEMON_UNIT, DEFAULT_PREFIX, SOCKET_GROUP_NAME, UNIT_DIR, lastContactPath } from '../common/paths.js';
 import { NOT_A_TUNNEL_HINT } from '../common/tunnel-hint.js';
 
@@ -62,17 +64,8 @@ function isDir(p: string): boolean {
   }
 }
 
-interface GroupLine {
-  name: string;
-  gid: number;
-  members: string[];
-}
-function groups(ctx: DoctorContext): GroupLine[] {
-  return (read(ctx, '/etc/group') ?? '')
-    .split('\n')
-    .map((l) => l.split(':'))
-    .filter((f) => f.length >= 4 && /^\d+$/.test(f[2]!))
-    .map((f) => ({ name: f[0]!, gid: Number(f[2]), members: f[3]!.split(',').filter(Boolean) }));
+function groups(ctx: DoctorContext): GroupEntry[] {
+  return parseGroup(read(ctx, '/etc/group') ?? '');
 }
 
 function ago(ms: number): string {
@@ -264,11 +257,7 @@ function isLan(addr: string): boolean {
 function checkDns(ctx: DoctorContext): Check {
   const text = read(ctx, '/etc/resolv.conf');
   if (text === null) return { id: 'dns', status: 'warn', message: 'no /etc/resolv.conf: cannot tell where DNS goes' };
-  const servers = text
-    .split('\n')
-    .map((l) => /^\s*nameserver\s+(\S+)/.exec(l)?.[1])
-    .filter((s): s is string => !!s)
-    .map((s) => s.replace(/%.*$/, ''));
+  const servers = parseResolvConf(text).map((s) => s.replace(/%.*$/, ''));
   if (!servers.length) return { id: 'dns', status: 'warn', message: '/etc/resolv.conf lists no nameserver' };
   const local = servers.filter((s) => s.startsWith('127.') || s === '::1');
   const lan = servers.filter(isLan);
@@ -327,8 +316,8 @@ function which(program: string, env: NodeJS.ProcessEnv): string | null {
 function whoWeCheck(env: NodeJS.ProcessEnv): DoctorContext['user'] {
   const me = userInfo();
   if (me.uid === 0 && env.SUDO_USER) {
-    const line = readFileSync('/etc/passwd', 'utf8').split('\n').map((l) => l.split(':')).find((f) => f[0] === env.SUDO_USER);
-    if (line && line.length >= 7) return { name: line[0]!, uid: Number(line[2]), gid: Number(line[3]), home: line[5]! };
+    const entry = parsePasswd(readFileSync('/etc/passwd', 'utf8')).find((e) => e.name === env.SUDO_USER);
+    if (entry) return entry;
   }
   return { name: me.username, uid: me.uid, gid: me.gid, home: me.homedir };
 }

@@ -3,9 +3,9 @@
 // completion test all read this table, so a verb exists in one place. Every value is parsed here (a clear
 // message, exit 2) before anything is sent; the daemon validates again.
 import { parseCidr, parseEndpoint, parseIfname } from '../net/values.js';
-import type { RequestBody } from '../client/daemon-client.js';
+import type { RequestBody } from '../protocol/schema.js';
 import type { BindTarget } from '../protocol/schema.js';
-import { CAPTIVE_DEFAULT_SECONDS, CAPTIVE_MAX_SECONDS } from '../protocol/schema.js';
+import { CAPTIVE_DEFAULT_SECONDS, CAPTIVE_MAX_SECONDS, CAPTIVE_MIN_SECONDS } from '../protocol/captive.js';
 
 /** A mistake in the command line: exit 2 with the verb's usage line. */
 export class UsageError extends Error {
@@ -67,8 +67,8 @@ function one<T extends string>(verb: string, value: string | undefined, choices:
 function seconds(verb: string, value: FlagValues[string]): number {
   if (value === undefined) return CAPTIVE_DEFAULT_SECONDS;
   const v = String(value);
-  if (!/^\d+$/.test(v) || Number(v) < 10 || Number(v) > CAPTIVE_MAX_SECONDS) {
-    throw new UsageError(`--seconds must be a whole number from 10 to ${CAPTIVE_MAX_SECONDS}`, verb);
+  if (!/^\d+$/.test(v) || Number(v) < CAPTIVE_MIN_SECONDS || Number(v) > CAPTIVE_MAX_SECONDS) {
+    throw new UsageError(`--seconds must be a whole number from ${CAPTIVE_MIN_SECONDS} to ${CAPTIVE_MAX_SECONDS}`, verb);
   }
   return Number(v);
 }
@@ -161,7 +161,7 @@ export const VERBS: readonly Verb[] = [
     name: 'captive',
     usage: 'captive open|extend [--seconds N] | close',
     help: 'a short, kernel-timed hole to log in to a Wi-Fi portal',
-    flags: { seconds: { type: 'string', help: `how long the hole stays open, 10 to ${CAPTIVE_MAX_SECONDS} (default ${CAPTIVE_DEFAULT_SECONDS})` } },
+    flags: { seconds: { type: 'string', help: `how long the hole stays open, ${CAPTIVE_MIN_SECONDS} to ${CAPTIVE_MAX_SECONDS} (default ${CAPTIVE_DEFAULT_SECONDS})` } },
     build: (w, f) => {
       const action = one('captive', w[0], ['open', 'extend', 'close'] as const);
       arity('captive', w, 1);

@@ -12,14 +12,11 @@ import { DEFAULT_SOCKET_PATH, SOCKET_GROUP_NAME } from '../common/paths.js';
 import { startCommand } from '../init-system.js';
 import { peerCredentials, socketFd } from '../process/linux-syscalls.js';
 import { FrameDecoder, encodeFrame } from '../protocol/framing.js';
-import type { ClientKind, Event, Request, ServerMessage, Status } from '../protocol/schema.js';
+import type { ClientKind, Event, OkResult, RequestBody, ServerMessage, Status } from '../protocol/schema.js';
 import { MAX_MESSAGE_TO_BROWSER_BYTES, MAX_REQUEST_BYTES, PROTOCOL_VERSION, ProtocolError, ServerMessage as ServerMessageSchema } from '../protocol/schema.js';
 import type * as z from 'zod/mini';
 
-/** What a successful response carries (already validated against the schema when it arrives). */
-export type OkResult = Extract<ServerMessage, { ok: true }>['result'];
 type Pending = { resolve: (v: OkResult) => void; reject: (e: ProtocolError) => void };
-export type RequestBody = Request extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 
 export function daemonUnavailable(message: string, socketPath: string): ProtocolError {
   return new ProtocolError(

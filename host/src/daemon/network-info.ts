@@ -3,6 +3,7 @@
 // connected subnets (what "LAN" means, and where DHCP servers and neighbours are).
 import { execFile } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { parseResolvConf } from '../common/etc-files.js';
 import { parseAddress, parseCidr, parseIfname } from '../net/values.js';
 import type { Address, Cidr } from '../net/values.js';
 
@@ -46,11 +47,9 @@ export function resolvConfNameservers(path = '/etc/resolv.conf'): Address[] {
     return [];
   }
   const out: Address[] = [];
-  for (const line of text.split('\n')) {
-    const m = /^\s*nameserver\s+(\S+)/.exec(line);
-    if (!m?.[1]) continue;
+  for (const server of parseResolvConf(text)) {
     try {
-      const a = parseAddress(m[1]);
+      const a = parseAddress(server);
       if (!a.text.startsWith('127.') && a.text !== '::1') out.push(a);
     } catch {
       // not an address: ignore the line

@@ -8,11 +8,15 @@
 //    browser gets `{event:'daemon', available:false, error}`; on reconnect `{event:'daemon', available:true}`
 //    and, if it had subscribed, a fresh subscription and a status event.
 import type { FrameError } from '../protocol/framing.js';
-import type { OkResult, RequestBody } from '../client/daemon-client.js';
+import type { OkResult, RequestBody } from '../protocol/schema.js';
 import { daemonUnavailable } from '../client/daemon-client.js';
 import type { ErrorBody, Event, Request, Response, Status } from '../protocol/schema.js';
 import { PROTOCOL_VERSION, ProtocolError, parseRequest, versionMismatch } from '../protocol/schema.js';
-import { Backoff } from './backoff.js';
+import { Backoff } from '../common/backoff.js';
+
+/** Reconnect to the daemon fast (a restart takes well under a second), at most every few seconds after that. */
+export const RECONNECT_INITIAL_MS = 250;
+export const RECONNECT_MAX_MS = 5000;
 
 export type ToBrowser = Response | Event;
 
@@ -91,7 +95,7 @@ export class Relay {
   private readonly requestTimeoutMs: number;
 
   constructor(private readonly opts: RelayOptions) {
-    this.backoff = opts.backoff ?? new Backoff();
+    this.backoff = opts.backoff ?? new Backoff(RECONNECT_INITIAL_MS, RECONNECT_MAX_MS);
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 3000;
     this.requestTimeoutMs = opts.requestTimeoutMs ?? 15_000;
     this.lastError = daemonUnavailable('not connected to tunlockd yet', opts.socketPath).toBody();
@@ -183,7 +187,7 @@ export class Relay {
     const delay = this.backoff.next();
     // Logged when the reason changes, not on every retry of a daemon that stays away.
     if (before.code !== this.lastError.code || before.message !== this.lastError.message) {
-      this.opts.log(`tunlockd unavailable (${this.lastError.code}: ${this.lastError.message}); retrying with backoff up to 5 s`);
+      this.opts.log(`tunlockd unavailable (${this.lastError.code}: ${this.lastError.message}); retrying with backoff up to ${RECONNECT_MAX_MS / 1000} s`);
     }
     this.retryTimer = setTimeout(() => void this.attempt(), delay);
   }

@@ -15,6 +15,7 @@
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
 import { parseCidr, parseEndpoint, parseIfname, ValueError } from '../net/values.js';
+import { CAPTIVE_MAX_SECONDS, CAPTIVE_MIN_SECONDS } from './captive.js';
 
 z.config(en());
 
@@ -54,9 +55,7 @@ export const BindTarget = z.discriminatedUnion('kind', [
   z.strictObject({ kind: z.literal('cgroup'), name: CgroupName }),
 ]);
 
-export const CAPTIVE_DEFAULT_SECONDS = 120;
-export const CAPTIVE_MAX_SECONDS = 600;
-const CaptiveSeconds = z.int().check(z.minimum(10), z.maximum(CAPTIVE_MAX_SECONDS));
+export const CaptiveSeconds = z.int().check(z.minimum(CAPTIVE_MIN_SECONDS), z.maximum(CAPTIVE_MAX_SECONDS));
 
 function request<T extends string, P extends z.core.$ZodLooseShape>(type: T, params: P) {
   return z.strictObject({ id: RequestId, type: z.literal(type), ...params });
@@ -259,6 +258,10 @@ export type DetectedTunnel = z.infer<typeof DetectedTunnel>;
 export type BindTarget = z.infer<typeof BindTarget>;
 export type Event = z.infer<typeof Event>;
 export type ServerMessage = z.infer<typeof ServerMessage>;
+/** What a successful response carries. */
+export type OkResult = Extract<ServerMessage, { ok: true }>['result'];
+/** A request as a client writes it: the client numbers it (`id`) when it sends it. */
+export type RequestBody = Request extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never;
 export type HelloResult = z.infer<typeof HelloResult>;
 export type SelfTestCheck = z.infer<typeof SelfTestCheck>;
 export type SelfTestResult = z.infer<typeof SelfTestResult>;
