@@ -3,7 +3,8 @@
 // inputs, and every client (CLI, browser, history) sees the same projection.
 import type { RefusedCounts } from '../firewall/firewall.js';
 import type { BoundAccount } from '../firewall/policy.js';
-import { bindingKey, captiveSecondsLeft } from '../firewall/policy.js';
+import { bindingKey } from '../firewall/policy.js';
+import { captiveSecondsLeft } from '../protocol/captive.js';
 import { formatEndpoint } from '../net/values.js';
 import type { DetectedTunnel, ErrorBody, Status } from '../protocol/schema.js';
 import type { Observations } from './lock-machine.js';
