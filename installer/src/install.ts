@@ -19,7 +19,7 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { dirname, join, posix } from 'node:path';
-import { bootAdvice, detectInit } from '../../host/src/init-system.js';
+import { bootAdvice, detectInit } from '../../host/src/process/init-system.js';
 import { DAEMON_UNIT, SOCKET_GROUP_NAME } from '../../host/src/common/paths.js';
 import { addMember, createSystemGroup, findGroup, findUser, installingUser } from './accounts.js';
 import type { PasswdEntry } from '../../host/src/common/etc-files.js';

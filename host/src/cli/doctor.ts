@@ -9,8 +9,8 @@ import { BROWSERS, MANIFEST_FILE, manifestProblems, requiresExisting } from '../
 import { DaemonClient } from '../client/daemon-client.js';
 import type { Status } from '../protocol/schema.js';
 import { ProtocolError } from '../protocol/schema.js';
-import { bootAdvice, detectInit, installCommand, logAdvice, startCommand } from '../init-system.js';
-import type { InitSystem } from '../init-system.js';
+import { bootAdvice, detectInit, installCommand, logAdvice, startCommand } from '../process/init-system.js';
+import type { InitSystem } from '../process/init-system.js';
 import { parseGroup, parsePasswd, parseResolvConf } from '../common/etc-files.js';
 import type { GroupEntry } from '../common/etc-files.js';
 import { DAEMON_UNIT, DEFAULT_PREFIX, SOCKET_GROUP_NAME, UNIT_DIR, lastContactPath } from '../common/paths.js';

@@ -9,7 +9,7 @@ import { connect } from 'node:net';
 import type { Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { DEFAULT_SOCKET_PATH, SOCKET_GROUP_NAME } from '../common/paths.js';
-import { startCommand } from '../init-system.js';
+import { startCommand } from '../process/init-system.js';
 import { peerCredentials, socketFd } from '../process/linux-syscalls.js';
 import { FrameDecoder, encodeFrame } from '../protocol/framing.js';
 import type { ClientKind, Event, OkResult, RequestBody, ServerMessage, Status } from '../protocol/schema.js';

@@ -3,7 +3,7 @@
 // a machine without systemd (containers, WSL, OpenRC, runit).
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
-import { RUN_DIR } from './common/paths.js';
+import { RUN_DIR } from '../common/paths.js';
 
 export type InitSystem = 'systemd' | 'openrc' | 'none';
 
