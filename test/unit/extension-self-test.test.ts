@@ -33,6 +33,8 @@ describe('popup self-test', () => {
   it('reads the address of a candidate line', () => {
     expect(candidateAddress('candidate:1 1 udp 2122260223 192.0.2.7 54400 typ host generation 0')).toBe('192.0.2.7');
     expect(candidateAddress('a=candidate:1 1 UDP 2122252543 2001:DB8::7 54401 typ host')).toBe('2001:db8::7');
+    expect(candidateAddress('candidate:1 1 udp 1 2001:db8:0:0:0:0:0:7 5000 typ host')).toBe('2001:db8::7');
+    expect(candidateAddress('candidate:1 1 udp 1 3F2B.local 5000 typ host')).toBe('3f2b.local');
     expect(candidateAddress('garbage')).toBeNull();
   });
 
@@ -41,6 +43,8 @@ describe('popup self-test', () => {
     expect(pass.ok).toBe(true);
     const fail = webrtcCandidatesCheck({ available: true, candidates: ['candidate:1 1 udp 1 192.168.1.20 5000 typ host'] }, daemon.tunnelAddresses);
     expect(fail).toMatchObject({ ok: false, evidence: expect.stringContaining('outside the tunnel: 192.168.1.20') });
+    // The tunnel's address written another way is still the tunnel's (the daemon's canonical text on both sides).
+    expect(webrtcCandidatesCheck({ available: true, candidates: ['candidate:1 1 udp 1 2001:DB8:0:0::2 5000 typ host'] }, ['2001:db8::2']).ok).toBe(true);
     expect(webrtcCandidatesCheck({ available: true, candidates: [] }, []).evidence).toMatch(/no candidate gathered/);
     expect(webrtcCandidatesCheck({ available: false, candidates: [] }, []).ok).toBe(true);
     expect(webrtcCandidatesCheck({ available: true, candidates: [], error: 'boom' }, []).ok).toBe(false);

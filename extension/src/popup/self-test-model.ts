@@ -5,6 +5,7 @@
 // about web pages, and the popup says so instead of counting it. Pure: SelfTest.svelte renders it; the
 // gathering itself is in webrtc-gather.ts.
 import { t } from '../shared/i18n.js';
+import { parseAddress } from '../shared/protocol.js';
 import type { SelfTestCheckT, SelfTestResultT } from '../shared/protocol.js';
 import type { WebrtcView } from '../shared/snapshot.js';
 
@@ -36,16 +37,28 @@ export function webrtcPolicyCheck(w: WebrtcView): SelfTestCheckT {
   return { name: 'webrtc-policy', ok: false, evidence, fix };
 }
 
+/**
+ * An address in the daemon's canonical text (the same parser), so one address written two ways compares
+ * equal; anything else (an mDNS name) lower-cased.
+ */
+function canonical(text: string): string {
+  try {
+    return parseAddress(text).text;
+  } catch {
+    return text.toLowerCase();
+  }
+}
+
 /** The address in an ICE candidate line (a host name ending in .local is an mDNS name that hides it). */
 export function candidateAddress(line: string): string | null {
   const parts = line.replace(/^a=/, '').split(/\s+/);
-  return parts.length >= 8 && parts[0]!.startsWith('candidate:') ? parts[4]!.toLowerCase() : null;
+  return parts.length >= 8 && parts[0]!.startsWith('candidate:') ? canonical(parts[4]!) : null;
 }
 
 export function webrtcCandidatesCheck(g: Gathered, tunnelAddresses: string[]): SelfTestCheckT {
   if (!g.available) return { name: 'webrtc-leak', ok: true, evidence: t('gatherOff') };
   if (g.error) return { name: 'webrtc-leak', ok: false, evidence: t('gatherFailed', g.error), fix: t('gatherFailedFix') };
-  const allowed = new Set(tunnelAddresses.map((a) => a.toLowerCase()));
+  const allowed = new Set(tunnelAddresses.map(canonical));
   const addresses = [...new Set(g.candidates.map(candidateAddress).filter((a): a is string => a !== null))];
   const outside = addresses.filter((a) => !allowed.has(a) && !a.endsWith('.local'));
   const seen = addresses.length ? t('gatherSeen', addresses.join(', ')) : t('gatherNone');
