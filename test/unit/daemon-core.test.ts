@@ -116,6 +116,30 @@ describe('Daemon: unreadable saved state fails closed', () => {
 });
 
 describe('Daemon: tampering', () => {
+  it('a kept lock (state unreadable) that is removed is replaced by the full block', async () => {
+    const { firewall, store, daemon, status } = setup();
+    store.unreadable = 'bad';
+    firewall.holding = { lock: true, guarded: true };
+    await daemon.start();
+    firewall.holding = null; // another program removed it
+    (daemon as unknown as { scheduleVerify(): void }).scheduleVerify();
+    await vi.waitFor(async () => expect((await status()).tamper.count).toBe(1));
+    expect(firewall.calls).toEqual(['guard', 'apply locked']);
+    expect(firewall.enforced).toMatchObject({ kind: 'locked', tunnels: [], allowLan: false });
+    expect(await status()).toMatchObject({ state: 'blocking', error: { code: 'state_unreadable' } });
+  });
+
+  it('a lost guard is put back by applying again (not counted as tampering)', async () => {
+    const { firewall, daemon, send, status } = setup();
+    await send({ type: 'setMode', mode: 'always' });
+    firewall.unguarded = true;
+    firewall.calls.length = 0;
+    (daemon as unknown as { scheduleVerify(): void }).scheduleVerify();
+    await vi.waitFor(() => expect(firewall.unguarded).toBe(false));
+    expect(firewall.calls).toEqual(['apply locked']);
+    expect((await status()).tamper.count).toBe(0);
+  });
+
   it('rules removed by someone else are re-applied whole, counted and announced', async () => {
     const { firewall, daemon, send, status, events } = setup();
     await send({ type: 'setMode', mode: 'always' });

@@ -22,6 +22,8 @@ export class FakeFirewall implements Firewall {
   failApplies = 0;
   /** what the next verify finds (then back to comparing `enforced` with the policy) */
   nextVerify: Verification | null = null;
+  /** the guard is gone (its process ended) until the next apply puts it back */
+  unguarded = false;
   /** what held() reports (the unreadable-state path) */
   holding: Held | null = null;
   blocked = 0;
@@ -37,6 +39,7 @@ export class FakeFirewall implements Firewall {
       throw new FirewallError('the kernel refused the batch (fake)');
     }
     this.enforced = isEmptyPolicy(policy) ? null : policy;
+    this.unguarded = false;
     this.applied.push(policy);
   }
 
@@ -45,7 +48,7 @@ export class FakeFirewall implements Firewall {
     this.nextVerify = null;
     if (next) return next;
     const want = isEmptyPolicy(policy) ? null : policy;
-    if (JSON.stringify(want) === JSON.stringify(this.enforced)) return { kind: 'intact', guarded: true, evidence: 'as applied' };
+    if (JSON.stringify(want) === JSON.stringify(this.enforced)) return { kind: 'intact', guarded: !this.unguarded, evidence: 'as applied' };
     const removed = this.enforced === null;
     return { kind: 'tampered', removed, difference: `${this.label} ${removed ? 'was removed' : 'differ'}` };
   }

@@ -7,7 +7,7 @@ import type { BoundAccount, CaptiveHole } from '../firewall/policy.js';
 import type { Address, Cidr, Endpoint } from '../net/values.js';
 import { parseCidr, parseEndpoint, sameEndpoint } from '../net/values.js';
 import type { BindTarget, DetectedTunnel, ErrorBody, LockState, Request } from '../protocol/schema.js';
-import { ProtocolError } from '../protocol/schema.js';
+import { CAPTIVE_MAX_SECONDS, ProtocolError } from '../protocol/schema.js';
 import { isLocked } from './lock-machine.js';
 import type { SavedState } from './state-store.js';
 import { defaultState } from './state-store.js';
@@ -16,8 +16,6 @@ import type { WireGuardFacts } from './wireguard.js';
 export const MAX_TUNNELS = 64;
 const MAX_ENDPOINTS_PER_TUNNEL = 64;
 const MAX_LAN_RANGES = 1000;
-/** A captive exception never stays open longer than this from now, however often it is extended. */
-const CAPTIVE_MAX_MS = 600_000;
 
 /** The requests that change settings (reset is the daemon's own: it removes rules and settings outright). */
 export type Mutation = Exclude<Request, { type: 'hello' | 'status' | 'subscribe' | 'selfTest' | 'history' | 'reset' }>;
@@ -221,7 +219,8 @@ function openCaptive(s: SavedState, seconds: number, extend: boolean, facts: Fac
   if (extend) {
     if (!s.captive || state !== 'exception') throw new ProtocolError('conflict', 'no captive exception is open', 'open one with `tunlock captive open`');
     checkHoleOwner(s.captive, facts.client);
-    const expiresAt = Math.min(s.captive.expiresAt + seconds * 1000, facts.now + CAPTIVE_MAX_MS);
+    // Never open longer than the longest exception from now, however often it is extended.
+    const expiresAt = Math.min(s.captive.expiresAt + seconds * 1000, facts.now + CAPTIVE_MAX_SECONDS * 1000);
     return save({ ...s, captive: { ...s.captive, expiresAt } }, `captive extend ${seconds}s`);
   }
   if (!isLocked(state)) throw new ProtocolError('conflict', 'the lock is off: nothing blocks the portal', 'open the portal page directly');
