@@ -2,6 +2,7 @@
 // from self-test.ts (pure orchestration, unit-tested with fakes) and from daemon.ts (which only passes in its
 // kernel check — the firewall's deep verify — and counters).
 import { readFileSync } from 'node:fs';
+import { groupId, userId } from './accounts.js';
 import type { Client } from './daemon.js';
 import type { ProbeUser } from './self-test-probes.js';
 import { interfaceAddresses, pingProbe, routeDevice, socketProbes } from './self-test-probes.js';
@@ -9,22 +10,12 @@ import type { SelfTestDeps } from './self-test.js';
 
 const NOBODY = 65534;
 
-function idFromDb(path: string, name: string): number | null {
-  try {
-    const line = readFileSync(path, 'utf8').split('\n').find((l) => l.startsWith(`${name}:`));
-    const id = line?.split(':')[2];
-    return id && /^\d+$/.test(id) ? Number(id) : null;
-  } catch {
-    return null;
-  }
-}
-
 /** The requesting user (probes "from you"), and an unprivileged account (the endpoint must be closed to it). */
 export function probeUsers(client: Client): { user: ProbeUser; nobody: ProbeUser } {
   return {
     // uid and gid from the connection's SO_PEERCRED
     user: { uid: client.uid, gid: client.gid },
-    nobody: { uid: idFromDb('/etc/passwd', 'nobody') ?? NOBODY, gid: idFromDb('/etc/group', 'nogroup') ?? NOBODY },
+    nobody: { uid: userId('nobody') ?? NOBODY, gid: groupId('nogroup') ?? NOBODY },
   };
 }
 
