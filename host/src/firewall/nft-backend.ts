@@ -205,8 +205,8 @@ export class NftBackend {
       }
     }
     // The counters just before the replace (they restart at zero), queued back to back with it in the
-    // session, so that nothing else runs between them.
-    const listed = this.list().catch(() => undefined);
+    // session, so that nothing else runs between them. A table we know is absent has none to read (lock on).
+    const listed = known === null ? undefined : this.list().catch(() => undefined);
     const replaced = this.include(`${which}.nft`, renderReplaceBatch(next, table));
     await listed;
     await replaced;
