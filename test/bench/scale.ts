@@ -2,8 +2,8 @@
 // 198.18.0.0/15 benchmarking addresses); the measuring worker runs inside `a` and drives the real NftBackend.
 //   apply    NftBackend.apply, request → read back and verified (the trailing guard update settles before each
 //            timed call, untimed), 20 rounds, in each: the big policy replacing a table of its size (a full
-//            apply), then one change each way, in place: an endpoint, a LAN range; then a binding (a change of
-//            shape: a full apply); then the 1-endpoint policy (replace). Also the raw `nft -f` of the big batch
+//            apply), then one change each way, in place: an endpoint, a LAN range (set elements), a binding (a
+//            chain, a counter and a rewritten output chain; the sets stay); then the 1-endpoint policy (replace). Also the raw `nft -f` of the big batch
 //            and one `nft -j list` read (the parts: nft's own parsing is the floor of a full apply).
 //   packets  iperf3 TCP a → b (3 s runs) with `a` locked by each policy, ABBA-interleaved, 3 runs per case:
 //            "endpoint" path: the server 198.18.0.2:5201/tcp is one of the allowed endpoints;
@@ -199,7 +199,7 @@ async function main(): Promise<void> {
     log(`scale: big batch ${(desc.bigBatchBytes / 1024).toFixed(0)} KiB, ${desc.bigBatchLines} lines; ${APPLY_REPS} applies per size, interleaved`);
 
     // 1. apply time. Each round: a full apply of the big policy, then single changes in place and back, a
-    //    binding (a change of shape), and the 1-endpoint policy; each timed from the state the one before left.
+    //    binding (rules in place), and the 1-endpoint policy; each timed from the state the one before left.
     const apply: Record<string, number[]> = {};
     const rawNft: number[] = [];
     const list: number[] = [];
@@ -286,8 +286,8 @@ async function main(): Promise<void> {
             ['removeEndpoint', 'remove one endpoint (in place)'],
             ['addRange', 'add one LAN range (in place)'],
             ['removeRange', 'remove one LAN range (in place)'],
-            ['addBinding', 'add one binding (shape: full apply)'],
-            ['removeBinding', 'remove one binding (shape: full apply)'],
+            ['addBinding', 'add one binding (rules in place)'],
+            ['removeBinding', 'remove one binding (rules in place)'],
           ] as const
         ).map(([k, metric]) => ({ metric: `  at that size: ${metric}`, value: fmtStats(sa(k)), target: 'p95 < 10 ms', pass: sa(k).p95 < 10 })),
         { metric: 'full apply, 1 endpoint (baseline)', value: fmtStats(sa('small')) },
