@@ -55,7 +55,7 @@ export function rows(f) {
       typeof f.leaks_under_load === 'number' && `tunlock **${f.leaks_under_load}**; wg-quick's kill switch, same lab: ${wq.leaks_under_load ?? MISSING}${typeof f.load_pps === 'number' ? ` (${Math.round(f.load_pps)} pps)` : ''}`,
       '0',
     ),
-    line('`tunlock lock on|off` ÷ bare `node -e 0` (p95)', x(f.cli_round_trip_over_bare_node), '≤ 1.3×'),
+    line('`tunlock lock on` / `off` ÷ bare `node -e 0` (p95)', x(f.cli_round_trip_over_bare_node), '≤ 1.3×'),
     line('idle daemon RSS (lock on)', typeof f.daemon_rss_kb === 'number' && `**${(f.daemon_rss_kb / 1024).toFixed(1)} MB**`, '< 60 MB'),
     line(
       `daemon, ${cc?.clients ?? 50} clients × ${cc?.seconds ?? 60} s of status + setting changes`,
