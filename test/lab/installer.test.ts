@@ -9,7 +9,7 @@ import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdir
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { build } from 'esbuild';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { EXTERNAL, copyNativeModules } from '../../host/native-modules.mjs';
 import { NetnsLab } from '../../installer/src/netns-lab';
 import { diff, snapshot } from '../../installer/src/tree';
@@ -61,6 +61,9 @@ describe.skipIf(skip)('installer in a lab namespace', () => {
   let before: ReturnType<typeof snapshot>;
   let realBefore: string[];
   let daemonPid = 0;
+  /** what happened before and during this test's install (every test starts from its own fresh install) */
+  let reachedPeerBeforeInstall: boolean;
+  let installed: ReturnType<NetnsLab['exec']>;
   const lib = () => join(lab.root, 'usr/local/lib/tunlock');
   const sock = () => join(lab.root, 'run/tunlock/tunlockd.sock');
   const tunlock = (...args: string[]) => lab.exec([NODE, join(lib(), 'tunlock.js'), '--socket', sock(), '--json', ...args]);
@@ -71,27 +74,37 @@ describe.skipIf(skip)('installer in a lab namespace', () => {
   beforeAll(async () => {
     realBefore = hashes(['/etc/group', '/etc/gshadow', '/etc/passwd']);
     dist = await buildDist();
+  });
+  afterAll(() => {
+    if (dist) rmSync(dist, { recursive: true, force: true });
+    // Nothing leaked into the machine.
+    expect(hashes(['/etc/group', '/etc/gshadow', '/etc/passwd'])).toEqual(realBefore);
+  });
+
+  // Each test gets its own lab and its own install (the daemon started with the installer's own command), so
+  // none depends on what an earlier one left behind.
+  beforeEach(() => {
     lab = new NetnsLab();
     lab.seedRoot('labuser', 4242);
     before = snapshot(lab.root, shadowBackups);
     lab.up();
+    reachedPeerBeforeInstall = lab.canReachPeer();
+    installed = lab.exec([NODE, join(dist, 'tunlock-install.js'), 'install', '--root', lab.root, '--user', 'labuser', '--dist', dist, '--live']);
+    if (installed.status !== 0) throw new Error(`install failed (${installed.status}):\n${installed.stdout}${installed.stderr}`);
+    daemonPid = pidOf();
   });
-  afterAll(() => {
+  afterEach(() => {
     // The daemon runs inside the lab namespace: the fixture's teardown kills it with everything else there.
     lab?.cleanup();
-    if (dist) rmSync(dist, { recursive: true, force: true });
-    // Nothing leaked into the machine.
-    expect(hashes(['/etc/group', '/etc/gshadow', '/etc/passwd'])).toEqual(realBefore);
     expect(spawnSync('ip', ['netns', 'list'], { encoding: 'utf8' }).stdout).not.toContain(lab.id);
   });
 
   it('installs into the root and starts the daemon inside the namespace with its own command', () => {
-    expect(lab.canReachPeer()).toBe(true);
-    const r = lab.exec([NODE, join(dist, 'tunlock-install.js'), 'install', '--root', lab.root, '--user', 'labuser', '--dist', dist, '--live']);
+    expect(reachedPeerBeforeInstall).toBe(true);
+    const r = installed;
     expect(r.stderr).toBe('');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/started tunlockd \(pid \d+\) with the installer's own command/);
-    daemonPid = pidOf();
     expect(alive(daemonPid)).toBe(true);
     // It runs in the lab namespace, not the machine's.
     expect(readlinkSync(`/proc/${daemonPid}/ns/net`)).toBe(`net:[${statSync(`/run/netns/${lab.client}`).ino}]`);
@@ -145,6 +158,8 @@ describe.skipIf(skip)('installer in a lab namespace', () => {
   });
 
   it('uninstall (locked) stops the daemon, removes the table and every file: the root is as before', () => {
+    expect(tunlock('lock', 'always').status).toBe(0);
+    expect(lab.canReachPeer()).toBe(false);
     const r = installer('uninstall', '--live');
     expect(r.status).toBe(0);
     expect(r.stdout).toMatch(/removed firewall table inet tunlock/);

@@ -4,7 +4,7 @@
 // beside its daemon; the daemon identifies it by SO_PEERCRED.
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
 import { createServer } from 'node:net';
 import type { Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -21,14 +21,14 @@ import {
   ServerMessage as ServerMessageSchema,
   Status as StatusSchema,
 } from '../../host/src/protocol/schema';
-import { DIST, REPO_ROOT, startNetnsDaemon } from '../helpers/netns-daemon';
+import { DIST, REPO_ROOT, startNetnsDaemon, unusedIds } from '../helpers/netns-daemon';
 import type { NetnsDaemon } from '../helpers/netns-daemon';
 import { requireRootOrSkip } from '../helpers/root.js';
 
 // ── gate: root only; skip loudly, or fail under CI ─────────────────────────────────────────────────────
 
 function gate(): boolean {
-  return !requireRootOrSkip('native-host lab tests', ['ip', 'nft', 'setpriv', 'useradd', 'groupadd']);
+  return !requireRootOrSkip('native-host lab tests', ['ip', 'nft', 'setpriv', 'unshare']);
 }
 const skip = gate();
 
@@ -454,8 +454,8 @@ describe.skipIf(skip)('tunlock-host against a real tunlockd in a lab namespace',
       const back = performance.now();
       // Re-subscribed: a fresh status, and later changes arrive as events.
       await h.event('status', () => true, 5000);
+      // A measurement, not a bound (the reconnect backoff's bounds are unit-tested; timing goals are the bench's).
       console.info(`${how}: daemon start ${(ready - t0).toFixed(0)} ms; host reconnected ${(back - ready).toFixed(0)} ms after the daemon listened`);
-      expect(back - ready).toBeLessThan(5500);
       await cli(d, 'lan', 'block');
       await h.event('status', (e) => 'status' in e && e.status.lan === 'block');
       await cli(d, 'lan', 'allow');
@@ -498,31 +498,31 @@ describe.skipIf(skip)('tunlock-host against a real tunlockd in a lab namespace',
   });
 
   describe('a member of the tunlock group (a throwaway user)', () => {
-    const user = `tlnh${process.pid % 100000}`;
-    let createdGroup = false;
-    let createdUser = false;
-    beforeAll(() => {
-      if (spawnSync('getent', ['group', 'tunlock']).status !== 0) {
-        expect(spawnSync('groupadd', ['--system', 'tunlock']).status).toBe(0);
-        createdGroup = true;
-      }
-      const r = spawnSync('useradd', ['--system', '--no-create-home', '--shell', '/usr/sbin/nologin', '--groups', 'tunlock', user], { encoding: 'utf8' });
-      if (r.status !== 0) throw new Error(`useradd failed: ${r.stderr}`);
-      createdUser = true;
+    // The user and the group exist only for this daemon and the processes started beside it (private
+    // /etc/passwd and /etc/group in their mount namespaces): the machine's /etc is never written. The daemon
+    // knows its peer only by SO_PEERCRED numbers, which setpriv sets for real.
+    const { uid, gid } = unusedIds();
+    const user = 'tlmember';
+    let member: NetnsDaemon | undefined;
+    beforeAll(async () => {
+      member = await startNetnsDaemon({
+        accounts: { passwd: [`${user}:x:${uid}:65534::/nonexistent:/usr/sbin/nologin`], group: [`tunlock:x:${gid}:${user}`] },
+      });
     });
-    afterAll(() => {
-      if (createdUser) spawnSync('userdel', [user]);
-      if (createdGroup) spawnSync('groupdel', ['tunlock']);
+    afterAll(async () => {
+      await member?.stop();
     });
 
     it('is served through the host (socket 0660 root:tunlock, as tunlockd sets it up when the group exists)', async () => {
-      await d.restart(); // the daemon chowns its socket to the group it now finds
-      if (!existsSync(d.socket)) throw new Error('no socket after restart');
-      const gid = spawnSync('getent', ['group', 'tunlock'], { encoding: 'utf8' }).stdout.split(':')[2]!;
-      const h = await greeted({ user: { uid: user, gid: 'nogroup', groups: gid } });
+      const m = member!;
+      const sock = statSync(m.socket);
+      expect({ mode: sock.mode & 0o777, uid: sock.uid, gid: sock.gid }).toEqual({ mode: 0o660, uid: 0, gid });
+      const h = startHost(m, { user: { uid: String(uid), gid: '65534', groups: String(gid) } });
+      hosts.push(h);
+      expect(await h.request(HELLO)).toMatchObject({ ok: true, result: { version: PROTOCOL_VERSION, server: 'tunlock-host' } });
+      await h.event('daemon', (e) => 'available' in e && e.available);
       expect(statusOf(await h.request({ type: 'status' })).mode).toBe('off');
-      const uid = spawnSync('id', ['-u', user], { encoding: 'utf8' }).stdout.trim();
-      expect(d.log()).toMatch(new RegExp(`client connected: uid=${uid} pid=${h.pid}`));
+      expect(m.log()).toMatch(new RegExp(`client connected: uid=${uid} pid=${h.pid}`));
       expect((await h.close()).code).toBe(0);
       h.assertCleanStdout();
     });
@@ -630,28 +630,32 @@ describe.skipIf(skip)('tunlock-host against a real tunlockd in a lab namespace',
         const burst = Buffer.concat(Array.from({ length: 2000 }, () => req));
         const pump = () => { while (s.write(burst)) {} };
         s.on('data', () => {}); // reads its answers, but asks without end
-        pump(); s.on('drain', pump);
-        setTimeout(() => process.exit(0), 4000);`);
+        pump(); s.on('drain', pump);`);
+      // The flooder's unread requests wait in the kernel, not in the daemon's memory: a deep receive queue on
+      // the daemon's side of its connection. Waited for (the flood is on), and checked again after the requests.
+      const backlog = async (): Promise<string | undefined> => {
+        const ss = await d.exec('ss', ['-xpnH']);
+        return ss.stdout.split('\n').find((l) => l.includes(d.socket) && l.includes(`pid=${d.pid()},`) && /^u_str\s+ESTAB\s+[1-9]\d{4,}/.test(l));
+      };
+      for (const until = Date.now() + 10_000; !(await backlog()); ) {
+        if (Date.now() > until) throw new Error(`the flood never built a backlog:\n${(await d.exec('ss', ['-xpnH'])).stdout}`);
+        await new Promise((r) => setTimeout(r, 50));
+      }
       const times: number[] = [];
-      await new Promise((r) => setTimeout(r, 300));
-      const until = performance.now() + 2500;
-      while (performance.now() < until) {
+      for (let i = 0; i < 50; i++) {
         const t0 = performance.now();
         expect((await h.request({ type: 'status' }, 5000)).ok).toBe(true);
         times.push(performance.now() - t0);
       }
-      // The flooder's unread requests wait in the kernel, not in the daemon's memory.
-      const ss = await d.exec('ss', ['-xpnH']);
-      const daemonSide = ss.stdout.split('\n').find((l) => l.includes(d.socket) && l.includes(`pid=${d.pid()},`) && /^u_str\s+ESTAB\s+[1-9]\d{4,}/.test(l));
-      expect(daemonSide, ss.stdout).toBeTruthy();
+      expect(await backlog()).toBeTruthy();
       const rss = Number(/VmRSS:\s+(\d+)/.exec(spawnSync('cat', [`/proc/${d.pid()}/status`], { encoding: 'utf8' }).stdout)?.[1]);
       flood.kill('SIGKILL');
       times.sort((a, b) => a - b);
       console.info(
         `host status round trip while another client floods: p50 ${percentile(times, 50).toFixed(2)} ms, p95 ${percentile(times, 95).toFixed(2)} ms (${times.length} requests); daemon RSS ${(rss / 1024).toFixed(0)} MB`,
       );
-      // Served throughout the flood (the latency above is a measurement; the bench judges timing goals).
-      expect(times.length).toBeGreaterThan(10);
+      // Served throughout the flood: every one of the 50 requests answered while the backlog stood (the latency
+      // above is a measurement; the bench judges timing goals).
       expect(rss).toBeLessThan(300 * 1024);
       expect((await h.close()).code).toBe(0);
     });

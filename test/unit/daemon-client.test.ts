@@ -177,9 +177,9 @@ describe.skipIf(!isRoot)('DaemonClient against a fake daemon (root-owned socket)
       closed.push(new Promise((r) => s.once('close', () => r())));
     });
     const c = new DaemonClient(path, 'host');
-    const t0 = Date.now();
+    // The client's own timer ends the wait (its message says so); a client that never gave up would fail on
+    // the test's timeout rather than on a wall-clock bound here.
     await expect(c.connect(200)).rejects.toMatchObject({ code: 'daemon_unavailable', message: expect.stringMatching(/did not answer hello within 200 ms/) });
-    expect(Date.now() - t0).toBeLessThan(1000);
     await closed[0]; // the client hung up (the test times out otherwise)
     server.close();
   });
