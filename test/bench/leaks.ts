@@ -13,8 +13,10 @@
 // from containers nor anything but OUTPUT).
 // Run: node test/bench/run.mjs leaks   (root)
 import path from 'node:path';
-import { ADDR, LAB_DIR, Lab } from '../lab/lab';
-import type { Daemon } from '../lab/lab';
+import { Lab } from '../lab/fixture/lab';
+import { LAB_DIR } from '../lab/fixture/processes';
+import { ADDR } from '../lab/fixture/topology';
+import type { Daemon } from '../lab/fixture/daemon';
 import type { Status } from '../../host/src/protocol/schema';
 import { daemonScripts, emitResult, log, runBench } from './lib/common';
 import { LAB_ENDPOINT } from './lib/lab-daemon';

@@ -9,7 +9,7 @@
 // Run: node test/bench/run.mjs throughput   (root; TUNLOCK_BENCH_PIN=0 to let the scheduler place processes)
 import { execFile } from 'node:child_process';
 import os from 'node:os';
-import { ADDR } from '../lab/lab';
+import { ADDR } from '../lab/fixture/topology';
 import { WG_FWMARK, wgQuickKillSwitch } from './lib/wg-quick';
 import type { Status } from '../../host/src/protocol/schema';
 import { emitResult, fmtMbit, fmtRatio, log, sleep, stats, runBench } from './lib/common';

@@ -3,11 +3,13 @@
 // when it is down, while an unbound process in the same namespace still goes out directly.
 import { existsSync, readFileSync, readdirSync, rmdirSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADDR, Lab, REPO_ROOT, VIA_LEAK4, VIA_TUNNEL, labSkip } from './lab';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Lab, labSkip } from './fixture/lab';
+import { REPO_ROOT } from './fixture/processes';
+import { ADDR, VIA_LEAK4, VIA_TUNNEL } from './fixture/topology';
 import { probeAs as probeAsUid } from './probe-as';
 import type { ProbeTarget } from './probe-as';
-import type { Daemon } from './lab';
+import type { Daemon } from './fixture/daemon';
 import type { Status } from '../../host/src/protocol/schema.js';
 
 const skip = labSkip('lab: bound apps');
@@ -51,6 +53,19 @@ describe.skipIf(skip)('bound apps (lock off)', () => {
     }
   });
 
+  // Every test starts with the daemon running, nothing bound and the tunnel up, whatever ran before it.
+  beforeEach(async () => {
+    if (!d.running) await d.restart();
+    await d.cliRaw(['unbind', 'user', 'nobody']);
+    if (lab.vpnPid === undefined || !(await lab.tunnelExists())) await lab.restoreTunnel();
+    await waitTunnel(true);
+  });
+  const bindNobody = async () => expect(((await d.cli(['bind', 'user', 'nobody'])) as Status).bindings.map((b) => b.id)).toEqual([NOBODY]);
+  const tunnelDown = async () => {
+    await lab.deleteTunnel();
+    await waitTunnel(false);
+  };
+
   it('bind user: listed in status with its uid; the lock stays off', async () => {
     const s = (await d.cli(['bind', 'user', 'nobody'])) as Status;
     expect(s.state).toBe('off');
@@ -61,6 +76,7 @@ describe.skipIf(skip)('bound apps (lock off)', () => {
   });
 
   it('tunnel up: the bound user goes through the tunnel; its IPv6 and LAN DNS are refused', async () => {
+    await bindNobody();
     expect(await probeAs(NOBODY, web4())).toMatchObject({ ok: true, seen: VIA_TUNNEL });
     expect(await probeAs(NOBODY, spec('dns', ADDR.ispDns.v4, 53))).toMatchObject({ ok: true });
     expect((await probeAs(NOBODY, spec('tcp', ADDR.sink.v6, 80))).ok).toBe(false);
@@ -70,8 +86,8 @@ describe.skipIf(skip)('bound apps (lock off)', () => {
   });
 
   it('tunnel down: the bound user puts nothing on the wire, an unbound process still goes out directly', async () => {
-    await lab.deleteTunnel();
-    await waitTunnel(false);
+    await bindNobody();
+    await tunnelDown();
     const { result, packets } = await lab.captureDuring(async () => [
       await probeAs(NOBODY, web4()),
       await probeAs(NOBODY, spec('udp', ADDR.sink.v4, 5000)),
@@ -85,14 +101,14 @@ describe.skipIf(skip)('bound apps (lock off)', () => {
   });
 
   it('tunlock run: the program is bound while it runs (tunnel down: nothing on the wire)', async () => {
+    await tunnelDown();
     const { result, packets } = await lab.captureDuring(() => probeRun(web4()));
     expect(result.ok).toBe(false);
     expect(packets, packets.join('\n')).toEqual([]);
   });
 
   it('tunlock run: through the tunnel when it is up; the binding ends with the program', async () => {
-    await lab.restoreTunnel();
-    await waitTunnel(true);
+    await bindNobody();
     expect(await probeRun(web4())).toMatchObject({ ok: true, seen: VIA_TUNNEL });
     const s = await status();
     expect(s.bindings.map((b) => b.target.kind)).toEqual(['user']);
@@ -107,6 +123,7 @@ describe.skipIf(skip)('bound apps (lock off)', () => {
   });
 
   it('bindings survive a daemon restart and stay enforced; they are in the early-boot rules', async () => {
+    await bindNobody();
     const boot = readFileSync(path.join(d.stateDir, 'boot.nft'), 'utf8');
     expect(boot).toContain(`meta skuid ${NOBODY} jump bind_0`);
     expect(boot).not.toContain('cgroupv2');
@@ -120,6 +137,8 @@ describe.skipIf(skip)('bound apps (lock off)', () => {
   });
 
   it('unbind gives the user its direct path back', async () => {
+    await bindNobody();
+    await tunnelDown();
     const s = (await d.cli(['unbind', 'user', 'nobody'])) as Status;
     expect(s.bindings).toEqual([]);
     expect(await probeAs(NOBODY, web4())).toMatchObject({ ok: true, seen: VIA_LEAK4 });

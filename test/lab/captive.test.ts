@@ -4,11 +4,12 @@
 // kernel closes the hole on time even with tunlockd dead.
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADDR, Lab, labSkip } from './lab';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Lab, labSkip } from './fixture/lab';
+import { ADDR } from './fixture/topology';
 import { probeAs as probeAsUid } from './probe-as';
 import type { ProbeTarget } from './probe-as';
-import type { Daemon } from './lab';
+import type { Daemon } from './fixture/daemon';
 import type { Status } from '../../host/src/protocol/schema.js';
 
 const skip = labSkip('lab: captive exception');
@@ -35,15 +36,21 @@ describe.skipIf(skip)('captive-portal exception', () => {
     writeFileSync(resolvConf, `nameserver ${ADDR.lanDns.v4}\n`);
     d = await lab.startDaemon({ args: ['--resolv-conf', resolvConf] });
     await d.cli(['tunnel', 'add', lab.wg.client, '--endpoint', `${ADDR.vpn.pub4}:${ADDR.vpn.port}/udp`]);
+  });
+  afterAll(async () => {
+    await lab?.destroy();
+  });
+
+  // Every test starts locked with the tunnel down (blocking) and no hole open, whatever ran before it.
+  beforeEach(async () => {
+    if (!d.running) await d.restart();
+    await d.cliRaw(['captive', 'close']);
     await d.cli(['lock', 'on']);
-    await lab.deleteTunnel();
+    if (await lab.tunnelExists()) await lab.deleteTunnel();
     for (let i = 0; (await status()).state !== 'blocking'; i++) {
       if (i > 100) throw new Error('never reached blocking');
       await new Promise((r) => setTimeout(r, 20));
     }
-  });
-  afterAll(async () => {
-    await lab?.destroy();
   });
 
   it('locked with the tunnel down, the portal is unreachable', async () => {
@@ -88,6 +95,7 @@ describe.skipIf(skip)('captive-portal exception', () => {
   });
 
   it('extend adds time; close ends the hole at once', async () => {
+    await d.cli(['captive', 'open', '--seconds', '60']);
     const before = (await status()).captive!.secondsLeft;
     const s = (await d.cli(['captive', 'extend', '--seconds', '60'])) as Status;
     expect(s.captive!.secondsLeft).toBeGreaterThan(before + 50);

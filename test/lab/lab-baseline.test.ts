@@ -1,7 +1,9 @@
 // Lab baseline: with NO kill switch, the lab must see leaks. These prove the capture and the probes can
 // detect every kind of leak, so a zero-leak run with the kill switch later means something.
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADDR, Lab, VIA_LEAK4, VIA_LEAK6, VIA_TUNNEL, labSkip, type ProbeKind, type ProbeResult } from './lab';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Lab, labSkip } from './fixture/lab';
+import type { ProbeKind, ProbeResult } from './fixture/probes';
+import { ADDR, VIA_LEAK4, VIA_LEAK6, VIA_TUNNEL } from './fixture/topology';
 
 const skip = labSkip('lab-baseline');
 
@@ -28,6 +30,11 @@ describe.skipIf(skip)('lab baseline (no kill switch): the lab sees leaks', () =>
   });
   afterAll(async () => {
     await lab?.destroy();
+  });
+  // Every test starts with the tunnel up and the lab's own NAT in place, whatever ran before it.
+  beforeEach(async () => {
+    if (lab.vpnPid === undefined || !(await lab.tunnelExists())) await lab.restoreTunnel();
+    await lab.restoreLabFirewall();
   });
 
   it('sets up (setup time printed as a measurement)', () => {

@@ -7,7 +7,8 @@ import path from 'node:path';
 import readline from 'node:readline';
 import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { LAB_DIR, Lab, labSkip, withLab } from './lab';
+import { Lab, labSkip, withLab } from './fixture/lab';
+import { LAB_DIR } from './fixture/processes';
 
 const skip = labSkip('lab-teardown');
 
@@ -69,9 +70,9 @@ describe.skipIf(skip)('lab teardown', () => {
   let work: string;
   beforeAll(async () => {
     work = fs.mkdtempSync(path.join(os.tmpdir(), 'tunlock-labtest-'));
-    // A plain-JS bundle of lab.ts (with the helpers it imports) so a child `node` process can own a lab
+    // A plain-JS bundle of the lab (fixture/lab.ts and what it imports) so a child `node` process can own a lab
     // (Node 20 can't run .ts).
-    await build({ entryPoints: [path.join(LAB_DIR, 'lab.ts')], bundle: true, format: 'esm', platform: 'node', target: 'node20', outfile: path.join(work, 'lab.mjs'), logLevel: 'error' });
+    await build({ entryPoints: [path.join(LAB_DIR, 'fixture/lab.ts')], bundle: true, format: 'esm', platform: 'node', target: 'node20', outfile: path.join(work, 'lab.mjs'), logLevel: 'error' });
     fs.writeFileSync(
       path.join(work, 'owner.mjs'),
       `import { Lab } from './lab.mjs';

@@ -1,8 +1,8 @@
 // A probe from the client namespace as a given uid (or through a wrapper such as `tunlock run --`): what the
 // client itself saw, for tests where *who* sends matters (captive hole, bound apps). lab.probe() runs as root.
 import path from 'node:path';
-import { LAB_DIR } from './lab';
-import type { Lab } from './lab';
+import { LAB_DIR } from './fixture/processes';
+import type { Lab } from './fixture/lab';
 
 export interface RawProbe {
   /** the far end answered */

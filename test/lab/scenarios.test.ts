@@ -4,9 +4,12 @@
 // Every locked scenario must show 0 such packets; a failure prints them. lab-baseline.test.ts proves the
 // same capture does see leaks when there is no kill switch.
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADDR, LAB_DIR, Lab, VIA_LEAK4, VIA_TUNNEL, labSkip } from './lab';
-import type { Daemon, ProbeKind, ProbeResult } from './lab';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Lab, labSkip } from './fixture/lab';
+import { LAB_DIR } from './fixture/processes';
+import { ADDR, VIA_LEAK4, VIA_TUNNEL } from './fixture/topology';
+import type { Daemon } from './fixture/daemon';
+import type { ProbeKind, ProbeResult } from './fixture/probes';
 import type { Status } from '../../host/src/protocol/schema.js';
 
 const skip = labSkip('lab: leak scenarios');
@@ -76,14 +79,32 @@ describe.skipIf(skip)('leak scenarios: 0 packets outside the tunnel', () => {
 
   beforeAll(async () => {
     lab = await Lab.create({ container: true });
+  });
+  afterAll(async () => {
+    await lab?.destroy();
+  });
+
+  // Every test starts from the same place, whatever ran before it: the tunnel up, only the lab's own NAT in
+  // the client, and a fresh daemon (new state) with the lab's tunnel configured, locked (mode on): protected.
+  beforeEach(async () => {
+    if (d) {
+      await d.kill('SIGKILL');
+      for (let i = 0; i < 100 && (await lab.exec('client', 'nft', ['list', 'tables'])).stdout.includes('tunlock_guard'); i++) await new Promise((r) => setTimeout(r, 25));
+    }
+    await lab.exec('client', 'nft', ['flush', 'ruleset']);
+    await lab.restoreLabFirewall();
+    if (lab.vpnPid === undefined || !(await lab.tunnelExists())) await lab.restoreTunnel();
     d = await lab.startDaemon();
     await d.cli(['tunnel', 'add', lab.wg.client, '--endpoint', endpoint]);
     await d.cli(['lock', 'on']);
     await waitState('protected');
   });
-  afterAll(async () => {
-    await lab?.destroy();
-  });
+
+  /** The tunnel deleted under the lock: blocking. */
+  async function blocking(): Promise<void> {
+    await lab.deleteTunnel();
+    await waitState('blocking');
+  }
 
   it('tunnel up: IPv4 only through the tunnel, IPv6 blocked, nothing else on the wire (client and container)', async () => {
     const leaked = await underTraffic(async () => {
@@ -106,6 +127,8 @@ describe.skipIf(skip)('leak scenarios: 0 packets outside the tunnel', () => {
   });
 
   it('tunnel restored: traffic flows again, through the tunnel', async () => {
+    await lab.killVpn();
+    await waitState('blocking');
     await lab.restoreTunnel();
     await waitState('protected');
     await expectThroughTunnel(['tcp4:80', 'udp4', 'dns-isp']);
@@ -150,6 +173,7 @@ describe.skipIf(skip)('leak scenarios: 0 packets outside the tunnel', () => {
   });
 
   it('tunlockd restarted (SIGTERM) under traffic: 0 packets', async () => {
+    await blocking();
     const leaked = await underTraffic(async () => {
       await d.restart();
       await expectNoneReached(['tcp4:80', 'udp4', 'dns-isp']);
@@ -158,6 +182,7 @@ describe.skipIf(skip)('leak scenarios: 0 packets outside the tunnel', () => {
   });
 
   it('settings changed 100× under traffic (tunnel down): 0 packets', async () => {
+    await blocking();
     const leaked = await underTraffic(async () => {
       const changes = [['lan', 'block'], ['lock', 'always'], ['lan', 'allow'], ['lock', 'on']];
       for (let i = 0; i < 100; i++) await d.cli(changes[i % changes.length]!);
@@ -167,6 +192,7 @@ describe.skipIf(skip)('leak scenarios: 0 packets outside the tunnel', () => {
   });
 
   it('another tool flushing the whole ruleset 10× under traffic: 0 packets, every flush re-asserted', async () => {
+    await blocking();
     const before = (await status()).tamper.count;
     const leaked = await underTraffic(async () => {
       for (let i = 0; i < 10; i++) {
@@ -181,11 +207,13 @@ describe.skipIf(skip)('leak scenarios: 0 packets outside the tunnel', () => {
   });
 
   it('container behind the client while blocking: nothing forwarded out', async () => {
+    await blocking();
     const { packets } = await lab.captureDuring(() => expectNoneReached(CONTAINER, 'container'));
     expect(packets, packets.join('\n')).toEqual([]);
   });
 
   it('wrong port / protocol to the endpoint address: blocked, 0 packets', async () => {
+    await blocking();
     const { packets } = await lab.captureDuring(() => expectNoneReached(['endpoint-tcp', 'endpoint-udp']));
     expect(packets, packets.join('\n')).toEqual([]);
   });
@@ -201,6 +229,10 @@ describe.skipIf(skip)('leak scenarios: 0 packets outside the tunnel', () => {
   });
 
   it('mode on re-engages when the tunnel comes back, and a later crash blocks again', async () => {
+    // Released by a deliberate disconnect first (standby).
+    await d.cli(['tunnel', 'down', lab.wg.client, '--intentional']);
+    await lab.deleteTunnel();
+    await waitState('standby');
     await lab.restoreTunnel();
     await waitState('protected');
     const leaked = await underTraffic(async () => {
@@ -225,6 +257,7 @@ describe.skipIf(skip)('leak scenarios: 0 packets outside the tunnel', () => {
   });
 
   it('mode always with no tunnel ever up (fresh settings): blocked, 0 packets', async () => {
+    await lab.deleteTunnel();
     await d.cli(['reset', '--yes']);
     await d.cli(['tunnel', 'add', lab.wg.client, '--endpoint', endpoint]);
     const s = (await d.cli(['lock', 'always'])) as Status;

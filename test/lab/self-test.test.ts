@@ -3,9 +3,10 @@
 // the lock. The lock history records a tunnel drop and survives a daemon restart within its size bound.
 import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADDR, Lab, labSkip } from './lab';
-import type { Daemon } from './lab';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Lab, labSkip } from './fixture/lab';
+import { ADDR } from './fixture/topology';
+import type { Daemon } from './fixture/daemon';
 import type { HistoryEvent, SelfTestResult, Status } from '../../host/src/protocol/schema.js';
 import { DEFAULT_HISTORY_BYTES } from '../../host/src/daemon/history.js';
 
@@ -30,17 +31,30 @@ describe.skipIf(skip)('self-test and history (tunlockd + nftables + CLI)', () =>
   }
   const nft = (args: string[]) => lab.exec('client', 'nft', args);
 
+  let resolv: string;
   beforeAll(async () => {
     lab = await Lab.create();
     // The network's own resolver is the LAN router (what DHCP would hand out): DNS to it must be refused.
-    const resolv = path.join(lab.tmp, 'resolv.conf');
+    resolv = path.join(lab.tmp, 'resolv.conf');
     writeFileSync(resolv, `nameserver ${ADDR.lanDns.v4}\n`);
-    d = await lab.startDaemon({ args: ['--resolv-conf', resolv] });
-    await d.cli(['tunnel', 'add', lab.wg.client, '--endpoint', `${ADDR.vpn.pub4}:${ADDR.vpn.port}/udp`]);
   });
   afterAll(async () => {
     await lab?.destroy();
   });
+
+  // Every test starts from the same place, whatever ran before it: the tunnel up, no firewall tables in the
+  // client and a fresh daemon (new state: empty history, lock off) with the lab's tunnel configured.
+  beforeEach(async () => {
+    if (d) {
+      await d.kill('SIGKILL');
+      for (let i = 0; i < 100 && (await nft(['list', 'tables'])).stdout.includes('tunlock_guard'); i++) await new Promise((r) => setTimeout(r, 25));
+    }
+    await nft(['flush', 'ruleset']);
+    if (!(await lab.tunnelExists())) await lab.restoreTunnel();
+    d = await lab.startDaemon({ args: ['--resolv-conf', resolv] });
+    await d.cli(['tunnel', 'add', lab.wg.client, '--endpoint', `${ADDR.vpn.pub4}:${ADDR.vpn.port}/udp`]);
+  });
+  const lockOn = async () => expect(((await d.cli(['lock', 'on'])) as Status).state).toBe('protected');
 
   it('lock off: "Not protected", exit 1, naming the fix', async () => {
     const { code, result, text } = await selfTest();
@@ -64,6 +78,10 @@ describe.skipIf(skip)('self-test and history (tunlockd + nftables + CLI)', () =>
   });
 
   it('tunnel dropped: blocking, the test still passes with 0 packets; the history records the drop', async () => {
+    // Before it, a test with the lock off (fails) and one protected (passes): the history keeps all three.
+    expect((await selfTest()).code).toBe(1);
+    await lockOn();
+    expect((await selfTest()).code).toBe(0);
     await lab.deleteTunnel();
     await waitState('blocking');
     const { result: r, packets } = await lab.captureDuring(() => selfTest());
@@ -89,6 +107,7 @@ describe.skipIf(skip)('self-test and history (tunlockd + nftables + CLI)', () =>
   }
 
   it('one rule replaced: the test fails and names the kernel check', async () => {
+    await lockOn();
     await clean();
     const listing = (await nft(['-a', 'list', 'chain', 'inet', 'tunlock', 'output'])).stdout;
     const handle = /reject with icmpx admin-prohibited # handle (\d+)/.exec(listing)?.[1];
@@ -102,6 +121,7 @@ describe.skipIf(skip)('self-test and history (tunlockd + nftables + CLI)', () =>
   });
 
   it('endpoint exception widened (any program, any port to the VPN server): the test fails and names it', async () => {
+    await lockOn();
     await clean();
     const listing = (await nft(['-a', 'list', 'chain', 'inet', 'tunlock', 'output'])).stdout;
     const handle = /ip daddr \. [^\n]*@endpoints4\S* accept # handle (\d+)/.exec(listing)?.[1];
@@ -114,6 +134,7 @@ describe.skipIf(skip)('self-test and history (tunlockd + nftables + CLI)', () =>
   });
 
   it('table flushed with the daemon stopped: the test names the daemon (exit 3), then the kernel check after restart', async () => {
+    await lockOn();
     await clean();
     await d.kill('SIGTERM');
     await nft(['delete', 'table', 'inet', 'tunlock']);
@@ -129,6 +150,11 @@ describe.skipIf(skip)('self-test and history (tunlockd + nftables + CLI)', () =>
   });
 
   it('the history survives a daemon restart, within its size bound, oldest first', async () => {
+    // Something to keep: a lock, a self-test, and a tamper (our table deleted by another program, re-asserted).
+    await lockOn();
+    await clean();
+    await nft(['delete', 'table', 'inet', 'tunlock']);
+    for (let i = 0; i < 200 && !(await history()).some((e) => e.type === 'tamper'); i++) await new Promise((r) => setTimeout(r, 25));
     const before = await history();
     await d.restart();
     const after = await history();
@@ -141,6 +167,7 @@ describe.skipIf(skip)('self-test and history (tunlockd + nftables + CLI)', () =>
   });
 
   it('lock off again: "Not protected", and the history says off', async () => {
+    await lockOn();
     await d.cli(['lock', 'off']);
     const { code, result } = await selfTest();
     expect(code).toBe(1);

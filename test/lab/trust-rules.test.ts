@@ -2,8 +2,10 @@
 // unprivileged program using the VPN server's exception (TunnelCrack "ServerIP"). A real tunlockd in the lab's
 // client namespace; every check ends with a capture on the router's LAN port that must show 0 packets.
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ADDR, Lab, VIA_TUNNEL, labSkip } from './lab';
-import type { Daemon, ProbeKind, ProbeResult } from './lab';
+import { Lab, labSkip } from './fixture/lab';
+import { ADDR, VIA_TUNNEL } from './fixture/topology';
+import type { Daemon } from './fixture/daemon';
+import type { ProbeKind, ProbeResult } from './fixture/probes';
 import { probeAs } from './probe-as';
 import type { Status } from '../../host/src/protocol/schema.js';
 

@@ -4,10 +4,12 @@
 // outside. Without any tunnel, `lock on` refuses (exit 2) unless told to block all. A tun-based client (what
 // OpenVPN looks like to the system) is detected with the server its process is connected to.
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { Status } from '../../host/src/protocol/schema.js';
-import { ADDR, LAB_DIR, Lab, VIA_TUNNEL, labSkip } from './lab';
-import type { Daemon } from './lab';
+import { Lab, labSkip } from './fixture/lab';
+import { LAB_DIR } from './fixture/processes';
+import { ADDR, VIA_TUNNEL } from './fixture/topology';
+import type { Daemon } from './fixture/daemon';
 
 const skip = labSkip('lab: zero configuration');
 const SERVER = `${ADDR.vpn.pub4}:${ADDR.vpn.port}/udp`;
@@ -18,10 +20,21 @@ describe.skipIf(skip)('zero configuration: lock on with a tunnel up and nothing 
 
   beforeAll(async () => {
     lab = await Lab.create();
-    d = await lab.startDaemon();
   });
   afterAll(async () => {
     await lab?.destroy();
+  });
+
+  // Every test starts from the same place, whatever ran before it: the tunnel up, no firewall tables in the
+  // client and a fresh daemon (new socket and state: nothing configured, lock off).
+  beforeEach(async () => {
+    if (d) {
+      await d.kill('SIGKILL');
+      for (let i = 0; i < 100 && (await lab.exec('client', 'nft', ['list', 'tables'])).stdout.includes('tunlock_guard'); i++) await new Promise((ok) => setTimeout(ok, 25));
+    }
+    await lab.exec('client', 'nft', ['flush', 'ruleset']);
+    if (!(await lab.tunnelExists())) await lab.restoreTunnel();
+    d = await lab.startDaemon();
   });
 
   it('status lists the tunnel that is up as detected, with its WireGuard server', async () => {
@@ -48,6 +61,7 @@ describe.skipIf(skip)('zero configuration: lock on with a tunnel up and nothing 
   });
 
   it('the adopted tunnel drops: blocking, still nothing outside', async () => {
+    expect((await d.cliRaw(['lock', 'on'])).code).toBe(0);
     await lab.deleteTunnel();
     for (let i = 0; i < 100 && ((await d.cli(['status'])) as Status).state !== 'blocking'; i++) await new Promise((ok) => setTimeout(ok, 50));
     expect(((await d.cli(['status'])) as Status).state).toBe('blocking');
@@ -57,6 +71,9 @@ describe.skipIf(skip)('zero configuration: lock on with a tunnel up and nothing 
   });
 
   it('no tunnel configured or up: lock on refuses (exit 2, nothing applied) unless --block-all', async () => {
+    // The adopted tunnel went away: it is still configured until removed below.
+    expect((await d.cliRaw(['lock', 'on'])).code).toBe(0);
+    await lab.deleteTunnel();
     await d.cli(['lock', 'off']);
     await d.cli(['tunnel', 'remove', lab.wg.client]);
     const r = await d.cliRaw(['lock', 'on']);

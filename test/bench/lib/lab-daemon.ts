@@ -1,7 +1,8 @@
 // The lab with the daemon under test in its client namespace, the lab's tunnel configured: the start of the
 // benches that measure tunlockd itself (lock-latency, drop-detect, throughput).
-import { ADDR, Lab } from '../../lab/lab';
-import type { Daemon } from '../../lab/lab';
+import { Lab } from '../../lab/fixture/lab';
+import { ADDR } from '../../lab/fixture/topology';
+import type { Daemon } from '../../lab/fixture/daemon';
 import { daemonScripts } from './common';
 
 export const LAB_ENDPOINT = `${ADDR.vpn.pub4}:${ADDR.vpn.port}/udp`;

@@ -1,5 +1,5 @@
 // Shared helpers for the lab's tiny servers. Every server prints JSON lines on stdout, one per event;
-// the Lab (test/lab/lab.ts) reads them. The first line is always {"ev":"ready"} once all sockets listen.
+// the Lab (test/lab/fixture/processes.ts) reads them. The first line is always {"ev":"ready"} once all sockets listen.
 export function emit(obj) {
   process.stdout.write(JSON.stringify({ ts: Date.now(), ...obj }) + '\n');
 }
