@@ -137,6 +137,16 @@ describe.skipIf(!run)('NftBackend incremental updates in a real kernel', () => {
     expect(unlocked.main.chains).toEqual(['output', 'bind_0']);
   });
 
+  it('lock off with nothing bound removes both tables; the apply confirms the main table is gone', async () => {
+    await applyAndCheck(policy(base()));
+    const off: Policy = { kind: 'open', bindings: [], tunnels: ['wg0'], allowLan: true, lanRanges: [...DEFAULT_LAN_RANGES] };
+    expect(await backend.apply(off, Date.now())).toBeNull();
+    expect(listed('tunlock')).toBeNull();
+    expect(await backend.read()).toBeNull(); // the guard's removal trails in the session; the read queues behind it
+    expect(listed('tunlock_guard')).toBeNull();
+    await applyAndCheck(policy(base())); // and on again: created without a counter read first
+  });
+
   it('when the kernel refuses the in-place change (an element we would delete is gone), it replaces the table', async () => {
     const extra = plusEndpoint(base(), '203.0.113.8:1194/udp');
     await applyAndCheck(policy(extra));

@@ -264,7 +264,9 @@ export class NftBackend {
       throw new FirewallError(`nft refused the rules: ${(e as Error).message}`);
     }
     this.base = { main: { ...this.seen.main }, guard: { ...this.seen.guard } };
-    const observed = await this.read();
+    // A removed table (lock off) is confirmed gone by asking for it alone: nft answers "No such file" without
+    // listing the guard and everything else. Anything else, or any other answer, is read back whole.
+    const observed = next === null && (await this.absent()) ? null : await this.read();
     const want = modelShape(next);
     const sameAsAsked = sameShape(want, observed?.shape ?? null);
     // In place, we changed only what the plan names: anything else that differs is someone else's edit.
@@ -280,6 +282,19 @@ export class NftBackend {
     }
     this.verified = observed?.content ?? null;
     return observed;
+  }
+
+  /** The kernel says our main table does not exist (false when it lists it, or answers anything else). */
+  private async absent(): Promise<boolean> {
+    try {
+      await this.session.run(`list table ${TABLE_FAMILY} ${TABLE_NAME}`, true);
+      return false;
+    } catch (e) {
+      if (!MISSING.test((e as Error).message)) return false;
+      this.raw.main = {};
+      this.seen = { main: {}, guard: { ...this.raw.guard } };
+      return true;
+    }
   }
 
   async guardCurrent(): Promise<void> {
