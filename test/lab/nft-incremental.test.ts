@@ -168,7 +168,9 @@ describe.skipIf(!run)('NftBackend incremental updates in a real kernel', () => {
     expect(observed!.content).toBe(applied);
     expect(nft(['list', 'chain', 'inet', 'tunlock', 'output'])).not.toContain('meta l4proto udp accept');
     expect(warnings.join('\n')).toMatch(/changed by another program; replacing it/);
+    expect(backend.replacedForeignChange).toBe(true); // reported, so the daemon counts it as tampering
     await applyAndCheck(policy(base()));
+    expect(backend.replacedForeignChange).toBe(false);
   });
 
   it('replace: true rewrites a table someone added an element to', async () => {

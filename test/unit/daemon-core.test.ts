@@ -5,7 +5,7 @@ import { rmSync } from 'node:fs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import type { Client } from '../../host/src/daemon/daemon.js';
 import { Daemon } from '../../host/src/daemon/daemon.js';
-import type { Event, Request, Status } from '../../host/src/protocol/schema.js';
+import type { Event, HistoryResult, Request, Status } from '../../host/src/protocol/schema.js';
 import { FakeFirewall, FakeStore } from './daemon-fakes.js';
 
 const root: Client = { uid: 0, gid: 0, pid: 1, pidfd: null };
@@ -151,6 +151,19 @@ describe('Daemon: tampering', () => {
     expect(firewall.enforced).toMatchObject({ kind: 'locked' });
     expect(events).toContainEqual(expect.objectContaining({ event: 'tamper', detail: 'fake rules was removed' }));
     expect((await status()).tamper.last).toMatch(/fake rules was removed$/);
+  });
+
+  it('a change someone made that the next apply finds and rewrites is counted, kept in the history and announced', async () => {
+    const { firewall, send, status, events } = setup();
+    await send({ type: 'setMode', mode: 'always' });
+    firewall.nextForeignChange = 'fake rules was changed by another program (found while applying a change)';
+    await send({ type: 'setLan', allow: true });
+    const st = await status();
+    expect(st.tamper.count).toBe(1);
+    expect(st.tamper.last).toMatch(/\(found while applying a change\)$/);
+    expect(events).toContainEqual(expect.objectContaining({ event: 'tamper', detail: firewall.label + ' was changed by another program (found while applying a change)' }));
+    const history = (await send({ type: 'history' })) as HistoryResult;
+    expect(history.events.filter((e) => e.type === 'tamper')).toHaveLength(1);
   });
 
   it('rules as applied: nothing is re-applied', async () => {

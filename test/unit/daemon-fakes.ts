@@ -4,7 +4,7 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import type { Firewall, Held, RefusedCounts, Verification } from '../../host/src/firewall/firewall.js';
+import type { Applied, Firewall, Held, RefusedCounts, Verification } from '../../host/src/firewall/firewall.js';
 import { FirewallError } from '../../host/src/firewall/firewall.js';
 import type { Policy } from '../../host/src/firewall/policy.js';
 import { isEmptyPolicy } from '../../host/src/firewall/policy.js';
@@ -32,7 +32,10 @@ export class FakeFirewall implements Firewall {
   /** every policy applied successfully, in order */
   applied: Policy[] = [];
 
-  async apply(policy: Policy, _now: number, opts: { replace?: boolean } = {}): Promise<void> {
+  /** the next apply reports that it found and rewrote someone else's change */
+  nextForeignChange: string | null = null;
+
+  async apply(policy: Policy, _now: number, opts: { replace?: boolean } = {}): Promise<Applied> {
     this.calls.push(`apply ${policy.kind}${opts.replace ? ' replace' : ''}`);
     if (this.failApplies > 0) {
       this.failApplies--;
@@ -41,6 +44,9 @@ export class FakeFirewall implements Firewall {
     this.enforced = isEmptyPolicy(policy) ? null : policy;
     this.unguarded = false;
     this.applied.push(policy);
+    const foreignChange = this.nextForeignChange;
+    this.nextForeignChange = null;
+    return { foreignChange };
   }
 
   async verify(policy: Policy): Promise<Verification> {

@@ -152,9 +152,15 @@ export class Daemon {
     if (!boot || savedBoot !== boot || isEmptyPolicy(this.policy())) return;
     if ((await this.deps.firewall.held().catch(() => null)) !== null) return;
     const detail = `${this.deps.firewall.label} was missing when tunlockd started (removed while it was stopped)`;
+    this.recordTamper(detail, `tamper: ${detail}; re-applying`);
+  }
+
+  /** Someone else changed our rules: counted, logged, kept in the history and announced to subscribers. */
+  private recordTamper(detail: string, logLine: string): void {
     this.tamper = { count: this.tamper.count + 1, last: `${new Date(this.now()).toISOString()} ${detail}` };
-    this.deps.log(`tamper: ${detail}; re-applying`);
+    this.deps.log(logLine);
     this.history.record({ at: this.now(), type: 'tamper', detail });
+    this.emit({ event: 'tamper', detail, at: this.now() });
   }
 
   stop(): void {
@@ -269,11 +275,13 @@ export class Daemon {
   private async applyPolicy(policy: Policy, why: string, opts: { replace?: boolean } = {}): Promise<void> {
     const started = this.now();
     try {
-      await this.deps.firewall.apply(policy, this.now(), opts);
+      const { foreignChange } = await this.deps.firewall.apply(policy, this.now(), opts);
       this.applied = policy;
       this.applyError = null;
       this.verifiedAt = this.now();
       this.deps.log(`applied (${why}): ${policy.kind === 'locked' ? 'locked' : 'unlocked'}, ${policy.bindings.length} bindings, ${this.now() - started} ms`);
+      // The apply repaired it before any check could read it: without this, nobody would learn of it.
+      if (foreignChange) this.recordTamper(foreignChange, `tamper: ${foreignChange}; rewritten by the apply (${why})`);
     } catch (e) {
       const message = e instanceof Error ? e.message : String(e);
       this.applyError = {
@@ -443,11 +451,8 @@ export class Daemon {
       return;
     }
     const detail = found.removed ? found.difference : `${this.deps.firewall.label} was modified by another program`;
-    this.tamper = { count: this.tamper.count + 1, last: `${new Date(this.now()).toISOString()} ${detail}` };
-    this.deps.log(`tamper: ${found.difference}; re-applying`);
+    this.recordTamper(detail, `tamper: ${found.difference}; re-applying`);
     await this.applyPolicy(this.policy(), 'tamper', { replace: true });
-    this.history.record({ at: this.now(), type: 'tamper', detail });
-    this.emit({ event: 'tamper', detail, at: this.now() });
     this.announce();
   }
 
@@ -586,11 +591,8 @@ export class Daemon {
     );
     if (tampered) {
       const detail = `${tampered} (found by the self-test)`.slice(0, 500);
-      this.tamper = { count: this.tamper.count + 1, last: `${new Date(this.now()).toISOString()} ${detail}` };
-      this.deps.log(`tamper: ${detail}; re-applying`);
+      this.recordTamper(detail, `tamper: ${detail}; re-applying`);
       await this.applyPolicy(this.policy(), 'tamper found by the self-test', { replace: true });
-      this.history.record({ at: this.now(), type: 'tamper', detail });
-      this.emit({ event: 'tamper', detail, at: this.now() });
       this.announce();
     }
     this.tamperAtLastTest = this.tamper.count;

@@ -24,6 +24,15 @@ export type Verification =
   | { kind: 'tampered'; removed: boolean; difference: string }
   | { kind: 'superseded' };
 
+/**
+ * What an apply found on the way. `foreignChange`: the rules had been changed by another program since the last
+ * apply, and the apply rewrote them whole; the daemon counts that as tampering (its own check may never see
+ * it: the apply repaired the table before the check could read it). Null when nothing of the kind was found.
+ */
+export interface Applied {
+  foreignChange: string | null;
+}
+
 /** What rules of ours the kernel holds, whoever wrote them (the daemon's saved state may be unreadable). */
 export interface Held {
   /** every direction drops what no rule accepts: a lock, though maybe not one we wrote */
@@ -41,7 +50,7 @@ export interface Firewall {
    * previous rules then stay in force). Backends may change only what differs from the last apply; `replace`
    * rewrites everything (after tampering). Refused counts carry on across applies.
    */
-  apply(policy: Policy, now: number, opts?: { replace?: boolean }): Promise<void>;
+  apply(policy: Policy, now: number, opts?: { replace?: boolean }): Promise<Applied>;
   /**
    * Compares the kernel with `policy`, which must be the policy applied last: content, not only counts (a
    * verdict swapped in a rule keeps them). `deep` also compares the second line of defence rule by rule (slower;

@@ -140,6 +140,8 @@ export class NftBackend {
   private monitor: ChildProcess | null = null;
   private onChange: ((line: string) => void) | null = null;
   private known: Record<Which, Known> = { main: undefined, guard: undefined };
+  /** the last apply found our table changed by another program and rewrote it (NftFirewall reports it) */
+  replacedForeignChange = false;
   /**
    * The main table's contents (Observed.content) as read back after our last apply; null when unknown. Element
    * changes leave them as they are, so a difference after one is someone else's edit.
@@ -233,10 +235,12 @@ export class NftBackend {
   async apply(policy: Policy, now: number, opts: { replace?: boolean } = {}): Promise<Observed | null> {
     const next = tableModel(policy, now);
     const replace = opts.replace ?? false;
+    this.replacedForeignChange = false;
     let observed = await this.applyMain(next, replace);
     if (observed === undefined) {
       // Someone else changed our table since our last read-back: what they did is no baseline. Rewrite it.
       this.warn(`table ${TABLE_FAMILY} ${TABLE_NAME} was changed by another program; replacing it`);
+      this.replacedForeignChange = true;
       observed = (await this.applyMain(next, true)) ?? null;
     }
     // The main table is in force. The guard follows without delaying the answer: it only covers the moments

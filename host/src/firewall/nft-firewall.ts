@@ -4,7 +4,7 @@
 // whenever a table is replaced, and the named counters are mapped to what they mean (the lock's refusals,
 // each bound account's).
 import { spawnSync } from 'node:child_process';
-import type { Firewall, Held, RefusedCounts, Verification } from './firewall.js';
+import type { Applied, Firewall, Held, RefusedCounts, Verification } from './firewall.js';
 import { FirewallError } from './firewall.js';
 import type { NftBackendOptions } from './nft-backend.js';
 import { NftBackend } from './nft-backend.js';
@@ -36,7 +36,7 @@ export class NftFirewall implements Firewall {
     this.nft = opts.nft ?? 'nft';
   }
 
-  async apply(policy: Policy, now: number, opts: { replace?: boolean } = {}): Promise<void> {
+  async apply(policy: Policy, now: number, opts: { replace?: boolean } = {}): Promise<Applied> {
     const observed = await this.backend.apply(policy, now, opts);
     // After an apply the backend counts from our last read: fold what that read showed into the totals.
     this.fold();
@@ -44,6 +44,8 @@ export class NftFirewall implements Firewall {
     this.generation++;
     this.content = observed?.content ?? null;
     this.last = observed?.counters ?? {};
+    const foreignChange = this.backend.replacedForeignChange ? `${this.label} was changed by another program (found while applying a change)` : null;
+    return { foreignChange };
   }
 
   async verify(policy: Policy, now: number, opts: { deep?: boolean } = {}): Promise<Verification> {
