@@ -166,6 +166,23 @@ describe('Daemon: tampering', () => {
     expect(history.events.filter((e) => e.type === 'tamper')).toHaveLength(1);
   });
 
+  it('a check asked for while an apply runs (its own change events ask) waits until the apply is done', async () => {
+    const { firewall, daemon, send } = setup();
+    await send({ type: 'setMode', mode: 'always' });
+    let release = () => {};
+    firewall.applyGate = new Promise<void>((r) => (release = r));
+    firewall.calls.length = 0;
+    const changing = send({ type: 'setLan', allow: true });
+    await vi.waitFor(() => expect(firewall.calls).toEqual(['apply locked']));
+    const before = firewall.verifies;
+    (daemon as unknown as { scheduleVerify(): void }).scheduleVerify();
+    await new Promise((r) => setImmediate(r));
+    expect(firewall.verifies).toBe(before);
+    release();
+    await changing;
+    await vi.waitFor(() => expect(firewall.verifies).toBe(before + 1));
+  });
+
   it('rules as applied: nothing is re-applied', async () => {
     const { firewall, daemon, clock, send, status } = setup();
     await send({ type: 'setMode', mode: 'always' });

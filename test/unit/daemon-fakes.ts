@@ -35,8 +35,16 @@ export class FakeFirewall implements Firewall {
   /** the next apply reports that it found and rewrote someone else's change */
   nextForeignChange: string | null = null;
 
+  /** the next apply waits for this before it takes effect (an apply in flight) */
+  applyGate: Promise<void> | null = null;
+  /** how many times verify was called */
+  verifies = 0;
+
   async apply(policy: Policy, _now: number, opts: { replace?: boolean } = {}): Promise<Applied> {
     this.calls.push(`apply ${policy.kind}${opts.replace ? ' replace' : ''}`);
+    const gate = this.applyGate;
+    this.applyGate = null;
+    if (gate) await gate;
     if (this.failApplies > 0) {
       this.failApplies--;
       throw new FirewallError('the kernel refused the batch (fake)');
@@ -50,6 +58,7 @@ export class FakeFirewall implements Firewall {
   }
 
   async verify(policy: Policy): Promise<Verification> {
+    this.verifies++;
     const next = this.nextVerify;
     this.nextVerify = null;
     if (next) return next;

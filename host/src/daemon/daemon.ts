@@ -78,6 +78,11 @@ export class Daemon {
   /** a verification is running; another was asked for meanwhile */
   private verifying = false;
   private verifyAgain = false;
+  /**
+   * applies in flight: a check asked for meanwhile (our own apply's change events ask for one) waits for them,
+   * since a read that straddles an apply is discarded anyway and would only compete with it for the CPU
+   */
+  private applying = 0;
   /** state unreadable and the lock the kernel held was kept (not written by us, so `applied` is null) */
   private keptLock = false;
   private captiveTimer: NodeJS.Timeout | null = null;
@@ -274,6 +279,7 @@ export class Daemon {
   /** `replace`: the kernel's table differs from what we applied (tampering): rewrite all of it. */
   private async applyPolicy(policy: Policy, why: string, opts: { replace?: boolean } = {}): Promise<void> {
     const started = this.now();
+    this.applying++;
     try {
       const { foreignChange } = await this.deps.firewall.apply(policy, this.now(), opts);
       this.applied = policy;
@@ -292,6 +298,13 @@ export class Daemon {
       this.deps.log(this.applyError.message);
       this.announce();
       throw new ProtocolError('firewall_failed', this.applyError.message, this.applyError.hint);
+    } finally {
+      this.applying--;
+      // After the answer has gone out (setImmediate): the check compares with what this apply wrote.
+      if (this.applying === 0 && this.verifyAgain && !this.verifying) {
+        this.verifyAgain = false;
+        setImmediate(() => this.scheduleVerify());
+      }
     }
   }
 
@@ -389,7 +402,7 @@ export class Daemon {
    */
   private scheduleVerify(): void {
     if (this.stopped) return;
-    if (this.verifying) {
+    if (this.verifying || this.applying > 0) {
       this.verifyAgain = true;
       return;
     }
