@@ -37,5 +37,8 @@ if (!summary) {
   process.exit(r.status || 1);
 }
 const skipped = summary.numPendingTests + summary.numTodoTests;
-process.stdout.write(`\n${summary.numPassedTests} passed, ${summary.numFailedTests} failed, ${skipped} skipped\n`);
+// A file whose hook failed (beforeAll: a lab or browser that did not start) fails with its tests skipped and none
+// failed: count each such file as a failure, so a red run never ends "0 failed".
+const hookFailures = (summary.testResults ?? []).filter((f) => f.status === 'failed' && !f.assertionResults?.some((a) => a.status === 'failed')).length;
+process.stdout.write(`\n${summary.numPassedTests} passed, ${summary.numFailedTests + hookFailures} failed, ${skipped} skipped\n`);
 process.exit(r.status ?? 1);

@@ -11,7 +11,7 @@ import { connect as netConnect, createServer } from 'node:net';
 import type { AddressInfo, Server } from 'node:net';
 import { join } from 'node:path';
 import type { Browser, Page } from 'puppeteer-core';
-import puppeteer from 'puppeteer-core';
+import puppeteer, { TimeoutError } from 'puppeteer-core';
 import { FIREFOX_ADDON_ID, NATIVE_HOST_NAME } from '../../host/src/common/extension-ids.js';
 import type { BrowserLab } from './browser-lab.js';
 import { ROOT } from './browser-lab.js';
@@ -94,8 +94,18 @@ export async function launchFirefox(lab: BrowserLab, { name = 'ff', preferences 
         const page = await b.newPage();
         await page.setViewport(viewport);
         void page.goto(`${FIREFOX_EXT}/${path}`).catch(() => undefined); // may never resolve (moz-extension)
-        await page.waitForSelector(selector, { timeout: 20_000 });
-        return page;
+        // A poll that races the navigation away from about:blank can fail inside Firefox's WebDriver BiDi
+        // ("unknown error … right-hand side of 'in' should be an object, got null"): that is no answer about
+        // the page, so wait again, up to the same deadline. Only running out of time fails.
+        const until = Date.now() + 20_000;
+        for (;;) {
+          try {
+            await page.waitForSelector(selector, { timeout: Math.max(1, until - Date.now()) });
+            return page;
+          } catch (e) {
+            if (e instanceof TimeoutError || Date.now() >= until) throw e;
+          }
+        }
       },
       close,
     };
