@@ -47,10 +47,6 @@ export function wallNow(): number {
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
-export function isRoot(): boolean {
-  return typeof process.getuid === 'function' && process.getuid() === 0;
-}
-
 // ── statistics ─────────────────────────────────────────────────────────────────────────────────────────
 
 export interface Stats {

@@ -2,25 +2,12 @@
 // in its own namespace; nft acts on the namespace it runs in). The bench starts its own bundle again there
 // (`ip netns exec NS node bundle.mjs worker …`) and talks to it with JSON lines over stdin/stdout:
 //   → {"id":1,"op":"toggle","params":{…}}      ← {"re":1,"ok":true,"result":{…}}   ← {"push":{…}} (unsolicited)
-// The worker measures with its own clock, so the pipe adds nothing to the figures.
+// The worker measures with its own clock, so the pipe adds nothing to the figures. Workers run inside a
+// namespace of the shared fixture (host/src/process/netns-fixture.ts), whose teardown kills everything still
+// running in its namespaces on every exit path: no exit hook of its own here.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import readline from 'node:readline';
-
-const live = new Set<ChildProcess>();
-let exitHook = false;
-
-function killAllSync(): void {
-  for (const c of live) {
-    if (c.pid !== undefined && c.exitCode === null && c.signalCode === null) {
-      try {
-        process.kill(c.pid, 'SIGKILL');
-      } catch {
-        // gone
-      }
-    }
-  }
-}
 
 export class NsWorker {
   private seq = 0;
@@ -40,7 +27,6 @@ export class NsWorker {
       if (process.env.TUNLOCK_BENCH_VERBOSE === '1') process.stderr.write(`[${name}] ${d}`);
     });
     child.once('exit', (code, signal) => {
-      live.delete(child);
       const err = new Error(`worker ${name} exited (${signal ?? code})${this.stderr ? `:\n${this.stderr.trim().slice(-2000)}` : ''}`);
       for (const p of this.pending.values()) p.reject(err);
       this.pending.clear();
@@ -49,13 +35,8 @@ export class NsWorker {
 
   /** Starts `node script worker ...args` inside network namespace `ns` (a full namespace name). */
   static start(ns: string, script: string, args: string[], name = `worker@${ns}`, env: NodeJS.ProcessEnv = process.env): NsWorker {
-    if (!exitHook) {
-      exitHook = true;
-      process.on('exit', killAllSync);
-    }
     const child = spawn('ip', ['netns', 'exec', ns, process.execPath, script, 'worker', ...args], { stdio: ['pipe', 'pipe', 'pipe'], env });
     if (child.pid === undefined) throw new Error(`cannot start ${name}`);
-    live.add(child);
     child.stdin!.on('error', () => undefined);
     return new NsWorker(child, name);
   }
