@@ -169,6 +169,18 @@ export class BrowserLab {
     });
   }
 
+  /**
+   * The state every browser test starts from, whatever the test before it did (or failed halfway through):
+   * the daemon running, the stand-in tunnel down, the lock off, the lab's tunnel configured.
+   */
+  async reset(): Promise<void> {
+    if (!this.daemon) await this.startDaemon();
+    if (this.tunIsUp()) this.tunDown();
+    this.tunlock('lock', 'off');
+    const { tunnels } = JSON.parse(this.tunlock('--json', 'status')) as { tunnels: { iface: string }[] };
+    if (!tunnels.some((t) => t.iface === TUN)) this.tunlock('tunnel', 'add', TUN, '--endpoint', '198.51.100.10:51820/udp');
+  }
+
   /** SIGKILL: the daemon dies without any goodbye; the kernel rules stay. */
   async killDaemon(): Promise<void> {
     const d = this.daemon;
@@ -203,11 +215,14 @@ export class BrowserLab {
       name: 'wireguard-go',
     });
     const end = Date.now() + 5000;
-    while (spawnSync('ip', ['-n', this.ns, 'link', 'show', TUN], { stdio: 'ignore' }).status !== 0) {
+    while (!this.tunIsUp()) {
       if (child.exitCode !== null || Date.now() > end) throw new Error(`wireguard-go ${TUN} did not start`);
       await new Promise((r) => setTimeout(r, 5));
     }
     this.fx.ipSync(this.ns, ['link', 'set', TUN, 'up']);
+  }
+  tunIsUp(): boolean {
+    return spawnSync('ip', ['-n', this.ns, 'link', 'show', TUN], { stdio: 'ignore' }).status === 0;
   }
   tunDown(): void {
     this.fx.ipSync(this.ns, ['link', 'del', TUN]);

@@ -7,7 +7,7 @@ import { chromium } from 'playwright-core';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Page as FirefoxPage } from 'puppeteer-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { CHROMIUM_EXTENSION_ID } from '../../host/src/common/extension-ids.js';
 import type { HistoryEvent } from '../../host/src/protocol/schema.js';
 import { BrowserLab, canRunRootTier, STABLE_DIR, TUN } from './browser-lab.js';
@@ -25,8 +25,25 @@ const EXT = `chrome-extension://${CHROMIUM_EXTENSION_ID}`;
 const LOCKED_CHROMIUM = 'Locked — 5 of 5 checks passed';
 const LOCKED_FIREFOX = 'Locked — 6 of 6 checks passed';
 
-function prepare(lab: BrowserLab): void {
-  lab.tunlock('tunnel', 'add', TUN, '--endpoint', '198.51.100.10:51820/udp');
+/**
+ * What the options page's summary says about today, parsed, so a test compares with the value it read at its
+ * own start (the other tests of the file add drops and self-tests too, in any order).
+ */
+interface Today {
+  drops: number;
+  tests: number;
+  failed: number;
+}
+function parseSummary(text: string | null): Today {
+  const drops = /^(?:No tunnel drop|(\d+) drops? today)/.exec(text ?? '');
+  const tests = /; (\d+) self-tests?, (?:all passed|(\d+) failed)\.$/.exec(text ?? '');
+  if (!drops || !tests) throw new Error(`unexpected history summary: ${text}`);
+  return { drops: Number(drops[1] ?? 0), tests: Number(tests[1]), failed: Number(tests[2] ?? 0) };
+}
+/** The summary after `drops` drops today (each blocked by the kernel) and `tests` self-tests this week, `failed` of them failed. */
+function summaryPattern({ drops, tests, failed }: Today): RegExp {
+  const kernel = drops === 1 ? 'blocked by the kernel' : 'every one blocked by the kernel';
+  return new RegExp(`^${drops} drops? today, longest \\d+ (s|min) blocked, ${kernel}; .*; ${tests} self-tests, ${failed} failed\\.$`);
 }
 
 /**
@@ -65,7 +82,7 @@ function earlierWeek(now: number): HistoryEvent[] {
 
 /** A tunnel drop for the history: up (Protected), then gone (Blocking). */
 async function drop(lab: BrowserLab, state: () => Promise<string | null>): Promise<void> {
-  lab.tunUp();
+  await lab.tunUp();
   await waitFor('Protected', async () => (await state()) === 'Protected');
   lab.tunDown();
   await waitFor('Blocking', async () => (await state()) === 'Blocking');
@@ -76,11 +93,28 @@ describe.runIf(RUN_CHROMIUM)('Chromium: Test my lock and the lock history', () =
   let ctx: BrowserContext;
   let popup: Page;
   const label = () => popup.getByTestId('state-label').textContent();
-  const verdict = () => popup.getByTestId('self-test-verdict').textContent();
+  // Short waits: the verdict only exists once a test has run, and waitFor polls.
+  const verdict = () => popup.getByTestId('self-test-verdict').textContent({ timeout: 500 });
   async function shot(page: Page, selector: string, name: string) {
     mkdirSync(SCREENSHOTS, { recursive: true });
     await page.evaluate(stabilizeForScreenshot, [lab.dir, STABLE_DIR] as [string, string]);
     await page.locator(selector).screenshot({ path: join(SCREENSHOTS, `chromium-${name}.png`) });
+  }
+  /** "Test my lock" with the lock off: the verdict is "Not protected". */
+  async function testUnlocked(): Promise<void> {
+    await waitFor('Off', async () => (await label()) === 'Off');
+    await popup.getByTestId('self-test-run').click();
+    await waitFor('verdict', async () => (await verdict()) === 'Not protected');
+  }
+  /** Locks, drops the tunnel once, runs "Test my lock": returns the verdict. */
+  async function testLocked(): Promise<string | null> {
+    lab.tunlock('lock', 'on');
+    await drop(lab, label);
+    await popup.getByTestId('self-test-run').click();
+    return waitFor('a verdict on the lock', async () => {
+      const v = await verdict();
+      return v && v !== 'Not protected' ? v : null;
+    }, 15_000);
   }
 
   beforeAll(async () => {
@@ -89,7 +123,6 @@ describe.runIf(RUN_CHROMIUM)('Chromium: Test my lock and the lock history', () =
     await lab.killDaemon();
     writeFileSync(join(lab.dir, 'state', 'history.jsonl'), earlierWeek(Date.now()).map((e) => `${JSON.stringify(e)}\n`).join(''));
     await lab.startDaemon();
-    prepare(lab);
     const dir = join(lab.dir, 'chromium-profile');
     registerChromiumHost(dir, lab.hostPath);
     ctx = await chromium.launchPersistentContext(dir, {
@@ -99,6 +132,11 @@ describe.runIf(RUN_CHROMIUM)('Chromium: Test my lock and the lock history', () =
       args: [...CHROMIUM_ARGS, `--disable-extensions-except=${CHROME_DIST}`, `--load-extension=${CHROME_DIST}`],
     });
     await (ctx.serviceWorkers()[0] ?? ctx.waitForEvent('serviceworker'));
+  });
+  // Each test starts with the lock off, the tunnel down and a fresh popup (no verdict from an earlier test).
+  beforeEach(async () => {
+    await lab.reset();
+    await popup?.close();
     popup = await ctx.newPage();
     await popup.goto(`${EXT}/src/popup/index.html`);
   });
@@ -108,17 +146,12 @@ describe.runIf(RUN_CHROMIUM)('Chromium: Test my lock and the lock history', () =
   });
 
   it('lock off: the verdict is "Not protected", with the fix', async () => {
-    await waitFor('Off', async () => (await label()) === 'Off');
-    await popup.getByTestId('self-test-run').click();
-    await waitFor('verdict', async () => (await verdict()) === 'Not protected');
+    await testUnlocked();
     expect(await popup.getByTestId('self-test-checks').textContent()).toContain('tunlock lock on');
   });
 
   it('locked: every check passes, the extension\'s own WebRTC checks included', async () => {
-    lab.tunlock('lock', 'on');
-    await drop(lab, label);
-    await popup.getByTestId('self-test-run').click();
-    const v = await waitFor('a verdict on the lock', async () => ((await verdict()) !== 'Not protected' ? verdict() : null), 15_000);
+    const v = await testLocked();
     const checks = await popup.getByTestId('self-test-checks').textContent();
     expect(v, checks ?? '').toBe(LOCKED_CHROMIUM);
     expect(checks).toMatch(/✔\s*webrtc-policy/);
@@ -129,13 +162,21 @@ describe.runIf(RUN_CHROMIUM)('Chromium: Test my lock and the lock history', () =
   it('the options page shows the last 7 days: the drop and the tests, and a summary', async () => {
     const options = await ctx.newPage();
     await options.setViewportSize({ width: 720, height: 900 });
-    await options.goto(`${EXT}/src/options/index.html`);
     const summary = options.getByTestId('history-summary');
+    const marks = (kind: string) => options.locator(`[data-testid=history-timeline] .mark-${kind}`).count();
+    await options.goto(`${EXT}/src/options/index.html`);
     await summary.waitFor();
-    expect(await summary.textContent()).toMatch(/^1 drop today, longest \d+ (s|min) blocked, blocked by the kernel; .*; 4 self-tests, \d failed\.$/);
-    // this run's drop and the earlier week's ten, read back by the daemon from its history file
-    expect(await options.locator('[data-testid=history-timeline] .mark-drop').count()).toBe(11);
-    expect(await options.locator('[data-testid=history-timeline] .mark-tamper').count()).toBe(1);
+    // Today's counts as this test finds them (other tests of the file may have run first).
+    const start = parseSummary(await summary.textContent());
+    // the earlier week's ten drops, read back by the daemon from its history file, and today's so far
+    expect(await marks('drop')).toBe(10 + start.drops);
+    await testUnlocked();
+    expect(await testLocked()).toBe(LOCKED_CHROMIUM);
+    await options.reload();
+    await summary.waitFor();
+    expect(await summary.textContent()).toMatch(summaryPattern({ drops: start.drops + 1, tests: start.tests + 2, failed: start.failed + 1 }));
+    expect(await marks('drop')).toBe(10 + start.drops + 1);
+    expect(await marks('tamper')).toBe(1);
     expect(await options.locator('[data-testid=history-timeline] .band-protected').count()).toBeGreaterThan(0);
     await shot(options, 'section[aria-labelledby=history-h]', 'history');
     await options.close();
@@ -148,11 +189,27 @@ describe.runIf(RUN_FIREFOX)('Firefox: Test my lock and the lock history', () => 
   let popup: FirefoxPage;
   const label = () => popup.$eval('[data-testid=state-label]', (e) => e.textContent);
   const verdict = () => popup.$eval('[data-testid=self-test-verdict]', (e) => e.textContent).catch(() => null);
+  /** The drops on the options page's timeline (this lab has no earlier history: every drop is today's). */
+  async function timelineDrops(): Promise<{ summary: string | null; drops: number }> {
+    const options = await ff.open('src/options/index.html', '[data-testid=history-summary]');
+    try {
+      return {
+        summary: await options.$eval('[data-testid=history-summary]', (e) => e.textContent),
+        drops: await options.$$eval('[data-testid=history-timeline] .mark-drop', (e) => e.length),
+      };
+    } finally {
+      await options.close();
+    }
+  }
 
   beforeAll(async () => {
     lab = await BrowserLab.create();
-    prepare(lab);
     ff = await launchFirefox(lab);
+  });
+  // Each test starts with the lock off, the tunnel down and a fresh popup (no verdict from an earlier test).
+  beforeEach(async () => {
+    await lab.reset();
+    await popup?.close();
     popup = await ff.open('src/popup/index.html', '[data-testid=state-label]');
   });
   afterAll(async () => {
@@ -179,9 +236,11 @@ describe.runIf(RUN_FIREFOX)('Firefox: Test my lock and the lock history', () => 
   });
 
   it('the options page shows the drop on the timeline', async () => {
-    const options = await ff.open('src/options/index.html', '[data-testid=history-summary]');
-    expect(await options.$eval('[data-testid=history-summary]', (e) => e.textContent)).toMatch(/^1 drop today/);
-    expect(await options.$$eval('[data-testid=history-timeline] .mark-drop', (e) => e.length)).toBe(1);
-    await options.close();
+    const before = await timelineDrops();
+    lab.tunlock('lock', 'on');
+    await drop(lab, label);
+    const after = await timelineDrops();
+    expect(after.summary).toMatch(new RegExp(`^${before.drops + 1} drops? today`));
+    expect(after.drops).toBe(before.drops + 1);
   });
 });
