@@ -37,13 +37,13 @@ describe.runIf(RUN)('Chromium: extension + tunlock-host + tunlockd', () => {
    * reads this list and no other test's run. Each such test asserts that it checked exactly its own pairs.
    */
   const covered: string[] = [];
-  function itChecks(states: string[], name: string, fn: () => Promise<void>): void {
+  function checking(states: string[], fn: () => Promise<void>): () => Promise<void> {
     covered.push(...states);
-    it(name, async () => {
+    return async () => {
       const from = checks.states.length;
       await fn();
-      expect(checks.states.slice(from).sort(), `${name}: popup states checked`).toEqual([...states].sort());
-    });
+      expect(checks.states.slice(from).sort(), 'the popup states this test checks').toEqual([...states].sort());
+    };
   }
   const both = (...states: string[]) => states.flatMap((st) => [`${st}/light`, `${st}/dark`]);
 
@@ -141,18 +141,18 @@ describe.runIf(RUN)('Chromium: extension + tunlock-host + tunlockd', () => {
     await welcome.close();
   });
 
-  itChecks(both('off'), 'has the fixed extension ID and reaches the daemon: state Off', async () => {
+  it('has the fixed extension ID and reaches the daemon: state Off', checking(both('off'), async () => {
     expect(ctx.serviceWorkers()[0]!.url()).toContain(CHROMIUM_EXTENSION_ID);
     await waitFor('Off', async () => (await label()) === 'Off');
     expect(await title()).toMatch(/^tunlock: Off — /);
     await shot('off');
-  });
+  }));
 
   it('protects WebRTC from the first start: disable_non_proxied_udp', async () => {
     expect(firstStartPolicy).toBe('disable_non_proxied_udp');
   });
 
-  itChecks(both('blocking'), 'the toggle locks and unlocks (checked in the namespace ruleset)', async () => {
+  it('the toggle locks and unlocks (checked in the namespace ruleset)', checking(both('blocking'), async () => {
     await popup.getByTestId('lock-toggle').click();
     await waitFor('nft table with policy drop', () => /policy drop/.test(lab.nft()));
     await waitFor('Blocking', async () => (await label()) === 'Blocking');
@@ -162,9 +162,9 @@ describe.runIf(RUN)('Chromium: extension + tunlock-host + tunlockd', () => {
     await popup.getByTestId('lock-toggle').click();
     await waitFor('table removed', () => lab.nft() === '');
     await waitFor('Off', async () => (await label()) === 'Off');
-  });
+  }));
 
-  itChecks(both('protected'), `icon, title and popup follow a tunnel drop (${DROPS} drops, latency measured)`, async () => {
+  it(`icon, title and popup follow a tunnel drop (${DROPS} drops, latency measured)`, checking(both('protected'), async () => {
     await popup.getByTestId('lock-toggle').click();
     await waitFor('locked', () => /policy drop/.test(lab.nft()));
     const latencies: number[] = [];
@@ -187,9 +187,9 @@ describe.runIf(RUN)('Chromium: extension + tunlock-host + tunlockd', () => {
     // The figure is a measurement (the bar, p95 < 250 ms, is judged by the bench on a quiet machine); the test
     // asserts the behaviour: every drop reached the toolbar.
     expect(latencies).toHaveLength(DROPS);
-  });
+  }));
 
-  itChecks(both('standby'), 'standby after a deliberate disconnect: "Not protected", in the warning colour, with a badge', async () => {
+  it('standby after a deliberate disconnect: "Not protected", in the warning colour, with a badge', checking(both('standby'), async () => {
     await blocking();
     await lab.tunUp();
     await waitFor('Protected', async () => (await label()) === 'Protected');
@@ -209,9 +209,9 @@ describe.runIf(RUN)('Chromium: extension + tunlock-host + tunlockd', () => {
     await shot('standby');
     lab.tunlock('lock', 'on');
     await waitFor('Blocking', async () => (await label()) === 'Blocking');
-  });
+  }));
 
-  itChecks(both('exception'), 'captive portal: blocked while locked; "Log in to this network" loads it in a tab with WebRTC forced strict; "Close now" restores', async () => {
+  it('captive portal: blocked while locked; "Log in to this network" loads it in a tab with WebRTC forced strict; "Close now" restores', checking(both('exception'), async () => {
     await blocking();
     // The lab's portal instead of detectportal.firefox.com (outside the lab), set where a user would.
     const options = await ctx.newPage();
@@ -275,7 +275,7 @@ describe.runIf(RUN)('Chromium: extension + tunlock-host + tunlockd', () => {
     await tab.close();
     await popup.getByTestId('webrtc-protect').click();
     await waitFor('protect again', async () => (await webrtcPolicy()) === 'disable_non_proxied_udp');
-  });
+  }));
 
   it('a daemon refusal shows in the popup (no endless spinner)', async () => {
     // The tunnel comes up between the popup's render and the click: the daemon refuses, the popup says why.
@@ -312,7 +312,7 @@ describe.runIf(RUN)('Chromium: extension + tunlock-host + tunlockd', () => {
     await options.close();
   });
 
-  itChecks(both('error-daemon'), 'the error state appears when the daemon is stopped, and clears when it is back', async () => {
+  it('the error state appears when the daemon is stopped, and clears when it is back', checking(both('error-daemon'), async () => {
     await blocking();
     await lab.killDaemon();
     await waitFor('daemon error', async () => (await label()) === 'tunlock service not running', 15_000);
@@ -327,7 +327,7 @@ describe.runIf(RUN)('Chromium: extension + tunlock-host + tunlockd', () => {
     expect(lab.nft()).toMatch(/policy drop/); // the kernel rules stayed
     await lab.startDaemon();
     await waitFor('back to Blocking', async () => (await label()) === 'Blocking', 40_000);
-  });
+  }));
 
   it('WebRTC: without protection the real address leaks; with protection nothing reveals it', async () => {
     lab.tunlock('lock', 'off');
@@ -355,7 +355,7 @@ describe.runIf(RUN)('Chromium: extension + tunlock-host + tunlockd', () => {
     await page.close();
   });
 
-  itChecks(both('protected-relaxed'), 'WebRTC video-call relaxation: only while protected and the site is open; no path outside the tunnel', async () => {
+  it('WebRTC video-call relaxation: only while protected and the site is open; no path outside the tunnel', checking(both('protected-relaxed'), async () => {
     const options = await ctx.newPage();
     options.on('pageerror', (e) => console.error(`options page error: ${e.message}`));
     options.on('console', (m) => console.log(`options console: ${m.text()}`));
@@ -392,7 +392,7 @@ describe.runIf(RUN)('Chromium: extension + tunlock-host + tunlockd', () => {
     await call.close();
     await waitFor('strict after close', async () => (await webrtcPolicy()) === 'disable_non_proxied_udp');
     lab.tunDown();
-  });
+  }));
 
   it(`block mode (test build with <all_urls> granted) removes RTCPeerConnection; page-load cost measured (${LOADS} loads per arm)`, async () => {
     // Headless automation cannot click Chromium's permission prompt, so this uses a build in which the
@@ -439,7 +439,7 @@ describe.runIf(RUN)('Chromium: extension + tunlock-host + tunlockd', () => {
     }
   });
 
-  itChecks(both('detected', 'detected-none'), 'zero configuration: the popup offers the tunnel that is up and adopts it in one click; with none, blocking all is an explicit choice', async () => {
+  it('zero configuration: the popup offers the tunnel that is up and adopts it in one click; with none, blocking all is an explicit choice', checking(both('detected', 'detected-none'), async () => {
     lab.tunlock('lock', 'off');
     lab.tunlock('tunnel', 'remove', TUN);
     await lab.tunUp();
@@ -459,9 +459,9 @@ describe.runIf(RUN)('Chromium: extension + tunlock-host + tunlockd', () => {
     expect(JSON.parse(lab.tunlock('--json', 'status'))).toMatchObject({ state: 'blocking', tunnels: [] });
     lab.tunlock('lock', 'off');
     lab.tunlock('tunnel', 'add', TUN, '--endpoint', '198.51.100.10:51820/udp');
-  });
+  }));
 
-  itChecks(both('error-no-host'), 'without the host installed the popup says so and shows the fix (no spinner)', async () => {
+  it('without the host installed the popup says so and shows the fix (no spinner)', checking(both('error-no-host'), async () => {
     const dir = join(lab.dir, 'chromium-nohost');
     const bare = await launch(dir);
     try {
@@ -477,7 +477,7 @@ describe.runIf(RUN)('Chromium: extension + tunlock-host + tunlockd', () => {
     } finally {
       await bare.close();
     }
-  });
+  }));
 
   it('the options page: no serious axe-core violations, light and dark', async () => {
     const options = await ctx.newPage();
@@ -494,7 +494,7 @@ describe.runIf(RUN)('Chromium: extension + tunlock-host + tunlockd', () => {
     await options.close();
   });
 
-  itChecks(both('blocking-de'), 'speaks German in a German browser (Chromium --lang=de): popup, toolbar title, numbers', async () => {
+  it('speaks German in a German browser (Chromium --lang=de): popup, toolbar title, numbers', checking(both('blocking-de'), async () => {
     const dir = join(lab.dir, 'chromium-de');
     registerChromiumHost(dir, lab.hostPath);
     lab.tunlock('lock', 'on');
@@ -516,7 +516,7 @@ describe.runIf(RUN)('Chromium: extension + tunlock-host + tunlockd', () => {
     } finally {
       await de.close();
     }
-  });
+  }));
 
   it('every popup state was checked in both schemes (switch position, panel fit, axe-core, screenshot)', () => {
     const want = ['off', 'blocking', 'protected', 'standby', 'exception', 'error-daemon', 'protected-relaxed', 'detected', 'detected-none', 'error-no-host', 'blocking-de'];

@@ -58,13 +58,13 @@ describe.runIf(RUN)('Firefox: extension + tunlock-host + tunlockd', () => {
    * reads this list and no other test's run. Each such test asserts that it checked exactly its own pairs.
    */
   const covered: string[] = [];
-  function itChecks(states: string[], name: string, fn: () => Promise<void>): void {
+  function checking(states: string[], fn: () => Promise<void>): () => Promise<void> {
     covered.push(...states);
-    it(name, async () => {
+    return async () => {
       const from = checks.states.length;
       await fn();
-      expect(checks.states.slice(from).sort(), `${name}: popup states checked`).toEqual([...states].sort());
-    });
+      expect(checks.states.slice(from).sort(), 'the popup states this test checks').toEqual([...states].sort());
+    };
   }
   const both = (...states: string[]) => states.flatMap((st) => [`${st}/light`, `${st}/dark`]);
   const webrtcPolicy = () => popup.evaluate(() => (globalThis as unknown as ExtGlobal).browser.privacy.network.webRTCIPHandlingPolicy.get({}).then((d) => d.value));
@@ -129,14 +129,14 @@ describe.runIf(RUN)('Firefox: extension + tunlock-host + tunlockd', () => {
     await welcome.close();
   });
 
-  itChecks(both('off'), 'reaches the daemon: state Off; WebRTC protected from the first start', async () => {
+  it('reaches the daemon: state Off; WebRTC protected from the first start', checking(both('off'), async () => {
     await waitFor('Off', async () => (await label()) === 'Off');
     expect(await title()).toMatch(/^tunlock: Off — /);
     expect(firstStartPolicy).toBe('proxy_only'); // Firefox's disable_non_proxied_udp leaks srflx: see browser-firefox.ts
     await shot('off');
-  });
+  }));
 
-  itChecks(both('blocking'), 'the toggle locks and unlocks (checked in the namespace ruleset)', async () => {
+  it('the toggle locks and unlocks (checked in the namespace ruleset)', checking(both('blocking'), async () => {
     await popup.click('[data-testid=lock-toggle]');
     await waitFor('nft table with policy drop', () => /policy drop/.test(lab.nft()));
     await waitFor('Blocking', async () => (await label()) === 'Blocking');
@@ -144,9 +144,9 @@ describe.runIf(RUN)('Firefox: extension + tunlock-host + tunlockd', () => {
     await popup.click('[data-testid=lock-toggle]');
     await waitFor('table removed', () => lab.nft() === '');
     await waitFor('Off', async () => (await label()) === 'Off');
-  });
+  }));
 
-  itChecks(both('protected'), `follows a tunnel drop (${DROPS} drops, latency measured)`, async () => {
+  it(`follows a tunnel drop (${DROPS} drops, latency measured)`, checking(both('protected'), async () => {
     lab.tunlock('lock', 'on');
     const latencies: number[] = [];
     for (let i = 0; i < DROPS; i++) {
@@ -167,9 +167,9 @@ describe.runIf(RUN)('Firefox: extension + tunlock-host + tunlockd', () => {
     // The figure is a measurement (the bar, p95 < 250 ms, is judged by the bench on a quiet machine); the test
     // asserts the behaviour: every drop reached the toolbar.
     expect(latencies).toHaveLength(DROPS);
-  });
+  }));
 
-  itChecks(both('standby'), 'standby after a deliberate disconnect: "Not protected", in the warning colour', async () => {
+  it('standby after a deliberate disconnect: "Not protected", in the warning colour', checking(both('standby'), async () => {
     await blocking();
     await lab.tunUp();
     await waitFor('Protected', async () => (await label()) === 'Protected');
@@ -183,9 +183,9 @@ describe.runIf(RUN)('Firefox: extension + tunlock-host + tunlockd', () => {
     await shot('standby');
     lab.tunlock('lock', 'on');
     await waitFor('Blocking', async () => (await label()) === 'Blocking');
-  });
+  }));
 
-  itChecks(both('error-daemon'), 'the error state appears when the daemon is stopped', async () => {
+  it('the error state appears when the daemon is stopped', checking(both('error-daemon'), async () => {
     await blocking();
     await lab.killDaemon();
     await waitFor('daemon error', async () => (await label()) === 'tunlock service not running', 15_000);
@@ -193,9 +193,9 @@ describe.runIf(RUN)('Firefox: extension + tunlock-host + tunlockd', () => {
     await shot('error-daemon');
     await lab.startDaemon();
     await waitFor('back', async () => (await label()) === 'Blocking', 40_000);
-  });
+  }));
 
-  itChecks(both('exception'), 'captive portal: "Log in to this network" loads the portal in a tab; WebRTC off (peerConnectionEnabled=false) only while the hole is open', async () => {
+  it('captive portal: "Log in to this network" loads the portal in a tab; WebRTC off (peerConnectionEnabled=false) only while the hole is open', checking(both('exception'), async () => {
     await blocking();
     const options = await browser.newPage();
     void options.goto(`${EXT}/src/options/index.html`).catch(() => undefined);
@@ -234,7 +234,7 @@ describe.runIf(RUN)('Firefox: extension + tunlock-host + tunlockd', () => {
     expect(await portalLoads()).toBe(false);
     await probe.close();
     await tab.close();
-  });
+  }));
 
   it('WebRTC: the leak is visible without protection; protect and block hide it', async () => {
     lab.tunlock('lock', 'off');
@@ -278,7 +278,7 @@ describe.runIf(RUN)('Firefox: extension + tunlock-host + tunlockd', () => {
     }
   });
 
-  itChecks(['off-de/light'], 'speaks German in a German Firefox (intl.locale.requested=de, Debian language pack)', async () => {
+  it('speaks German in a German Firefox (intl.locale.requested=de, Debian language pack)', checking(['off-de/light'], async () => {
     const de = await startFirefox(lab, 'ff-de', { 'intl.locale.requested': 'de', 'layout.css.prefers-color-scheme.content-override': 1 });
     try {
       await waitFor('Aus', async () => (await label(de.popup)) === 'Aus');
@@ -291,7 +291,7 @@ describe.runIf(RUN)('Firefox: extension + tunlock-host + tunlockd', () => {
     } finally {
       await de.close();
     }
-  });
+  }));
 
   it('every popup state was checked in both schemes (switch position, panel fit, axe-core, screenshot)', () => {
     const want = ['off', 'blocking', 'protected', 'standby', 'exception', 'error-daemon'];
