@@ -12,7 +12,7 @@ import { BrowserLab, canRunRootTier, CLIENT_V4, CLIENT_V6, ROOT, STABLE_DIR, STU
 import type { ExtGlobal, IceResult } from './helpers.js';
 import { CHROME_DIST, CHROMIUM_ARGS, percentile, registerChromiumHost, revealing, SCREENSHOTS, stabilizeForScreenshot, waitFor } from './helpers.js';
 import type { CheckedPage, Theme } from './ui-checks.js';
-import { axeViolations, PopupChecks } from './ui-checks.js';
+import { axeViolations, both, PopupChecks } from './ui-checks.js';
 
 const RUN = canRunRootTier('browser tests (Chromium)');
 const EXT = `chrome-extension://${CHROMIUM_EXTENSION_ID}`;
@@ -32,20 +32,7 @@ describe.runIf(RUN)('Chromium: extension + tunlock-host + tunlockd', () => {
   const checks = new PopupChecks('chromium');
   /** The WebRTC policy the extension set on its first start, before any test touched the setting. */
   let firstStartPolicy: string;
-  /**
-   * Which test checks which popup state/scheme pairs: declared where each test is defined, so the coverage test
-   * reads this list and no other test's run. Each such test asserts that it checked exactly its own pairs.
-   */
-  const covered: string[] = [];
-  function checking(states: string[], fn: () => Promise<void>): () => Promise<void> {
-    covered.push(...states);
-    return async () => {
-      const from = checks.states.length;
-      await fn();
-      expect(checks.states.slice(from).sort(), 'the popup states this test checks').toEqual([...states].sort());
-    };
-  }
-  const both = (...states: string[]) => states.flatMap((st) => [`${st}/light`, `${st}/dark`]);
+  const checking = checks.checking.bind(checks);
 
   async function launch(userDataDir: string, dist = CHROME_DIST, lang?: string): Promise<BrowserContext> {
     return chromium.launchPersistentContext(userDataDir, {
@@ -520,6 +507,6 @@ describe.runIf(RUN)('Chromium: extension + tunlock-host + tunlockd', () => {
 
   it('every popup state was checked in both schemes (switch position, panel fit, axe-core, screenshot)', () => {
     const want = ['off', 'blocking', 'protected', 'standby', 'exception', 'error-daemon', 'protected-relaxed', 'detected', 'detected-none', 'error-no-host', 'blocking-de'];
-    expect([...covered].sort()).toEqual(want.flatMap((s) => [`${s}/dark`, `${s}/light`]).sort());
+    expect([...checks.covered].sort()).toEqual(want.flatMap((s) => [`${s}/dark`, `${s}/light`]).sort());
   });
 });

@@ -9,7 +9,7 @@ import type { ExtGlobal, IceResult } from './helpers.js';
 import { percentile, revealing, SCREENSHOTS, stabilizeForScreenshot, waitFor } from './helpers.js';
 import { FIREFOX_EXT, launchFirefox } from './firefox-session.js';
 import type { CheckedPage } from './ui-checks.js';
-import { axeViolations, PopupChecks } from './ui-checks.js';
+import { axeViolations, both, PopupChecks } from './ui-checks.js';
 
 const RUN = canRunRootTier('browser tests (Firefox)');
 const EXT = FIREFOX_EXT;
@@ -53,20 +53,7 @@ describe.runIf(RUN)('Firefox: extension + tunlock-host + tunlockd', () => {
   const checks = new PopupChecks('firefox');
   /** The WebRTC policy the extension set on its first start, before any test touched the setting. */
   let firstStartPolicy: unknown;
-  /**
-   * Which test checks which popup state/scheme pairs: declared where each test is defined, so the coverage test
-   * reads this list and no other test's run. Each such test asserts that it checked exactly its own pairs.
-   */
-  const covered: string[] = [];
-  function checking(states: string[], fn: () => Promise<void>): () => Promise<void> {
-    covered.push(...states);
-    return async () => {
-      const from = checks.states.length;
-      await fn();
-      expect(checks.states.slice(from).sort(), 'the popup states this test checks').toEqual([...states].sort());
-    };
-  }
-  const both = (...states: string[]) => states.flatMap((st) => [`${st}/light`, `${st}/dark`]);
+  const checking = checks.checking.bind(checks);
   const webrtcPolicy = () => popup.evaluate(() => (globalThis as unknown as ExtGlobal).browser.privacy.network.webRTCIPHandlingPolicy.get({}).then((d) => d.value));
   const pcEnabled = () => popup.evaluate(() => (globalThis as unknown as ExtGlobal).browser.privacy.network.peerConnectionEnabled!.get({}).then((d) => d.value));
   /** Locks (tunnel down): the popup shows Blocking. */
@@ -295,6 +282,6 @@ describe.runIf(RUN)('Firefox: extension + tunlock-host + tunlockd', () => {
 
   it('every popup state was checked in both schemes (switch position, panel fit, axe-core, screenshot)', () => {
     const want = ['off', 'blocking', 'protected', 'standby', 'exception', 'error-daemon'];
-    expect([...covered].sort()).toEqual([...want.flatMap((st) => [`${st}/dark`, `${st}/light`]), 'off-de/light'].sort());
+    expect([...checks.covered].sort()).toEqual([...want.flatMap((st) => [`${st}/dark`, `${st}/light`]), 'off-de/light'].sort());
   });
 });

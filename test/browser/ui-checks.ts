@@ -60,8 +60,27 @@ export class PopupChecks {
     this.seen.push(`${state}/${theme}`);
   }
 
-  /** The states checked so far (a test asserts that every state was). */
+  /** The states checked so far. */
   get states(): string[] {
     return this.seen;
   }
+
+  /**
+   * Which test checks which popup state/scheme pairs: declared where each test is defined, so the coverage test
+   * reads this list and no other test's run.
+   */
+  readonly covered: string[] = [];
+
+  /** Wraps a test that checks exactly `states` (`state/scheme` pairs): it fails on one more or one fewer. */
+  checking(states: string[], fn: () => Promise<void>): () => Promise<void> {
+    this.covered.push(...states);
+    return async () => {
+      const from = this.seen.length;
+      await fn();
+      expect(this.seen.slice(from).sort(), 'the popup states this test checks').toEqual([...states].sort());
+    };
+  }
 }
+
+/** `state/light` and `state/dark` for each state. */
+export const both = (...states: string[]): string[] => states.flatMap((st) => [`${st}/light`, `${st}/dark`]);
