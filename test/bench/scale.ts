@@ -55,7 +55,7 @@ function policies(): Record<Variant, Policy> {
   const server = parseEndpoint(`${SERVER}:${PORT}/tcp`);
   const serverLan = parseCidr(`${SERVER_LAN.replace(/\.\d+$/, '.0')}/24`);
   // 10,000 endpoints: the server, then half UDP (WireGuard-like) and half TCP (OpenVPN-over-TCP-like) in
-  // 198.19.0.0/16, all root's (the set the test flow looks up, endpoints4, holds all 10,000).
+  // 198.19.0.0/16, all root's (the set the test flow looks up, endpoints4_u0, holds all 10,000).
   const endpoints: Endpoint[] = [server];
   for (let i = 0; endpoints.length < ENDPOINTS; i++) {
     const addr = `198.19.${(i >> 8) & 255}.${i & 255}`;
@@ -132,7 +132,7 @@ async function worker(pin: boolean): Promise<void> {
         if (!q.count) return { ms };
         // The apply's own read-back is terse (no elements); count them with a full read, outside the timing.
         const full = await backend.read({ full: true });
-        return { ms, endpoints4: full?.shape.sets['endpoints4'] ?? 0, lan4: full?.shape.sets['lan4'] ?? 0 };
+        return { ms, endpoints4: full?.shape.sets['endpoints4_u0'] ?? 0, lan4: full?.shape.sets['lan4'] ?? 0 };
       },
       /** The parts: raw `nft -f` of the batch (spawn per call), then one `nft -j list table` of the result. */
       async raw(q) {

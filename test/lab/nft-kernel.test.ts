@@ -48,6 +48,15 @@ describe.skipIf(!run)('generated rules in a real kernel', () => {
     captive: lock({ captive: { iface: 'eth0', uid: 1000, resolvers: [parseAddress('192.168.77.1'), parseAddress('2001:db8::53')], expiresAt: now + 60_000 } }),
     'bindings only': open([{ kind: 'user', uid: 65534 }, { kind: 'group', gid: 65534 }]),
     'locked + bindings': { ...lock(), bindings: [{ kind: 'user', uid: 65534 }] },
+    'endpoint owners (fwmark, root, another account; both families)': lock({
+      endpoints: [
+        ...lock().endpoints,
+        rootEndpoint(parseEndpoint('[2001:db8::10]:51820/udp')),
+        { endpoint: parseEndpoint('198.51.100.11:1194/udp'), owner: { kind: 'uid', uid: 65534 } },
+        { endpoint: parseEndpoint('[2001:db8::11]:443/tcp'), owner: { kind: 'uid', uid: 4_294_967_294 } },
+        { endpoint: parseEndpoint('198.51.100.12:51820/udp'), owner: { kind: 'mark', mark: 0xca6c } },
+      ],
+    }),
     '10k endpoints, 1k LAN ranges': lock({
       endpoints: Array.from({ length: 10_000 }, (_, i) => rootEndpoint(parseEndpoint(`198.51.${100 + ((i >> 8) % 2)}.${i & 255}:${1000 + i}/udp`))),
       lanRanges: Array.from({ length: 1000 }, (_, i) => parseCidr(`10.${i >> 8}.${i & 255}.0/24`)),
@@ -78,12 +87,34 @@ describe.skipIf(!run)('generated rules in a real kernel', () => {
   });
 
   it('an endpoint element replaced by another (same count) no longer matches the policy', () => {
+    // Someone swaps the VPN server in root's endpoint set for an address of their own: every count stays.
     const policy = lock();
     nft(['-f', '-'], renderApplyBatch(policy, now));
-    nft(['delete', 'element', 'inet', 'tunlock', 'endpoints4', '{ 198.51.100.10 . udp . 51820 . 0 }']);
-    nft(['add', 'element', 'inet', 'tunlock', 'endpoints4', '{ 198.51.100.10 . udp . 51820 . 65534 }']);
+    nft(['delete', 'element', 'inet', 'tunlock', 'endpoints4_u0', '{ 198.51.100.10 . udp . 51820 }']);
+    nft(['add', 'element', 'inet', 'tunlock', 'endpoints4_u0', '{ 203.0.113.66 . udp . 51820 }']);
     const observed = observeJson(nft(['-j', 'list', 'table', 'inet', 'tunlock']));
     expect(sameShape(expectedShape(policy, now), observed.shape)).toBe(true);
+    expect(sameElements(expectedElements(policy, now) ?? {}, observed.elements)).toBe(false);
+  });
+
+  it('an endpoint moved from one owner to another (same counts) no longer matches the policy', () => {
+    const policy = lock({ endpoints: [...lock().endpoints, { endpoint: parseEndpoint('198.51.100.11:1194/udp'), owner: { kind: 'uid', uid: 65534 } }] });
+    nft(['-f', '-'], renderApplyBatch(policy, now));
+    nft(['delete', 'element', 'inet', 'tunlock', 'endpoints4_u0', '{ 198.51.100.10 . udp . 51820 }']);
+    nft(['add', 'element', 'inet', 'tunlock', 'endpoints4_u0', '{ 198.51.100.11 . udp . 1194 }']);
+    nft(['delete', 'element', 'inet', 'tunlock', 'endpoints4_u65534', '{ 198.51.100.11 . udp . 1194 }']);
+    nft(['add', 'element', 'inet', 'tunlock', 'endpoints4_u65534', '{ 198.51.100.10 . udp . 51820 }']);
+    const observed = observeJson(nft(['-j', 'list', 'table', 'inet', 'tunlock']));
+    expect(sameShape(expectedShape(policy, now), observed.shape)).toBe(true);
+    expect(sameElements(expectedElements(policy, now) ?? {}, observed.elements)).toBe(false);
+  });
+
+  it('an address added to an owner\'s endpoint set is detected', () => {
+    const policy = lock();
+    nft(['-f', '-'], renderApplyBatch(policy, now));
+    nft(['add', 'element', 'inet', 'tunlock', 'endpoints4_u0', '{ 203.0.113.66 . tcp . 443 }']);
+    const observed = observeJson(nft(['-j', 'list', 'table', 'inet', 'tunlock']));
+    expect(sameShape(expectedShape(policy, now), observed.shape)).toBe(false);
     expect(sameElements(expectedElements(policy, now) ?? {}, observed.elements)).toBe(false);
   });
 

@@ -4,7 +4,7 @@ import { planUpdate, renderElementBatch, renderRuleBatch } from '../../host/src/
 import type { RuleChange, SetChange } from '../../host/src/firewall/nft-plan.js';
 import { GUARD_TABLE, MAIN_TABLE, guardModel, tableModel } from '../../host/src/firewall/nft-rules.js';
 import type { TableModel } from '../../host/src/firewall/nft-rules.js';
-import type { LockedPolicy, Policy } from '../../host/src/firewall/policy.js';
+import type { AllowedEndpoint, LockedPolicy, Policy } from '../../host/src/firewall/policy.js';
 import { DEFAULT_LAN_RANGES, rootEndpoint } from '../../host/src/firewall/policy.js';
 import { parseAddress, parseCidr, parseEndpoint } from '../../host/src/net/values.js';
 
@@ -19,6 +19,7 @@ const locked = (over: Partial<Omit<LockedPolicy, 'kind'>> = {}): LockedPolicy =>
   ...over,
 });
 const withEndpoint = (p: LockedPolicy, text: string): LockedPolicy => locked({ ...p, endpoints: [...p.endpoints, rootEndpoint(parseEndpoint(text))] });
+const owned = (text: string, uid: number): AllowedEndpoint => ({ endpoint: parseEndpoint(text), owner: { kind: 'uid', uid } });
 const withRange = (p: LockedPolicy, text: string): LockedPolicy => locked({ ...p, lanRanges: [...p.lanRanges, parseCidr(text)] });
 const model = (p: Policy, now = NOW): TableModel | null => tableModel(p, now);
 const hole = { iface: 'eth0', uid: 1000, resolvers: [parseAddress('192.168.77.1')], expiresAt: NOW + 120_000 };
@@ -35,23 +36,30 @@ describe('planUpdate: element changes in place', () => {
     expect(planUpdate(null, null)).toEqual({ kind: 'elements', changes: [] });
   });
 
-  it('adding one endpoint adds one element to the one endpoint set of its family', () => {
+  it('adding one endpoint of an owner that has endpoints adds one element to that owner\'s set', () => {
     const changes = elements(locked(), withEndpoint(locked(), '203.0.113.7:1194/udp'));
-    expect(changes).toHaveLength(1);
-    expect(changes[0]!.set).toMatch(/^endpoints4/);
-    expect(changes[0]!.add).toHaveLength(1);
-    expect(changes[0]!.add[0]).toContain('203.0.113.7');
-    expect(changes[0]!).toMatchObject({ flush: false, remove: [] });
+    expect(changes).toEqual([{ set: 'endpoints4_u0', flush: false, add: ['203.0.113.7 . udp . 1194'], remove: [] }]);
   });
 
-  it('removing one endpoint (v6) removes exactly that element', () => {
-    const before = withEndpoint(locked(), '[2001:db8::7]:443/tcp');
-    const changes = elements(before, locked());
-    expect(changes).toHaveLength(1);
-    expect(changes[0]!.set).toMatch(/^endpoints6/);
-    expect(changes[0]!.remove).toHaveLength(1);
-    expect(changes[0]!.remove[0]).toContain('2001:db8::7');
-    expect(changes[0]!.add).toEqual([]);
+  it('removing one endpoint (v6) of an owner that keeps others removes exactly that element', () => {
+    const v6 = withEndpoint(locked(), '[2001:db8::8]:443/tcp');
+    const changes = elements(withEndpoint(v6, '[2001:db8::7]:443/tcp'), v6);
+    expect(changes).toEqual([{ set: 'endpoints6_u0', flush: false, add: [], remove: ['2001:db8::7 . tcp . 443'] }]);
+  });
+
+  it('an endpoint moved between two owners that both keep endpoints: one element out of one set, into the other', () => {
+    const two = locked({ endpoints: [...locked().endpoints, owned('203.0.113.8:1194/udp', 1000), owned('203.0.113.7:1194/udp', 1000)] });
+    const moved = locked({ endpoints: [...locked().endpoints, owned('203.0.113.8:1194/udp', 1000), rootEndpoint(parseEndpoint('203.0.113.7:1194/udp'))] });
+    expect(elements(two, moved)).toEqual([
+      { set: 'endpoints4_u0', flush: false, add: ['203.0.113.7 . udp . 1194'], remove: [] },
+      { set: 'endpoints4_u1000', flush: false, add: [], remove: ['203.0.113.7 . udp . 1194'] },
+    ]);
+  });
+
+  it('fwmark-owned endpoints: the first and the last change elements only (the mark sets are always there)', () => {
+    const marked = locked({ endpoints: [...locked().endpoints, { endpoint: parseEndpoint('203.0.113.9:51820/udp'), owner: { kind: 'mark', mark: 51820 } }] });
+    expect(elements(locked(), marked)).toEqual([{ set: 'endpoints4_mark', flush: false, add: ['203.0.113.9 . udp . 51820 . 51820'], remove: [] }]);
+    expect(elements(marked, locked())).toEqual([{ set: 'endpoints4_mark', flush: false, add: [], remove: ['203.0.113.9 . udp . 51820 . 51820'] }]);
   });
 
   it('adding or removing a LAN range changes lan4 or lan6', () => {
@@ -67,8 +75,8 @@ describe('planUpdate: element changes in place', () => {
     const endpoints = Array.from({ length: 10_000 }, (_, i) => rootEndpoint(parseEndpoint(`198.19.${i >> 8}.${i & 255}:51820/udp`)));
     const big = locked({ endpoints });
     const changes = elements(big, withRange(withEndpoint(big, '203.0.113.9:51820/udp'), '100.64.1.0/24'));
-    expect(changes.map((c) => [c.set.replace(/^(endpoints4).*/, '$1'), c.add.length, c.remove.length])).toEqual([
-      ['endpoints4', 1, 0],
+    expect(changes.map((c) => [c.set, c.add.length, c.remove.length])).toEqual([
+      ['endpoints4_u0', 1, 0],
       ['lan4', 1, 0],
     ]);
   });
@@ -133,7 +141,7 @@ describe('planUpdate: rules, regular chains and counters change in place; the se
   it('elements that change at the same time travel with the rules, in the same plan', () => {
     const plan = planUpdate(model(locked()), model(bound(withEndpoint(locked(), '203.0.113.7:1194/udp'), 109)));
     expect(plan.kind).toBe('rules');
-    if (plan.kind === 'rules') expect(plan.changes.map((c) => [c.set, c.add.length])).toEqual([['endpoints4', 1]]);
+    if (plan.kind === 'rules') expect(plan.changes.map((c) => [c.set, c.add.length])).toEqual([['endpoints4_u0', 1]]);
   });
 });
 
@@ -142,7 +150,20 @@ describe('planUpdate: changes of shape replace the table', () => {
     ['lock on with a binding in force (base chains appear)', bound(unlocked, 109), bound(locked(), 109)],
     ['lock off with a binding in force (base chains go)', bound(locked(), 109), bound(unlocked, 109)],
   ])('%s', (_, before, after) => {
-    expect(planUpdate(model(before), model(after))).toMatchObject({ kind: 'replace', why: 'base chains changed' });
+    // (the endpoint sets appear or go with the lock too)
+    expect(planUpdate(model(before), model(after))).toMatchObject({ kind: 'replace' });
+  });
+
+  it.each<[string, LockedPolicy, LockedPolicy]>([
+    ['an endpoint of an owner without endpoints so far (its set and its rules appear)', locked(), locked({ endpoints: [...locked().endpoints, owned('203.0.113.7:1194/udp', 1000)] })],
+    ['the last endpoint of an owner removed (its set and its rules go)', locked({ endpoints: [...locked().endpoints, owned('203.0.113.7:1194/udp', 1000)] }), locked()],
+    ['root\'s first IPv6 endpoint (one set per family and owner)', locked(), withEndpoint(locked(), '[2001:db8::7]:443/tcp')],
+    ['root\'s last IPv6 endpoint removed', withEndpoint(locked(), '[2001:db8::7]:443/tcp'), locked()],
+    ['every endpoint handed from root to another account', locked(), locked({ endpoints: [owned('198.51.100.10:51820/udp', 1000)] })],
+  ])('%s: a full apply', (_, before, after) => {
+    expect(planUpdate(model(before), model(after))).toEqual({ kind: 'replace', why: 'set declarations changed' });
+    // …and the rules that name the sets change with them: an in-place plan would need both.
+    expect(model(after)!.chains.find((c) => c.name === 'output')!.rules).not.toEqual(model(before)!.chains.find((c) => c.name === 'output')!.rules);
   });
 
   it('a base chain whose hook line changes (its policy) is a replace', () => {
@@ -203,7 +224,7 @@ describe('renderRuleBatch', () => {
     // bind_0's own rules do not name the account (the jump in output does): it is kept as it is.
     expect(batch.slice(0, 3)).toEqual(['flush chain inet tunlock output', 'flush chain inet tunlock bind_1', 'delete chain inet tunlock bind_1']);
     expect(at('delete counter inet tunlock bind_1')).toBe(3);
-    expect(at('add element inet tunlock endpoints4 { 203.0.113.7 . udp . 1194 . 0 }')).toBe(4);
+    expect(at('add element inet tunlock endpoints4_u0 { 203.0.113.7 . udp . 1194 }')).toBe(4);
     expect(batch.slice(5).every((l) => l.startsWith('add rule inet tunlock '))).toBe(true);
     expect(batch).toContain('add rule inet tunlock output meta skuid 111 jump bind_0');
     expect(batch.filter((l) => l.startsWith('add rule inet tunlock output'))).toHaveLength(after.chains[0]!.rules.length);
@@ -224,7 +245,7 @@ describe('planUpdate: element differences of large sets', () => {
     const before = locked({ endpoints });
     const after = locked({ endpoints: [...endpoints.filter((_, i) => i !== 5000 && i !== 17), rootEndpoint(parseEndpoint('198.19.255.1:1/udp'))] });
     expect(elements(before, after)).toEqual([
-      { set: 'endpoints4', flush: false, add: ['198.19.255.1 . udp . 1 . 0'], remove: ['198.19.0.17 . udp . 51820 . 0', '198.19.19.136 . udp . 51820 . 0'] },
+      { set: 'endpoints4_u0', flush: false, add: ['198.19.255.1 . udp . 1'], remove: ['198.19.0.17 . udp . 51820', '198.19.19.136 . udp . 51820'] },
     ]);
   });
 

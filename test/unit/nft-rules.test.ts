@@ -82,9 +82,45 @@ describe('rule generator invariants', () => {
       const endpointRules = renderTable(policy, NOW)
         .split('\n')
         .filter((l) => l.includes('@endpoints'));
-      for (const rule of endpointRules) expect(rule).toMatch(/ \. meta (skuid|mark) @endpoints[46](_mark)? accept$/);
-      // four in output, the same four again in postrouting
+      for (const rule of endpointRules) {
+        // the fwmark inside the element, or the owner matched before the lookup in that owner's own set
+        const owned = /^meta skuid (\d+) (ip6?) daddr \. meta l4proto \. th dport @endpoints([46])_u(\d+) accept$/.exec(rule.trim());
+        if (owned) expect([owned[2], owned[4]]).toEqual([owned[3] === '4' ? 'ip' : 'ip6', owned[1]]);
+        else expect(rule).toMatch(/ \. meta mark @endpoints[46]_mark accept$/);
+      }
+      // four in output (two marks, root's v4, uid 998's v6), the same four again in postrouting
       if (policy.kind === 'locked') expect(endpointRules).toHaveLength(8);
+    }
+  });
+  it('uid-owned endpoints: one set per family and owner, no uid inside the elements, names from the number', () => {
+    const p = locked({
+      endpoints: [
+        ...locked().endpoints,
+        { endpoint: parseEndpoint('198.51.100.30:1194/udp'), owner: { kind: 'uid', uid: 4_294_967_294 } },
+        { endpoint: parseEndpoint('198.51.100.31:1194/udp'), owner: { kind: 'uid', uid: 65534 } },
+        rootEndpoint(parseEndpoint('[2001:db8::11]:51820/udp')),
+      ],
+    });
+    const text = renderTable(p, NOW);
+    const sets = [...text.matchAll(/^\tset (endpoints\S+) \{ ([^;]+);/gm)].map((m) => [m[1], m[2]]);
+    // Deterministic: marks, then by family, then by uid as a number (65534 before 4294967294).
+    expect(sets).toEqual([
+      ['endpoints4_mark', 'type ipv4_addr . inet_proto . inet_service . mark'],
+      ['endpoints6_mark', 'type ipv6_addr . inet_proto . inet_service . mark'],
+      ['endpoints4_u0', 'type ipv4_addr . inet_proto . inet_service'],
+      ['endpoints4_u65534', 'type ipv4_addr . inet_proto . inet_service'],
+      ['endpoints4_u4294967294', 'type ipv4_addr . inet_proto . inet_service'],
+      ['endpoints6_u0', 'type ipv6_addr . inet_proto . inet_service'],
+      ['endpoints6_u998', 'type ipv6_addr . inet_proto . inet_service'],
+    ]);
+    expect(text).toContain('set endpoints4_u65534 { type ipv4_addr . inet_proto . inet_service; elements = { 198.51.100.31 . udp . 1194 }; }');
+    expect(text).toContain('meta skuid 4294967294 ip daddr . meta l4proto . th dport @endpoints4_u4294967294 accept');
+    expect(text).not.toMatch(/\. uid\b/);
+  });
+  it('refuses an endpoint owner uid that is not a 32-bit unsigned integer', () => {
+    for (const uid of [-1, 1.5, 2 ** 32, Number.NaN]) {
+      const p = locked({ endpoints: [{ endpoint: parseEndpoint('198.51.100.10:51820/udp'), owner: { kind: 'uid', uid } }] });
+      expect(() => renderTable(p, NOW)).toThrow(/invalid endpoint owner uid/);
     }
   });
   it('LAN block leaves no LAN accept anywhere', () => {
@@ -111,8 +147,8 @@ describe('rule generator invariants', () => {
     const endpoints = Array.from({ length: 10_000 }, (_, i) => parseEndpoint(`198.51.${100 + (i >> 8) % 2}.${i & 255}:${1000 + i}/udp`));
     const ranges = Array.from({ length: 1000 }, (_, i) => parseCidr(`10.${i >> 8}.${i & 255}.0/24`));
     const small = expectedShape(locked(), NOW)!;
-    const big = expectedShape(locked({ endpoints: endpoints.map(rootEndpoint), lanRanges: ranges }), NOW)!;
+    const big = expectedShape(locked({ endpoints: [...locked().endpoints, ...endpoints.map(rootEndpoint)], lanRanges: ranges }), NOW)!;
     expect(big.chains).toEqual(small.chains);
-    expect(big.sets['endpoints4']).toBe(10_000);
+    expect(big.sets['endpoints4_u0']).toBe(10_001);
   });
 });

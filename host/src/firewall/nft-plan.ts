@@ -9,8 +9,9 @@
 //             but rules, regular chains or counters differ — a binding, LAN access: the changed chains are
 //             flushed and refilled, regular chains and counters added or deleted, the sets and their elements
 //             kept (elements that differ change too). A table with 10,000 endpoints changes in a few ms.
-//   replace   anything else — a set declaration, a base chain, the table appearing or going: the whole table
-//             is replaced (renderReplaceBatch).
+//   replace   anything else — a set declaration, a set appearing or going (the first endpoint of a new owner
+//             uid or family, or an owner's last one: nft-rules.ts keeps one set per family and uid), a base
+//             chain, the table appearing or going: the whole table is replaced (renderReplaceBatch).
 // Sets whose elements carry a kernel timeout (the captive hole) are flushed and refilled when they differ:
 // an element may have expired in the kernel already, and deleting a missing element would fail the batch.
 import type { TableId, TableModel } from './nft-rules.js';

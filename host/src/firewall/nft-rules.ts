@@ -3,7 +3,9 @@
 // number we computed; interface names are re-checked because they are the one string that reaches rules.
 //
 // One table, `inet tunlock`. Sets hold the variable parts (tunnels, endpoints, LAN ranges, captive hole), so
-// the per-packet cost stays flat with thousands of entries. Chains, in order of evaluation:
+// the per-packet cost stays flat with thousands of entries. Endpoints: `endpoints4_mark`/`endpoints6_mark`
+// (address . protocol . port . fwmark), and one set per family and owning uid, `endpoints4_u0`, named from the
+// number and matched by its own rule. Chains, in order of evaluation:
 //   output   locked: policy drop; loopback, tunnel interfaces, VPN endpoints, DHCP, NDP, captive hole,
 //            never DNS to the LAN, LAN ranges if allowed, then reject (apps fail fast).
 //            unlocked with bindings: policy accept, only bound accounts are restricted.
@@ -56,17 +58,61 @@ function elements(items: string[]): string {
 }
 
 /**
- * `ADDR . PROTO . PORT . OWNER` for the endpoints, one sorted list per set (family × owner kind), in one pass:
- * with 10,000 endpoints this runs on every apply.
+ * The endpoints, one sorted element list per set, in one pass (with 10,000 endpoints this runs on every apply):
+ * per family, `ADDR . PROTO . PORT . MARK` for mark-owned endpoints, and `ADDR . PROTO . PORT` in one set per
+ * owning uid (uidEndpointSet). A uid is matched by its rule (`meta skuid N`), never as an element field: nft 1.0.6
+ * looks up every `uid` field of an element with getpwnam(), about half of nft's parse time at 10,000.
  */
-function endpointElements(endpoints: AllowedEndpoint[]): Record<`${Family}${EndpointOwner['kind']}`, string[]> {
-  const out: Record<`${Family}${EndpointOwner['kind']}`, string[]> = { '4uid': [], '6uid': [], '4mark': [], '6mark': [] };
+function endpointElements(endpoints: AllowedEndpoint[]): { mark: Record<Family, string[]>; uid: UidSet[] } {
+  const mark: Record<Family, string[]> = { 4: [], 6: [] };
+  const byUid = new Map<string, UidSet>();
   for (const { endpoint: e, owner: o } of endpoints) {
-    const who = o.kind === 'mark' ? o.mark : o.uid;
-    out[`${e.address.family}${o.kind}`].push(`${e.address.text} . ${e.protocol} . ${e.port} . ${who}`);
+    const family = e.address.family;
+    if (o.kind === 'mark') {
+      mark[family].push(`${e.address.text} . ${e.protocol} . ${e.port} . ${o.mark}`);
+      continue;
+    }
+    const key = `${family}:${o.uid}`;
+    let set = byUid.get(key);
+    if (!set) byUid.set(key, (set = { family, uid: uidOf(o.uid), items: [] }));
+    set.items.push(`${e.address.text} . ${e.protocol} . ${e.port}`);
   }
-  for (const list of Object.values(out)) sortUnique(list);
-  return out;
+  sortUnique(mark[4]);
+  sortUnique(mark[6]);
+  const uid = [...byUid.values()].sort((a, b) => a.family - b.family || a.uid - b.uid);
+  for (const s of uid) sortUnique(s.items);
+  return { mark, uid };
+}
+
+/** The (family, uid) pairs that own endpoints, in the order of their sets. */
+function endpointOwners(endpoints: AllowedEndpoint[]): { family: Family; uid: number }[] {
+  const seen = new Set<string>();
+  const out: { family: Family; uid: number }[] = [];
+  for (const { endpoint: e, owner: o } of endpoints) {
+    if (o.kind !== 'uid') continue;
+    const key = `${e.address.family}:${o.uid}`;
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push({ family: e.address.family, uid: uidOf(o.uid) });
+  }
+  return out.sort((a, b) => a.family - b.family || a.uid - b.uid);
+}
+
+interface UidSet {
+  family: Family;
+  uid: number;
+  items: string[];
+}
+
+/** A uid as it may enter a set name and a rule: a 32-bit unsigned integer, rendered from the number. */
+function uidOf(uid: number): number {
+  if (!Number.isInteger(uid) || uid < 0 || uid > 0xffff_ffff) throw new Error(`invalid endpoint owner uid ${String(uid)}`);
+  return uid;
+}
+
+/** The set of the endpoints of `family` owned by `uid`, e.g. `endpoints4_u0`. */
+export function uidEndpointSet(family: Family, uid: number): string {
+  return `endpoints${family}_u${uidOf(uid)}`;
 }
 
 /** Sorts in place and drops duplicates (cheaper than a Set for 10,000 strings). */
@@ -118,10 +164,10 @@ function sets(policy: Policy, now: number): TableModel['sets'] {
   const owned = endpointElements(endpoints);
   const out = [
     set('tunnels', 'type ifname', tunnels),
-    set('endpoints4', 'type ipv4_addr . inet_proto . inet_service . uid', owned['4uid']),
-    set('endpoints6', 'type ipv6_addr . inet_proto . inet_service . uid', owned['6uid']),
-    set('endpoints4_mark', 'type ipv4_addr . inet_proto . inet_service . mark', owned['4mark']),
-    set('endpoints6_mark', 'type ipv6_addr . inet_proto . inet_service . mark', owned['6mark']),
+    set('endpoints4_mark', 'type ipv4_addr . inet_proto . inet_service . mark', owned.mark[4]),
+    set('endpoints6_mark', 'type ipv6_addr . inet_proto . inet_service . mark', owned.mark[6]),
+    // Only owners that have endpoints get a set (and a rule, see outsideTunnels).
+    ...owned.uid.map((u) => set(uidEndpointSet(u.family, u.uid), `type ipv${u.family}_addr . inet_proto . inet_service`, u.items)),
     set('lan4', 'type ipv4_addr; flags interval', cidrElements(lan, 4)),
     set('lan6', 'type ipv6_addr; flags interval', cidrElements(lan, 6)),
     set('onlink4', 'type ipv4_addr; flags interval', cidrElements(onLink, 4)),
@@ -188,8 +234,10 @@ function outsideTunnels(lock: LockedPolicy, refuse: 'reject' | 'drop'): string[]
     // only from the VPN's own sockets (its fwmark, or the owner of its sockets), never from any program.
     'ip daddr . meta l4proto . th dport . meta mark @endpoints4_mark accept',
     'ip6 daddr . meta l4proto . th dport . meta mark @endpoints6_mark accept',
-    'ip daddr . meta l4proto . th dport . meta skuid @endpoints4 accept',
-    'ip6 daddr . meta l4proto . th dport . meta skuid @endpoints6 accept',
+    // One rule per owning account and family (the same order as the sets): the owner first, then one lookup.
+    ...endpointOwners(lock.endpoints).map(
+      ({ family, uid }) => `meta skuid ${uid} ${family === 4 ? 'ip' : 'ip6'} daddr . meta l4proto . th dport @${uidEndpointSet(family, uid)} accept`,
+    ),
     // DHCP clients (root's sockets) to the broadcast address or an on-link server, never to any host.
     'udp sport 68 udp dport 67 ip daddr 255.255.255.255 meta skuid 0 accept',
     'udp sport 68 udp dport 67 ip daddr @onlink4 meta skuid 0 accept',
