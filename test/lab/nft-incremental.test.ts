@@ -109,6 +109,25 @@ describe.skipIf(!run)('NftBackend incremental updates in a real kernel', () => {
     expect(nft(['list', 'set', 'inet', 'tunlock', 'lan4'])).not.toContain('100.65.0.0/24');
   });
 
+  it('an endpoint of a new owner (its own set and rule) replaces the table; its owner\'s next endpoint goes in place', async () => {
+    const first = await applyAndCheck(policy(base()));
+    const owned = (l: LockedPolicy, text: string): LockedPolicy => ({ ...l, endpoints: [...l.endpoints, { endpoint: parseEndpoint(text), owner: { kind: 'uid', uid: 65534 } }] });
+    const one = owned(base(), '203.0.113.7:1194/udp');
+    const added = await applyAndCheck(policy(one));
+    expect(added.main.handle).not.toBe(first.main.handle);
+    expect(added.main.elements['endpoints4_u65534']).toBe(1);
+    for (const table of ['tunlock', 'tunlock_guard']) {
+      expect(nft(['list', 'chain', 'inet', table, 'output'])).toMatch(/meta skuid (65534|nobody) ip daddr \. meta l4proto \. th dport @endpoints4_u65534 accept/);
+    }
+    const two = await applyAndCheck(policy(owned(one, '203.0.113.8:1194/udp')));
+    expect(two.main.handle).toBe(added.main.handle);
+    expect(two.main.elements['endpoints4_u65534']).toBe(2);
+    const gone = await applyAndCheck(policy(base()));
+    expect(gone.main.handle).not.toBe(added.main.handle);
+    expect(gone.main.elements).not.toHaveProperty('endpoints4_u65534');
+    expect(nft(['list', 'chain', 'inet', 'tunlock', 'output'])).not.toContain('endpoints4_u65534');
+  });
+
   it('a binding or LAN access changes rules, chains and counters in place (same table, sets kept)', async () => {
     const before = await applyAndCheck(policy(base()));
     const bound = await applyAndCheck(policy(plusEndpoint(base(), '203.0.113.7:1194/udp'), [{ kind: 'user', uid: 65534 }]));
