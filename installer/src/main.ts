@@ -1,8 +1,7 @@
 // tunlock-install: install | uninstall | start | stop | demo. Built to host/dist/tunlock-install.js by
 // host/build.mjs; also copied into PREFIX/lib/tunlock so uninstall works without the source tree.
 import { existsSync } from 'node:fs';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { DAEMON_UNIT } from '../../host/src/common/paths.js';
 import { startDaemon, stopDaemon, systemctl, systemdRunning } from './control.js';
@@ -29,9 +28,14 @@ options:
   --no-start       without systemd, do not start the daemon after install (it is started by default)
   --force          take over files at our paths that tunlock did not install`;
 
+/** The directory of this program's file (host/dist, PREFIX/lib/tunlock): the bundle is CommonJS (host/bundle.mjs). */
+function distDir(): string {
+  return __dirname;
+}
+
 /** '/usr' when this program is the Debian package's /usr/lib/tunlock/tunlock-install.js, else null. */
 function packagePrefix(): string | null {
-  const here = dirname(fileURLToPath(import.meta.url));
+  const here = distDir();
   return here === '/usr/lib/tunlock' && existsSync(join(here, 'tunlockd.js')) ? '/usr' : null;
 }
 
@@ -73,7 +77,7 @@ async function main(argv: string[]): Promise<number> {
     case 'plan': {
       const opts = {
         ...base,
-        dist: values.dist ?? dirname(fileURLToPath(import.meta.url)),
+        dist: values.dist ?? distDir(),
         ...(values.user !== undefined ? { user: values.user } : {}),
         ...(live !== undefined ? { live } : {}),
         start: values['no-start'] !== true,
@@ -115,7 +119,7 @@ async function main(argv: string[]): Promise<number> {
     case 'demo': {
       needRoot();
       const { demo } = await import('./demo.js');
-      return demo({ dist: values.dist ?? dirname(fileURLToPath(import.meta.url)) });
+      return demo({ dist: values.dist ?? distDir() });
     }
     default:
       process.stderr.write(`tunlock-install: unknown command ${JSON.stringify(cmd)}\n${USAGE}\n`);

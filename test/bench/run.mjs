@@ -6,7 +6,7 @@
 // Benchmarks print figures; they are not tests and never fail on a slow machine (exit 1 only if a bench broke).
 // Needs root: every bench builds network namespaces (nothing touches the machine's own namespace).
 import { build } from 'esbuild';
-import { EXTERNAL, copyNativeModules } from '../../host/native-modules.mjs';
+import { bundlePrograms, koffiByPath } from '../../host/bundle.mjs';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -43,12 +43,12 @@ const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'tunlock-bench-'));
 const cleanupTmp = () => fs.rmSync(tmp, { recursive: true, force: true });
 process.on('exit', cleanupTmp);
 
-const common = { bundle: true, platform: 'node', target: 'node20', format: 'esm', logLevel: 'warning', legalComments: 'none', external: EXTERNAL };
-copyNativeModules(tmp);
+// tunlockd and the CLI exactly as host/build.mjs builds them (host/bundle.mjs); the benches themselves are ES
+// modules (.mjs) beside them, finding koffi the same way.
+const common = { bundle: true, platform: 'node', target: 'node20', format: 'esm', logLevel: 'warning', legalComments: 'none', plugins: [koffiByPath] };
 const t0 = Date.now();
 await Promise.all([
-  build({ ...common, entryPoints: [path.join(REPO, 'host/src/daemon/main.ts')], outfile: path.join(tmp, 'tunlockd.mjs') }),
-  build({ ...common, entryPoints: [path.join(REPO, 'host/src/cli/main.ts')], outfile: path.join(tmp, 'tunlock.mjs') }),
+  bundlePrograms(tmp, { tunlockd: path.join(REPO, 'host/src/daemon/main.ts'), tunlock: path.join(REPO, 'host/src/cli/main.ts') }),
   ...names.map((n) => build({ ...common, entryPoints: [path.join(HERE, `${n}.ts`)], outfile: path.join(tmp, `${n}.mjs`) })),
 ]);
 console.log(`bundled tunlockd, tunlock and ${names.join(', ')} from source in ${Date.now() - t0} ms (${tmp})`);
@@ -57,8 +57,8 @@ const env = {
   ...process.env,
   TUNLOCK_LAB_DIR: path.join(REPO, 'test/lab'),
   TUNLOCK_BENCH_REPO: REPO,
-  TUNLOCK_BENCH_DAEMON: path.join(tmp, 'tunlockd.mjs'),
-  TUNLOCK_BENCH_CLI: path.join(tmp, 'tunlock.mjs'),
+  TUNLOCK_BENCH_DAEMON: path.join(tmp, 'tunlockd.js'),
+  TUNLOCK_BENCH_CLI: path.join(tmp, 'tunlock.js'),
 };
 
 let current = null;

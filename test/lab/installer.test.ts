@@ -8,9 +8,8 @@ import { createHash } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, readlinkSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { build } from 'esbuild';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { EXTERNAL, copyNativeModules } from '../../host/native-modules.mjs';
+import { bundlePrograms } from '../../host/bundle.mjs';
 import { NetnsLab } from '../../installer/src/netns-lab';
 import { diff, snapshot } from '../../installer/src/tree';
 import { requireRootOrSkip } from '../helpers/root.js';
@@ -24,7 +23,7 @@ const NODE = process.execPath;
 const hashes = (files: string[]) => files.map((f) => (existsSync(f) ? createHash('sha256').update(readFileSync(f)).digest('hex') : 'none'));
 const shadowBackups = (rel: string) => rel === 'etc/group-' || rel === 'etc/gshadow-';
 
-/** The programs, built fresh from source into a temporary dist (independent of host/dist's state). */
+/** The programs, built fresh from source into a temporary dist (independent of host/dist's state), as host/build.mjs builds them. */
 async function buildDist(): Promise<string> {
   const dist = mkdtempSync(join(tmpdir(), 'tunlock-labdist-'));
   const entries: Record<string, string> = {
@@ -34,13 +33,7 @@ async function buildDist(): Promise<string> {
   };
   if (existsSync('host/src/native-host/main.ts')) entries['tunlock-host'] = 'host/src/native-host/main.ts';
   else writeFileSync(join(dist, 'tunlock-host.js'), '// tunlock-host is not built yet (host/src/native-host/main.ts missing)\n');
-  await Promise.all(
-    Object.entries(entries).map(([name, entry]) =>
-      build({ entryPoints: [entry], outfile: join(dist, `${name}.js`), bundle: true, platform: 'node', target: 'node20', format: 'esm', logLevel: 'warning', external: EXTERNAL }),
-    ),
-  );
-  writeFileSync(join(dist, 'package.json'), '{ "type": "module" }\n');
-  copyNativeModules(dist);
+  await bundlePrograms(dist, entries);
   mkdirSync(join(dist, 'hooks'));
   for (const h of readdirSync('installer/src/hooks')) copyFileSync(join('installer/src/hooks', h), join(dist, 'hooks', h));
   mkdirSync(join(dist, 'completion'));

@@ -9,7 +9,8 @@ import { VERBS } from '../../host/src/cli/verbs';
 import type { OkResult, RequestBody } from '../../host/src/protocol/schema';
 import { daemonUnavailable, notInGroup } from '../../host/src/client/daemon-client';
 import type { Event } from '../../host/src/protocol/schema';
-import { ProtocolError, Request } from '../../host/src/protocol/schema';
+import { PROTOCOL_VERSION, ProtocolError, Request } from '../../host/src/protocol/schema';
+import pkg from '../../package.json';
 import { sampleStatus } from './native-host-fakes';
 
 interface Run {
@@ -210,6 +211,32 @@ describe('tunlock main(): help', () => {
     expect(r.out.split('\n')[0]).toBe(`usage: tunlock ${VERBS.find((v) => v.name === name)!.usage}`);
     expect(r.sent).toEqual([]);
     expect(r.ran).toEqual([]);
+  });
+});
+
+describe('tunlock main(): version', () => {
+  it('--version and version print "tunlock VERSION (protocol N)" without reaching the daemon', async () => {
+    for (const line of ['--version', 'version', 'status --version', '--socket /x --version']) {
+      const r = await cli(line);
+      expect(r.code, line).toBe(0);
+      expect(r.out, line).toBe(`tunlock ${pkg.version} (protocol ${PROTOCOL_VERSION})\n`);
+      expect(r.err, line).toBe('');
+      expect(r.sockets, line).toEqual([]);
+    }
+  });
+  it('--json prints {version, protocol}', async () => {
+    for (const line of ['--version --json', 'version --json']) {
+      const r = await cli(line);
+      expect(r.code, line).toBe(0);
+      expect(JSON.parse(r.out), line).toEqual({ version: pkg.version, protocol: PROTOCOL_VERSION });
+    }
+  });
+  it('the version is the package\'s, a release version', () => {
+    expect(pkg.version).toMatch(/^\d+\.\d+\.\d+/);
+  });
+  it('refuses extra words and unknown verbs as anything else does', async () => {
+    expect((await cli('version now')).code).toBe(2);
+    expect((await cli('frobnicate --version')).err).toMatch(/unknown command "frobnicate"/);
   });
 });
 

@@ -10,14 +10,13 @@ import type { Server, Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { build } from 'esbuild';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM_ORIGIN } from '../../host/src/common/extension-ids';
 import { FrameDecoder, encodeFrame } from '../../host/src/protocol/framing';
 import type { ServerMessage } from '../../host/src/protocol/schema';
 import { MAX_MESSAGE_TO_BROWSER_BYTES, MAX_REQUEST_BYTES, PROTOCOL_VERSION, ServerMessage as ServerMessageSchema } from '../../host/src/protocol/schema';
 import { sampleStatus } from './native-host-fakes';
-import { EXTERNAL, copyNativeModules } from '../../host/native-modules.mjs';
+import { bundlePrograms } from '../../host/bundle.mjs';
 import { requireRootOrSkip } from '../helpers/root.js';
 
 const isRoot = requireRootOrSkip('native-host-process (root-owned fake daemon socket)');
@@ -28,18 +27,7 @@ let hostJs: string;
 beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'tunlock-hostproc-'));
   hostJs = join(dir, 'tunlock-host.js');
-  writeFileSync(join(dir, 'package.json'), '{ "type": "module" }\n');
-  await build({
-    entryPoints: [fileURLToPath(new URL('../../host/src/native-host/main.ts', import.meta.url))],
-    outfile: hostJs,
-    bundle: true,
-    platform: 'node',
-    target: 'node20',
-    format: 'esm',
-    logLevel: 'warning',
-    external: EXTERNAL,
-  });
-  copyNativeModules(dir);
+  await bundlePrograms(dir, { 'tunlock-host': fileURLToPath(new URL('../../host/src/native-host/main.ts', import.meta.url)) });
 }, 30_000);
 
 afterAll(() => {

@@ -66,6 +66,8 @@ export function parseCommandLine(argv: string[]): Parsed {
   const { values, positionals } = strict(argv, verb ? [GLOBAL_FLAGS, verb.flags] : [GLOBAL_FLAGS], verb?.name ?? null);
   const base = { verb, socket: values.socket as string | undefined, json: values.json === true, help: values.help === true };
   if (base.help && (verb || verbName === null)) return { ...base, action: null };
+  // Like --help, --version answers wherever it stands (`tunlock --version`, `tunlock status --version`).
+  if (values.version === true && (verb || verbName === null)) return { ...base, action: { kind: 'version' } };
   if (verbName === null) throw new UsageError('no command given');
   if (!verb) throw new UsageError(`unknown command ${JSON.stringify(verbName)}`);
   return { ...base, action: verb.build(positionals.slice(1), values as FlagValues) };

@@ -5,19 +5,20 @@
 // Output: results on stdout (text, or one JSON object per line under --json); errors on stderr as
 // "tunlock: MESSAGE" + "  → what to do", and under --json also as {"error":{code,message,hint?}} on stdout.
 // Exit codes: exit-codes.ts (the table in docs/cli.md).
+// What only one command uses (doctor's output, the self-test and history formatters) is imported by that
+// command: every other command starts without it (main.ts says why).
 import { DEFAULT_SOCKET_PATH } from '../common/paths.js';
 import type { OkResult, RequestBody } from '../protocol/schema.js';
 import { ValueError } from '../net/values.js';
 import type { Event, HistoryResult, SelfTestResult, Status } from '../protocol/schema.js';
-import { ProtocolError } from '../protocol/schema.js';
+import { PROTOCOL_VERSION, ProtocolError } from '../protocol/schema.js';
 import { parseCommandLine, usage, usageLine, verbHelp } from './args.js';
 import type { Check } from './doctor.js';
-import { formatChecks } from './doctor.js';
 import { EXIT, exitFor } from './exit-codes.js';
 import { formatEvent, formatStatus } from './format.js';
-import { daemonDownResult, formatHistory, formatSelfTest } from './self-test-output.js';
 import type { Verb } from './verbs.js';
 import { UsageError, findVerb } from './verbs.js';
+import { version as VERSION } from '../../../package.json';
 
 /** The part of DaemonClient the CLI uses. */
 export interface CliClient {
@@ -90,6 +91,7 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
       case 'doctor': {
         const checks = await io.doctor(socket);
         const ok = !checks.some((c) => c.status === 'fail');
+        const { formatChecks } = await import('./doctor.js');
         io.out(parsed.json ? `${JSON.stringify({ ok, checks })}\n` : `${formatChecks(checks)}\n`);
         return ok ? EXIT.ok : EXIT.failed;
       }
@@ -108,6 +110,9 @@ export async function main(argv: string[], io: CliIo): Promise<number> {
           }
         }
         return await oneRequest(io, parsed.json, socket, { type: 'reset', confirm: true });
+      case 'version':
+        io.out(parsed.json ? `${JSON.stringify({ version: VERSION, protocol: PROTOCOL_VERSION })}\n` : `tunlock ${VERSION} (protocol ${PROTOCOL_VERSION})\n`);
+        return EXIT.ok;
       case 'watch':
         return await watch(io, parsed.json, socket);
       case 'test':
@@ -159,6 +164,7 @@ async function lock(io: CliIo, json: boolean, socket: string, mode: 'on' | 'alwa
 
 /** `tunlock test`: the verdict is the exit code (0 every check passed, 1 one failed, 3 no daemon). */
 async function selfTest(io: CliIo, json: boolean, socket: string): Promise<number> {
+  const { daemonDownResult, formatSelfTest } = await import('./self-test-output.js');
   let client: CliClient;
   try {
     client = await io.connect(socket);
@@ -180,6 +186,7 @@ async function selfTest(io: CliIo, json: boolean, socket: string): Promise<numbe
 
 /** `tunlock history`: oldest first; --json prints the events as one array. */
 async function history(io: CliIo, json: boolean, socket: string): Promise<number> {
+  const { formatHistory } = await import('./self-test-output.js');
   const client = await io.connect(socket);
   try {
     const r = (await client.request({ type: 'history' })) as HistoryResult;

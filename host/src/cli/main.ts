@@ -1,11 +1,9 @@
 // tunlock: the command line (entry point). All the logic is in cli.ts; this file wires in the real daemon
-// connection, doctor's checks, `run` and the terminal.
-import { createInterface } from 'node:readline';
+// connection, doctor's checks, `run` and the terminal. Every command pays the CLI's start, so what only some
+// commands use (doctor's checks, `run`'s child process, the terminal prompt) is loaded when it is used.
 import { DaemonClient } from '../client/daemon-client.js';
 import type { CliIo } from './cli.js';
 import { main } from './cli.js';
-import { defaultContext, runChecks } from './doctor.js';
-import { runBound } from './run.js';
 
 const io: CliIo = {
   out: (text) => process.stdout.write(text),
@@ -16,10 +14,14 @@ const io: CliIo = {
     await client.connect();
     return client;
   },
-  doctor: (socket) => runChecks(defaultContext(socket)),
-  run: runBound,
+  doctor: async (socket) => {
+    const { defaultContext, runChecks } = await import('./doctor.js');
+    return runChecks(defaultContext(socket));
+  },
+  run: async (argv, socket) => (await import('./run.js')).runBound(argv, socket),
   ask: async (question) => {
     if (!process.stdin.isTTY) return null;
+    const { createInterface } = await import('node:readline');
     const rl = createInterface({ input: process.stdin, output: process.stderr });
     const answer = await new Promise<string>((resolve) => rl.question(question, resolve));
     rl.close();

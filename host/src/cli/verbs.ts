@@ -34,7 +34,8 @@ export type Action =
   | { kind: 'reset'; yes: boolean }
   | { kind: 'test' }
   | { kind: 'history' }
-  | { kind: 'run'; argv: string[] };
+  | { kind: 'run'; argv: string[] }
+  | { kind: 'version' };
 
 export type FlagValues = Record<string, string | boolean | string[] | undefined>;
 
@@ -51,6 +52,7 @@ export const GLOBAL_FLAGS: Record<string, FlagSpec> = {
   socket: { type: 'string', help: 'the daemon socket (default /run/tunlock/tunlockd.sock, or $TUNLOCK_SOCKET)' },
   json: { type: 'boolean', help: 'print results and errors as one JSON object per line on stdout' },
   help: { type: 'boolean', short: 'h', help: 'show help (for a verb: tunlock VERB --help)' },
+  version: { type: 'boolean', help: 'print the version of tunlock and of its protocol, then exit' },
 };
 
 function arity(verb: string, words: string[], n: number): void {
@@ -224,6 +226,13 @@ export const VERBS: readonly Verb[] = [
     help: 'check the installation and say what to fix (exit 1 when something is wrong)',
     flags: {},
     build: (w) => (arity('doctor', w, 0), { kind: 'doctor' }),
+  },
+  {
+    name: 'version',
+    usage: 'version',
+    help: 'print the version of tunlock and of its protocol (also: tunlock --version)',
+    flags: {},
+    build: (w) => (arity('version', w, 0), { kind: 'version' }),
   },
   {
     name: 'watch',

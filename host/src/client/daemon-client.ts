@@ -10,7 +10,7 @@ import type { Socket } from 'node:net';
 import { dirname } from 'node:path';
 import { DEFAULT_SOCKET_PATH, SOCKET_GROUP_NAME } from '../common/paths.js';
 import { startCommand } from '../process/init-system.js';
-import { peerCredentials, socketFd } from '../process/linux-syscalls.js';
+import type * as Syscalls from '../process/linux-syscalls.js';
 import { FrameDecoder, encodeFrame } from '../protocol/framing.js';
 import type { ClientKind, Event, OkResult, RequestBody, ServerMessage, Status } from '../protocol/schema.js';
 import { MAX_MESSAGE_TO_BROWSER_BYTES, MAX_REQUEST_BYTES, PROTOCOL_VERSION, ProtocolError, ServerMessage as ServerMessageSchema } from '../protocol/schema.js';
@@ -90,11 +90,11 @@ function checkDirectoryChain(socketPath: string): void {
 }
 
 /** The process listening on the other end runs as root (the kernel's record, taken when it called listen). */
-export function checkPeerIsRoot(socket: Socket, socketPath: string): void {
+export function checkPeerIsRoot(socket: Socket, socketPath: string, sys: Pick<typeof Syscalls, 'peerCredentials' | 'socketFd'>): void {
   let uid: number;
   let pid: number;
   try {
-    ({ uid, pid } = peerCredentials(socketFd(socket)));
+    ({ uid, pid } = sys.peerCredentials(sys.socketFd(socket)));
   } catch (e) {
     throw daemonUnavailable(`cannot identify the process behind ${socketPath}: ${(e as Error).message}`, socketPath);
   }
@@ -124,6 +124,11 @@ export class DaemonClient {
   /** Connects, verifies the socket owner, and performs the version handshake. */
   async connect(timeoutMs = 5000): Promise<void> {
     checkSocketOwner(this.socketPath);
+    // koffi (SO_PEERCRED) is loaded by programs that connect, when they connect: `tunlock --help` and usage
+    // errors start without it. Loaded before the connect, so the peer is checked the moment it is connected.
+    const sys = await import('../process/linux-syscalls.js').catch((e: Error) => {
+      throw daemonUnavailable(`cannot load the peer check for ${this.socketPath}: ${e.message}`, this.socketPath);
+    });
     await new Promise<void>((resolve, reject) => {
       const socket = connect(this.socketPath);
       const timer = setTimeout(() => {
@@ -133,7 +138,7 @@ export class DaemonClient {
       socket.once('connect', () => {
         clearTimeout(timer);
         try {
-          checkPeerIsRoot(socket, this.socketPath);
+          checkPeerIsRoot(socket, this.socketPath, sys);
         } catch (e) {
           socket.destroy();
           reject(e);

@@ -18,7 +18,7 @@ _tunlock() {
     --endpoint-user) COMPREPLY=($(compgen -u -- "$cur")); return ;;
   esac
   if [[ -z $verb ]]; then
-    COMPREPLY=($(compgen -W "status lock lan tunnel captive bind unbind run reset test history doctor watch --socket --json --help" -- "$cur"))
+    COMPREPLY=($(compgen -W "status lock lan tunnel captive bind unbind run reset test history doctor version watch --socket --json --help --version" -- "$cur"))
     return
   fi
   local words="--json --help --socket"
