@@ -274,3 +274,43 @@ describe('guardModel', () => {
     expect(plan.kind).toBe('elements');
   });
 });
+
+describe('planUpdate with remembered element lists (sorted-elements.ts behind tableModel)', () => {
+  const endpoints = Array.from({ length: 3000 }, (_, i) => rootEndpoint(parseEndpoint(`198.19.${i >> 8}.${i & 255}:51820/udp`)));
+  const big = locked({ endpoints });
+
+  it('an unchanged set is the same array in both models, and no change is planned', () => {
+    const before = model(big)!;
+    const after = model(locked({ endpoints: [...endpoints] }))!;
+    expect(after.sets.find((s) => s.name === 'endpoints4')!.items).toBe(before.sets.find((s) => s.name === 'endpoints4')!.items);
+    expect(planUpdate(before, after)).toEqual({ kind: 'elements', changes: [] });
+  });
+
+  it('one endpoint more, then less: exactly that element, and each model lists what a fresh sort gives', () => {
+    const extra = rootEndpoint(parseEndpoint('192.0.2.77:51820/udp'));
+    const before = model(big)!;
+    const plus = model(locked({ endpoints: [...endpoints.slice(0, 10), extra, ...endpoints.slice(10)] }))!;
+    const fresh = [...endpoints, extra].map((e) => `${e.endpoint.address.text} . udp . 51820 . 0`).sort();
+    expect(plus.sets.find((s) => s.name === 'endpoints4')!.items).toEqual(fresh);
+    expect(planUpdate(before, plus)).toEqual({ kind: 'elements', changes: [{ set: 'endpoints4', flush: false, add: ['192.0.2.77 . udp . 51820 . 0'], remove: [] }] });
+    expect(planUpdate(plus, model(big))).toEqual({ kind: 'elements', changes: [{ set: 'endpoints4', flush: false, add: [], remove: ['192.0.2.77 . udp . 51820 . 0'] }] });
+  });
+
+  it('an endpoint object changed in place is not served its old element text', () => {
+    const mine = parseEndpoint('192.0.2.78:51820/udp');
+    const before = model(locked({ endpoints: [...endpoints, rootEndpoint(mine)] }))!;
+    mine.port = 51821;
+    const after = model(locked({ endpoints: [...endpoints, rootEndpoint(mine)] }))!;
+    expect(planUpdate(before, after)).toEqual({
+      kind: 'elements',
+      changes: [{ set: 'endpoints4', flush: false, add: ['192.0.2.78 . udp . 51821 . 0'], remove: ['192.0.2.78 . udp . 51820 . 0'] }],
+    });
+  });
+
+  it('a list that repeats an element (a model built elsewhere) is compared as a set', () => {
+    const m = model(locked())!;
+    const withLan = (items: string[]): TableModel => ({ ...m, sets: m.sets.map((s) => (s.name === 'lan4' ? { ...s, items } : s)) });
+    const plan = planUpdate(withLan(['10.0.0.0/8', '10.0.0.0/8', '100.64.0.0/10']), withLan(['10.0.0.0/8', '192.0.2.0/24']));
+    expect(plan).toEqual({ kind: 'elements', changes: [{ set: 'lan4', flush: false, add: ['192.0.2.0/24'], remove: ['100.64.0.0/10'] }] });
+  });
+});

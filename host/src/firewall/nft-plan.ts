@@ -77,7 +77,8 @@ function setChanges(before: TableModel, after: TableModel): SetChange[] {
   const changes: SetChange[] = [];
   after.sets.forEach((set, i) => {
     const old = before.sets[i]!.items;
-    if (sameItems(old, set.items)) return;
+    // The same array: an unchanged set whose sorted elements were remembered (sorted-elements.ts).
+    if (old === set.items || sameItems(old, set.items)) return;
     if (isTimeoutSet(set.decl)) {
       changes.push({ set: set.name, flush: true, add: [...set.items], remove: [] });
       return;
@@ -106,14 +107,15 @@ function sameItems(a: readonly string[], b: readonly string[]): boolean {
 
 /**
  * `after` minus `before` and `before` minus `after`. The model lists elements sorted and without duplicates,
- * so one merge pass does it (no hashing of 10,000 strings); unsorted input falls back to sets.
+ * so one merge pass does it (no hashing of 10,000 strings), checking the order as it goes; unsorted input
+ * falls back to sets.
  */
 function difference(before: readonly string[], after: readonly string[]): { add: string[]; remove: string[] } {
-  if (!sortedUnique(before) || !sortedUnique(after)) {
-    const had = new Set(before);
-    const has = new Set(after);
-    return { add: [...has].filter((e) => !had.has(e)), remove: [...had].filter((e) => !has.has(e)) };
-  }
+  return merged(before, after) ?? hashed(before, after);
+}
+
+/** The merge pass; null as soon as either list is out of order or repeats an element. */
+function merged(before: readonly string[], after: readonly string[]): { add: string[]; remove: string[] } | null {
   const add: string[] = [];
   const remove: string[] = [];
   let i = 0;
@@ -131,13 +133,15 @@ function difference(before: readonly string[], after: readonly string[]): { add:
       i++;
       j++;
     }
+    if ((i > 1 && i <= before.length && !(before[i - 2]! < before[i - 1]!)) || (j > 1 && j <= after.length && !(after[j - 2]! < after[j - 1]!))) return null;
   }
   return { add, remove };
 }
 
-function sortedUnique(items: readonly string[]): boolean {
-  for (let i = 1; i < items.length; i++) if (!(items[i - 1]! < items[i]!)) return false;
-  return true;
+function hashed(before: readonly string[], after: readonly string[]): { add: string[]; remove: string[] } {
+  const had = new Set(before);
+  const has = new Set(after);
+  return { add: [...has].filter((e) => !had.has(e)), remove: [...had].filter((e) => !has.has(e)) };
 }
 
 /**

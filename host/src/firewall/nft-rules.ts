@@ -13,10 +13,11 @@
 //   forward  locked: policy drop; containers/VMs may leave only through a tunnel (or to the LAN if allowed).
 //   bind_N   one per bound account: tunnel or loopback (LAN if allowed), else reject; own counter.
 import { parseIfname } from '../net/values.js';
-import type { Cidr, Family } from '../net/values.js';
-import type { AllowedEndpoint, BoundAccount, EndpointOwner, LockedPolicy, Policy } from './policy.js';
+import type { Cidr, Endpoint, Family } from '../net/values.js';
+import type { AllowedEndpoint, BoundAccount, LockedPolicy, Policy } from './policy.js';
 import { captiveSecondsLeft, isEmptyPolicy } from './policy.js';
 import { withoutCovered } from '../net/cidr.js';
+import { SortedElements } from './sorted-elements.js';
 
 export const TABLE_FAMILY = 'inet';
 export const TABLE_NAME = 'tunlock';
@@ -53,36 +54,40 @@ function q(name: string): string {
   return `"${parseIfname(name)}"`;
 }
 
-function elements(items: string[]): string {
+function elements(items: readonly string[]): string {
   return items.length ? ` elements = { ${items.join(', ')} };` : '';
 }
 
 /**
- * The endpoints, one sorted element list per set, in one pass (with 10,000 endpoints this runs on every apply):
- * per family, `ADDR . PROTO . PORT . MARK` for mark-owned endpoints, and `ADDR . PROTO . PORT` in one set per
- * owning uid (uidEndpointSet). A uid is matched by its rule (`meta skuid N`), never as an element field: nft 1.0.6
- * looks up every `uid` field of an element with getpwnam(), about half of nft's parse time at 10,000.
+ * The endpoints, one sorted element list per set, in one pass (with 10,000 endpoints this runs on every apply,
+ * so the sorted lists are remembered: sorted-elements.ts): per family, `ADDR . PROTO . PORT . MARK` for
+ * mark-owned endpoints, and `ADDR . PROTO . PORT` in one set per owning uid (uidEndpointSet). A uid is matched
+ * by its rule (`meta skuid N`), never as an element field: nft 1.0.6 looks up every `uid` field of an element
+ * with getpwnam(), about half of nft's parse time at 10,000.
  */
-function endpointElements(endpoints: AllowedEndpoint[]): { mark: Record<Family, string[]>; uid: UidSet[] } {
+function endpointElements(endpoints: AllowedEndpoint[]): { mark: Record<Family, readonly string[]>; uid: UidSet[] } {
   const mark: Record<Family, string[]> = { 4: [], 6: [] };
-  const byUid = new Map<string, UidSet>();
+  // Per family, each owning uid's elements, keyed by the number: no key string is built 10,000 times.
+  const byUid: Record<Family, Map<number, string[]>> = { 4: new Map(), 6: new Map() };
   for (const { endpoint: e, owner: o } of endpoints) {
     const family = e.address.family;
     if (o.kind === 'mark') {
-      mark[family].push(`${e.address.text} . ${e.protocol} . ${e.port} . ${o.mark}`);
+      mark[family].push(endpointElement(e, o.mark));
       continue;
     }
-    const key = `${family}:${o.uid}`;
-    let set = byUid.get(key);
-    if (!set) byUid.set(key, (set = { family, uid: uidOf(o.uid), items: [] }));
-    set.items.push(`${e.address.text} . ${e.protocol} . ${e.port}`);
+    let items = byUid[family].get(o.uid);
+    if (!items) byUid[family].set(o.uid, (items = []));
+    items.push(endpointElement(e, null));
   }
-  sortUnique(mark[4]);
-  sortUnique(mark[6]);
-  const uid = [...byUid.values()].sort((a, b) => a.family - b.family || a.uid - b.uid);
-  for (const s of uid) sortUnique(s.items);
-  return { mark, uid };
+  const uid: UidSet[] = [];
+  for (const family of [4, 6] as const) {
+    for (const [n, items] of [...byUid[family]].sort((a, b) => a[0] - b[0])) {
+      uid.push({ family, uid: uidOf(n), items: recentElements.sorted(uidEndpointSet(family, n), items) });
+    }
+  }
+  return { mark: { 4: recentElements.sorted('endpoints4_mark', mark[4]), 6: recentElements.sorted('endpoints6_mark', mark[6]) }, uid };
 }
+const recentElements = new SortedElements();
 
 /** The (family, uid) pairs that own endpoints, in the order of their sets. */
 function endpointOwners(endpoints: AllowedEndpoint[]): { family: Family; uid: number }[] {
@@ -101,7 +106,7 @@ function endpointOwners(endpoints: AllowedEndpoint[]): { family: Family; uid: nu
 interface UidSet {
   family: Family;
   uid: number;
-  items: string[];
+  items: readonly string[];
 }
 
 /** A uid as it may enter a set name and a rule: a 32-bit unsigned integer, rendered from the number. */
@@ -115,34 +120,40 @@ export function uidEndpointSet(family: Family, uid: number): string {
   return `endpoints${family}_u${uidOf(uid)}`;
 }
 
-/** Sorts in place and drops duplicates (cheaper than a Set for 10,000 strings). */
-function sortUnique(items: string[]): void {
-  items.sort();
-  let kept = 0;
-  for (let i = 0; i < items.length; i++) if (i === 0 || items[i] !== items[i - 1]) items[kept++] = items[i]!;
-  items.length = kept;
+/**
+ * One endpoint's element text, the same string as last time for the same endpoint object and values: the
+ * sorted-list memo then compares 10,000 elements by reference, and no garbage is made. The values it was made
+ * from are compared too, so an endpoint object changed in place is never served its old text.
+ */
+function endpointElement(e: Endpoint, mark: number | null): string {
+  const known = elementTexts.get(e);
+  if (known && known.address === e.address.text && known.protocol === e.protocol && known.port === e.port && known.mark === mark) return known.text;
+  const text = `${e.address.text} . ${e.protocol} . ${e.port}${mark === null ? '' : ` . ${mark}`}`;
+  elementTexts.set(e, { address: e.address.text, protocol: e.protocol, port: e.port, mark, text });
+  return text;
 }
+const elementTexts = new WeakMap<Endpoint, { address: string; protocol: string; port: number; mark: number | null; text: string }>();
 
 /**
  * An interval set refuses overlapping elements: ranges inside another are left out (same addresses). The last
  * few answers are kept by their input: with 1,000 LAN ranges the containment sweep costs more than the rest
  * of an element change, and most applies pass the same ranges again.
  */
-function cidrElements(ranges: Cidr[], family: Family): string[] {
+function cidrElements(ranges: Cidr[], family: Family): readonly string[] {
   const texts = ranges.filter((r) => r.family === family).map((r) => r.text);
   const key = texts.join(',');
   const known = recentCidrElements.get(key);
-  if (known) return [...known];
+  if (known) return known;
   const out = withoutCovered(ranges.filter((r) => r.family === family))
     .map((r) => r.text)
     .sort();
   recentCidrElements.set(key, out);
   if (recentCidrElements.size > 8) recentCidrElements.delete(recentCidrElements.keys().next().value!);
-  return [...out];
+  return out;
 }
-const recentCidrElements = new Map<string, string[]>();
+const recentCidrElements = new Map<string, readonly string[]>();
 
-function set(name: string, decl: string, items: string[]): TableModel['sets'][number] {
+function set(name: string, decl: string, items: readonly string[]): TableModel['sets'][number] {
   return { name, decl, items };
 }
 
@@ -328,7 +339,8 @@ export interface TableShape {
  * carry their declaration and their elements (each element as nft text), so elements can change in place.
  */
 export interface TableModel {
-  sets: { name: string; decl: string; items: string[] }[];
+  /** items: never changed once in a model (models and the memos behind them share these arrays) */
+  sets: { name: string; decl: string; items: readonly string[] }[];
   counters: string[];
   chains: { name: string; base: string | null; policy: 'accept' | 'drop' | null; rules: string[] }[];
 }
