@@ -5,8 +5,9 @@
 // place (nft-plan.ts); a change of base chains or set declarations replaces the table. After a replace or a
 // change of rules the table is read back as one terse `list ruleset` as text (nft-text.ts; no set elements:
 // nft then fetches none from the kernel, ~1 ms however large the sets; `list table` fetches them all even when
-// terse); after an element change, `get element` confirms the added elements (the rest of that read-back
-// still stands). The periodic tamper check reads everything, elements included, with a separate `nft`. A
+// terse); after an element change the read-back must still show the contents our last apply read back (the
+// kernel acknowledged the elements with the batch). The periodic tamper check reads everything, elements
+// included, with a separate `nft`. A
 // `nft monitor` process wakes the daemon on any ruleset change. Touches no table but ours.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -140,6 +141,11 @@ export class NftBackend {
   private monitor: ChildProcess | null = null;
   private onChange: ((line: string) => void) | null = null;
   private known: Record<Which, Known> = { main: undefined, guard: undefined };
+  /**
+   * The guard update the last apply left behind (it never rejects). apply, read, reset and guardCurrent wait
+   * for it first, so nothing of ours runs between the two tables' updates except the main table's read-back.
+   */
+  private trailing: Promise<void> = Promise.resolve();
   /** the last apply found our table changed by another program and rewrote it (NftFirewall reports it) */
   replacedForeignChange = false;
   /**
@@ -210,8 +216,8 @@ export class NftBackend {
     // session, so that nothing else runs between them. A table we know is absent has none to read (lock on).
     const listed = known === null ? undefined : this.list().catch(() => undefined);
     const replaced = this.include(`${which}.nft`, renderReplaceBatch(next, table));
-    await listed;
-    await replaced;
+    // Both awaited at once: a refused replace must not go unhandled while the listing is still on its way.
+    await Promise.all([listed, replaced]);
     const before = this.raw[which];
     this.base[which] = shift(this.base[which], before);
     this.seen[which] = shift(this.seen[which], before);
@@ -233,6 +239,7 @@ export class NftBackend {
    * instead of trusting the last applied state.
    */
   async apply(policy: Policy, now: number, opts: { replace?: boolean } = {}): Promise<Observed | null> {
+    await this.trailing;
     const next = tableModel(policy, now);
     const replace = opts.replace ?? false;
     this.replacedForeignChange = false;
@@ -245,10 +252,20 @@ export class NftBackend {
     }
     // The main table is in force. The guard follows without delaying the answer: it only covers the moments
     // after someone else flushes the main table, and while it lags a packet must pass both tables, so the
-    // stricter of old and new applies. The session runs it before any later operation.
-    const guard = next === null ? this.dropGuard() : this.update('guard', GUARD_TABLE, guardModel(next), replace);
-    void guard.catch((e: Error) => this.warn(`guard table not updated: ${e.message}`));
+    // stricter of old and new applies. Even its planning waits until the caller has its answer (a macrotask
+    // later); every later operation of ours waits for it (trailing).
+    this.trailing = this.updateGuard(next, replace);
     return observed;
+  }
+
+  private async updateGuard(main: TableModel | null, replace: boolean): Promise<void> {
+    await new Promise((resolve) => setImmediate(resolve));
+    try {
+      if (main === null) await this.dropGuard();
+      else await this.update('guard', GUARD_TABLE, guardModel(main), replace);
+    } catch (e) {
+      this.warn(`guard table not updated: ${(e as Error).message}`);
+    }
   }
 
   /**
@@ -302,6 +319,7 @@ export class NftBackend {
   }
 
   async guardCurrent(): Promise<void> {
+    await this.trailing;
     const r = await runOnce(this.nft, ['list', 'table', TABLE_FAMILY, TABLE_NAME], this.timeoutMs);
     const head = `table ${TABLE_FAMILY} ${TABLE_NAME} {\n`;
     if (r.code !== 0 || !r.stdout.startsWith(head)) throw new FirewallError(`cannot copy table ${TABLE_FAMILY} ${TABLE_NAME} into the guard: ${r.stderr.trim() || 'unexpected listing'}`);
@@ -323,6 +341,7 @@ export class NftBackend {
   }
 
   async reset(): Promise<void> {
+    await this.trailing;
     this.known.main = undefined;
     this.verified = null;
     try {
@@ -342,6 +361,7 @@ export class NftBackend {
    * `full` also counts set elements (an element added by someone else is a hole), at the cost of listing them.
    */
   async read(opts: { full?: boolean } = {}): Promise<Observed | null> {
+    await this.trailing;
     const { main: terse, guard } = await this.list();
     const full = opts.full && terse ? await this.readFull(TABLE_NAME) : null;
     // The contents always from the terse listing (the form the apply's read-back kept), elements from the full one.
