@@ -7,8 +7,8 @@
 // nft then fetches none from the kernel, ~1 ms however large the sets; `list table` fetches them all even when
 // terse); after an element change the read-back must still show the contents our last apply read back (the
 // kernel acknowledged the elements with the batch). The periodic tamper check reads everything, elements
-// included, with a separate `nft`. A
-// `nft monitor` process wakes the daemon on any ruleset change. Touches no table but ours.
+// included, with a separate `nft`. A `nft monitor` process wakes the daemon on any ruleset change. Touches no
+// table but ours.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -49,6 +49,9 @@ function runOnce(nft: string, args: string[], timeoutMs: number): Promise<{ code
 }
 
 const MISSING = /No such file or directory/i;
+
+/** In-place batches up to this many characters go to nft as one line (change()): one element, one chain's rules. */
+const INLINE_MAX = 4096;
 
 type NftObject = Record<string, Record<string, unknown>>;
 
@@ -190,6 +193,16 @@ export class NftBackend {
   }
 
   /**
+   * An in-place batch, one transaction either way: a small one as one line of `;`-separated commands (nft
+   * takes one input line as one batch), with no file to write; a large one, or one whose text holds a `;`
+   * of its own, by include (nft's line editor is slow on long lines).
+   */
+  private async change(name: string, batch: string): Promise<void> {
+    if (batch.length > INLINE_MAX || /[;\r]/.test(batch)) return this.include(name, batch);
+    await this.session.run(batch.trimEnd().split('\n').join('; '), false);
+  }
+
+  /**
    * Brings one table from what we know it holds to `next`: in place when only set elements, rules, regular
    * chains or counters differ (nft-plan.ts), otherwise (or when that fails, or `replace`) the whole table in
    * one batch. Returns the plan carried out.
@@ -202,7 +215,7 @@ export class NftBackend {
     if (plan.kind !== 'replace') {
       const batch = plan.kind === 'elements' ? renderElementBatch(plan.changes, table) : renderRuleBatch(plan.rules, plan.changes, table);
       try {
-        if (batch) await this.include(`${which}-update.nft`, batch);
+        if (batch) await this.change(`${which}-update.nft`, batch);
         // A counter created or deleted in place starts again at zero; the others keep counting.
         if (plan.kind === 'rules') this.forget(which, [...plan.rules.addCounters, ...plan.rules.removeCounters]);
         this.known[which] = next;
