@@ -149,6 +149,7 @@ export class NftBackend {
    * for it first, so nothing of ours runs between the two tables' updates except the main table's read-back.
    */
   private trailing: Promise<void> = Promise.resolve();
+  private closed = false;
   /** the last apply found our table changed by another program and rewrote it (NftFirewall reports it) */
   replacedForeignChange = false;
   /**
@@ -273,6 +274,8 @@ export class NftBackend {
 
   private async updateGuard(main: TableModel | null, replace: boolean): Promise<void> {
     await new Promise((resolve) => setImmediate(resolve));
+    // Closed meanwhile: a command now would start a new session that nobody ends.
+    if (this.closed) return;
     try {
       if (main === null) await this.dropGuard();
       else await this.update('guard', GUARD_TABLE, guardModel(main), replace);
@@ -441,6 +444,7 @@ export class NftBackend {
   }
 
   close(): void {
+    this.closed = true;
     const m = this.monitor;
     this.monitor = null;
     if (m) stopTied(m);
