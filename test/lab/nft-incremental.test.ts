@@ -200,7 +200,7 @@ describe.skipIf(!run)('NftBackend incremental updates in a real kernel', () => {
     // element that is not there) undoes the others.
     const session = new NftSession(wrapper, () => undefined);
     try {
-      await expect(session.run('add element inet tunlock lan4 { 203.0.113.0/24 }; delete element inet tunlock endpoints4 { 192.0.2.1 . udp . 1 . 0 }', false)).rejects.toThrow(/No such file/);
+      await expect(session.run('add element inet tunlock lan4 { 203.0.113.0/24 }; delete element inet tunlock endpoints4_u0 { 192.0.2.1 . udp . 1 }', false)).rejects.toThrow(/No such file/);
     } finally {
       await session.close();
     }
@@ -210,7 +210,7 @@ describe.skipIf(!run)('NftBackend incremental updates in a real kernel', () => {
     const first = listed('tunlock')!;
     const grown = await applyAndCheck(policy(many));
     expect(grown.main.handle).toBe(first.handle);
-    expect(grown.main.elements['endpoints4']).toBe(first.elements['endpoints4']! + 300);
+    expect(grown.main.elements['endpoints4_u0']).toBe(first.elements['endpoints4_u0']! + 300);
   });
 
   it('replace: true rewrites a table someone added an element to', async () => {

@@ -282,7 +282,7 @@ describe('planUpdate with remembered element lists (sorted-elements.ts behind ta
   it('an unchanged set is the same array in both models, and no change is planned', () => {
     const before = model(big)!;
     const after = model(locked({ endpoints: [...endpoints] }))!;
-    expect(after.sets.find((s) => s.name === 'endpoints4')!.items).toBe(before.sets.find((s) => s.name === 'endpoints4')!.items);
+    expect(after.sets.find((s) => s.name === 'endpoints4_u0')!.items).toBe(before.sets.find((s) => s.name === 'endpoints4_u0')!.items);
     expect(planUpdate(before, after)).toEqual({ kind: 'elements', changes: [] });
   });
 
@@ -290,10 +290,10 @@ describe('planUpdate with remembered element lists (sorted-elements.ts behind ta
     const extra = rootEndpoint(parseEndpoint('192.0.2.77:51820/udp'));
     const before = model(big)!;
     const plus = model(locked({ endpoints: [...endpoints.slice(0, 10), extra, ...endpoints.slice(10)] }))!;
-    const fresh = [...endpoints, extra].map((e) => `${e.endpoint.address.text} . udp . 51820 . 0`).sort();
-    expect(plus.sets.find((s) => s.name === 'endpoints4')!.items).toEqual(fresh);
-    expect(planUpdate(before, plus)).toEqual({ kind: 'elements', changes: [{ set: 'endpoints4', flush: false, add: ['192.0.2.77 . udp . 51820 . 0'], remove: [] }] });
-    expect(planUpdate(plus, model(big))).toEqual({ kind: 'elements', changes: [{ set: 'endpoints4', flush: false, add: [], remove: ['192.0.2.77 . udp . 51820 . 0'] }] });
+    const fresh = [...endpoints, extra].map((e) => `${e.endpoint.address.text} . udp . 51820`).sort();
+    expect(plus.sets.find((s) => s.name === 'endpoints4_u0')!.items).toEqual(fresh);
+    expect(planUpdate(before, plus)).toEqual({ kind: 'elements', changes: [{ set: 'endpoints4_u0', flush: false, add: ['192.0.2.77 . udp . 51820'], remove: [] }] });
+    expect(planUpdate(plus, model(big))).toEqual({ kind: 'elements', changes: [{ set: 'endpoints4_u0', flush: false, add: [], remove: ['192.0.2.77 . udp . 51820'] }] });
   });
 
   it('an endpoint object changed in place is not served its old element text', () => {
@@ -303,7 +303,7 @@ describe('planUpdate with remembered element lists (sorted-elements.ts behind ta
     const after = model(locked({ endpoints: [...endpoints, rootEndpoint(mine)] }))!;
     expect(planUpdate(before, after)).toEqual({
       kind: 'elements',
-      changes: [{ set: 'endpoints4', flush: false, add: ['192.0.2.78 . udp . 51821 . 0'], remove: ['192.0.2.78 . udp . 51820 . 0'] }],
+      changes: [{ set: 'endpoints4_u0', flush: false, add: ['192.0.2.78 . udp . 51821'], remove: ['192.0.2.78 . udp . 51820'] }],
     });
   });
 

@@ -52,6 +52,15 @@ describe('SortedElements', () => {
     expect(memo.sorted('a', ['b', 'a', 'd'])).toEqual(['a', 'b', 'd']);
   });
 
+  it('a slot not used for a while is forgotten, and answered afresh', () => {
+    const memo = new SortedElements();
+    const first = memo.sorted('old', ['b', 'a']);
+    for (let i = 0; i < 40; i++) memo.sorted(`s${i}`, [String(i)]);
+    const again = memo.sorted('old', ['b', 'a']);
+    expect(again).toEqual(first);
+    expect(again).not.toBe(first);
+  });
+
   it('any sequence of edits (insertions, removals, replacements, duplicates) gives what a fresh sort gives', () => {
     // From 200 elements: most inputs hold no duplicates (the patched path), some do (sorted afresh).
     const element = fc.constantFrom(...many(200));

@@ -1,6 +1,7 @@
 // Sorted, duplicate-free element lists, remembered between applies. With 10,000 endpoints, sorting the set's
 // elements is most of an in-place apply's own work, and nearly every apply passes the same elements again, or
-// one more, or one less. So each list (a slot: the set's name) keeps its last input and answer:
+// one more, or one less. So each list (a slot: the set's name) keeps its last input and answer (the
+// MAX_SLOTS most recently used lists):
 //   the same input        → the same answer, the same array (the planner sees an unchanged set by identity);
 //   a small edit          → a common prefix and suffix with at most EDIT_LIMIT elements between them, on an
 //                           input without duplicates: the last answer with those elements taken out and put in
@@ -11,6 +12,9 @@
 
 /** Longest run of changed elements taken as an edit of the last input (beyond it, sorting afresh is as cheap). */
 const EDIT_LIMIT = 64;
+
+/** Lists remembered at most (a set per family and owner, see nft-rules.ts). */
+const MAX_SLOTS = 32;
 
 interface Remembered {
   input: readonly string[];
@@ -27,7 +31,10 @@ export class SortedElements {
     const last = this.slots.get(slot);
     const sorted = last ? (same(last.input, items) ? last.sorted : edited(last, items)) : null;
     const answer = sorted ?? sortUnique(items);
+    // Most recently used last; sets that are gone (an owner without endpoints) are forgotten in time.
+    this.slots.delete(slot);
     this.slots.set(slot, { input: [...items], sorted: answer, unique: answer.length === items.length });
+    if (this.slots.size > MAX_SLOTS) this.slots.delete(this.slots.keys().next().value!);
     return answer;
   }
 }
