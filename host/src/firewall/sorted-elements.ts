@@ -26,14 +26,17 @@ interface Remembered {
 export class SortedElements {
   private readonly slots = new Map<string, Remembered>();
 
-  /** `items` sorted (code-unit order) without duplicates; `items` itself is not changed, nor kept beyond the next call. */
+  /**
+   * `items` sorted (code-unit order) without duplicates. `items` is handed over: it is kept (not copied) to be
+   * compared with the next call's, so the caller must not change it afterwards.
+   */
   sorted(slot: string, items: readonly string[]): readonly string[] {
     const last = this.slots.get(slot);
     const sorted = last ? (same(last.input, items) ? last.sorted : edited(last, items)) : null;
     const answer = sorted ?? sortUnique(items);
     // Most recently used last; sets that are gone (an owner without endpoints) are forgotten in time.
     this.slots.delete(slot);
-    this.slots.set(slot, { input: [...items], sorted: answer, unique: answer.length === items.length });
+    this.slots.set(slot, { input: items, sorted: answer, unique: answer.length === items.length });
     if (this.slots.size > MAX_SLOTS) this.slots.delete(this.slots.keys().next().value!);
     return answer;
   }
