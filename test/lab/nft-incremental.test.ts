@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NftBackend } from '../../host/src/firewall/nft-backend.js';
 import { planUpdate } from '../../host/src/firewall/nft-plan.js';
-import { NftSession } from '../../host/src/firewall/nft-session.js';
 import { expectedShape, tableModel } from '../../host/src/firewall/nft-rules.js';
 import { DEFAULT_LAN_RANGES, rootEndpoint } from '../../host/src/firewall/policy.js';
 import type { LockedPolicy, Policy } from '../../host/src/firewall/policy.js';
@@ -67,7 +66,6 @@ function listed(table: string): Listed | null {
 
 describe.skipIf(!run)('NftBackend incremental updates in a real kernel', () => {
   let dir: string;
-  let wrapper: string;
   let backend: NftBackend;
   const warnings: string[] = [];
 
@@ -76,7 +74,7 @@ describe.skipIf(!run)('NftBackend incremental updates in a real kernel', () => {
     ns = fx.ns('nft');
     dir = mkdtempSync(join(tmpdir(), 'tunlock-incr-'));
     // The backend runs `nft` in the test's namespace through this wrapper, never in the machine's own.
-    wrapper = join(dir, 'nft');
+    const wrapper = join(dir, 'nft');
     writeFileSync(wrapper, `#!/bin/sh\nexec ip netns exec ${ns} nft "$@"\n`);
     chmodSync(wrapper, 0o755);
     backend = new NftBackend({ nft: wrapper, workDir: join(dir, 'work'), warn: (m) => warnings.push(m) });
@@ -192,25 +190,6 @@ describe.skipIf(!run)('NftBackend incremental updates in a real kernel', () => {
     expect(backend.replacedForeignChange).toBe(true); // reported, so the daemon counts it as tampering
     await applyAndCheck(policy(base()));
     expect(backend.replacedForeignChange).toBe(false);
-  });
-
-  it('an in-place batch is one transaction whether sent as one line or included from a file', async () => {
-    await applyAndCheck(policy(base()));
-    // One line of `;`-separated commands (small in-place batches): a command the kernel refuses (deleting an
-    // element that is not there) undoes the others.
-    const session = new NftSession(wrapper, () => undefined);
-    try {
-      await expect(session.run('add element inet tunlock lan4 { 203.0.113.0/24 }; delete element inet tunlock endpoints4_u0 { 192.0.2.1 . udp . 1 }', false)).rejects.toThrow(/No such file/);
-    } finally {
-      await session.close();
-    }
-    expect(nft(['list', 'set', 'inet', 'tunlock', 'lan4'])).not.toContain('203.0.113.0/24');
-    // Too long for one line: included from a file, in place all the same.
-    const many = Array.from({ length: 300 }, (_, i) => `203.0.${113 + (i >> 8)}.${i & 255}:1194/udp`).reduce(plusEndpoint, base());
-    const first = listed('tunlock')!;
-    const grown = await applyAndCheck(policy(many));
-    expect(grown.main.handle).toBe(first.handle);
-    expect(grown.main.elements['endpoints4_u0']).toBe(first.elements['endpoints4_u0']! + 300);
   });
 
   it('replace: true rewrites a table someone added an element to', async () => {

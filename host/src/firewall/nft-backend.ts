@@ -50,9 +50,6 @@ function runOnce(nft: string, args: string[], timeoutMs: number): Promise<{ code
 
 const MISSING = /No such file or directory/i;
 
-/** In-place batches up to this many characters go to nft as one line (change()): one element, one chain's rules. */
-const INLINE_MAX = 4096;
-
 type NftObject = Record<string, Record<string, unknown>>;
 
 /** A JSON set element (string, number, prefix, concatenation, element with timeout, range) as text. */
@@ -187,20 +184,14 @@ export class NftBackend {
     );
   }
 
+  /**
+   * A batch by file, also a small one: `nft -i` keeps every distinct input line in its line editor's history
+   * (in memory for the session's life, then in $HOME/.nft.history), and an `include` line repeats.
+   */
   private async include(name: string, batch: string): Promise<void> {
     const file = join(this.workDir, name);
     writeFileSync(file, batch, { mode: 0o600 });
     await this.session.run(`include "${file}"`, false);
-  }
-
-  /**
-   * An in-place batch, one transaction either way: a small one as one line of `;`-separated commands (nft
-   * takes one input line as one batch), with no file to write; a large one, or one whose text holds a `;`
-   * of its own, by include (nft's line editor is slow on long lines).
-   */
-  private async change(name: string, batch: string): Promise<void> {
-    if (batch.length > INLINE_MAX || /[;\r]/.test(batch)) return this.include(name, batch);
-    await this.session.run(batch.trimEnd().split('\n').join('; '), false);
   }
 
   /**
@@ -216,7 +207,7 @@ export class NftBackend {
     if (plan.kind !== 'replace') {
       const batch = plan.kind === 'elements' ? renderElementBatch(plan.changes, table) : renderRuleBatch(plan.rules, plan.changes, table);
       try {
-        if (batch) await this.change(`${which}-update.nft`, batch);
+        if (batch) await this.include(`${which}-update.nft`, batch);
         // A counter created or deleted in place starts again at zero; the others keep counting.
         if (plan.kind === 'rules') this.forget(which, [...plan.rules.addCounters, ...plan.rules.removeCounters]);
         this.known[which] = next;
