@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NftBackend } from '../../host/src/firewall/nft-backend.js';
 import { planUpdate } from '../../host/src/firewall/nft-plan.js';
-import { expectedShape, tableModel } from '../../host/src/firewall/nft-rules.js';
+import { expectedShape, guardCarries, tableModel } from '../../host/src/firewall/nft-rules.js';
 import { DEFAULT_LAN_RANGES, rootEndpoint } from '../../host/src/firewall/policy.js';
 import type { LockedPolicy, Policy } from '../../host/src/firewall/policy.js';
 import { parseCidr, parseEndpoint } from '../../host/src/net/values.js';
@@ -35,6 +35,8 @@ const base = (): LockedPolicy => ({
 const policy = (lock: LockedPolicy, bindings: Policy['bindings'] = []): Policy => ({ ...lock, bindings });
 const plusEndpoint = (l: LockedPolicy, text: string): LockedPolicy => ({ ...l, endpoints: [...l.endpoints, rootEndpoint(parseEndpoint(text))] });
 const plusRange = (l: LockedPolicy, text: string): LockedPolicy => ({ ...l, lanRanges: [...l.lanRanges, parseCidr(text)] });
+
+const chainsOf = (p: Policy, now: number) => tableModel(p, now)?.chains ?? [];
 
 interface Listed {
   handle: number;
@@ -93,9 +95,10 @@ describe.skipIf(!run)('NftBackend incremental updates in a real kernel', () => {
     const main = listed('tunlock')!;
     const guard = listed('tunlock_guard')!;
     expect(main.elements).toEqual(expectedShape(p, now)!.sets);
-    // The guard holds the same sets and elements, and every chain but the one where packets come in.
+    // The guard holds the same sets and elements, and the chains where a packet leaves (guardCarries).
     expect(guard.elements).toEqual(main.elements);
-    expect(guard.chains).toEqual(main.chains.filter((c) => c !== 'input'));
+    expect(guard.chains).toEqual(main.chains.filter((c) => guardCarries(chainsOf(p, now)).has(c)));
+    expect(guard.chains).toContain(p.kind === 'locked' ? 'postrouting' : 'output');
     return { main, guard };
   }
 
@@ -132,7 +135,9 @@ describe.skipIf(!run)('NftBackend incremental updates in a real kernel', () => {
     const before = await applyAndCheck(policy(base()));
     const bound = await applyAndCheck(policy(plusEndpoint(base(), '203.0.113.7:1194/udp'), [{ kind: 'user', uid: 65534 }]));
     expect(bound.main.handle).toBe(before.main.handle);
-    expect(bound.guard.handle).toBe(before.guard.handle);
+    // The guard of a lock gains its output chain with the first binding (a base chain: it is replaced).
+    expect(bound.guard.handle).not.toBe(before.guard.handle);
+    expect(bound.guard.chains).toEqual(['output', 'postrouting', 'bind_0']);
     expect(bound.main.chains).toContain('bind_0');
     expect(nft(['list', 'chain', 'inet', 'tunlock', 'output'])).toMatch(/meta skuid (65534|nobody) jump bind_0/);
     expect(nft(['list', 'chain', 'inet', 'tunlock_guard', 'bind_0'])).toContain('counter name "bind_0"');

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { planUpdate, renderElementBatch, renderRuleBatch } from '../../host/src/firewall/nft-plan.js';
 import type { RuleChange, SetChange } from '../../host/src/firewall/nft-plan.js';
-import { GUARD_TABLE, MAIN_TABLE, guardModel, tableModel } from '../../host/src/firewall/nft-rules.js';
+import { GUARD_TABLE, MAIN_TABLE, guardCarries, guardModel, tableModel } from '../../host/src/firewall/nft-rules.js';
 import type { TableModel } from '../../host/src/firewall/nft-rules.js';
 import type { AllowedEndpoint, LockedPolicy, Policy } from '../../host/src/firewall/policy.js';
 import { DEFAULT_LAN_RANGES, rootEndpoint } from '../../host/src/firewall/policy.js';
@@ -231,11 +231,18 @@ describe('renderRuleBatch', () => {
   });
 
   it('a new binding: counter, then chain, then its rules; for the guard table by name', () => {
-    const plan = planUpdate(guardModel(model(locked())), guardModel(model(bound(locked(), 109))));
+    const plan = planUpdate(guardModel(model(bound(unlocked, 109))), guardModel(model(bound(unlocked, 109, 110))));
     if (plan.kind !== 'rules') throw new Error('expected a change of rules');
     const batch = renderRuleBatch(plan.rules, plan.changes, GUARD_TABLE).trimEnd().split('\n');
-    expect(batch.slice(0, 3)).toEqual(['add counter inet tunlock_guard bind_0', 'add chain inet tunlock_guard bind_0', 'flush chain inet tunlock_guard output']);
-    expect(batch.at(-1)).toMatch(/^add rule inet tunlock_guard bind_0 .*reject with icmpx admin-prohibited$/);
+    expect(batch.slice(0, 3)).toEqual(['add counter inet tunlock_guard bind_1', 'add chain inet tunlock_guard bind_1', 'flush chain inet tunlock_guard output']);
+    expect(batch.at(-1)).toMatch(/^add rule inet tunlock_guard bind_1 .*reject with icmpx admin-prohibited$/);
+  });
+
+  it('the first binding under a lock gives the guard its output chain (a base chain: the guard is replaced)', () => {
+    const plan = planUpdate(guardModel(model(locked())), guardModel(model(bound(locked(), 109))));
+    expect(plan).toEqual({ kind: 'replace', why: 'base chains changed' });
+    // The main table changes in place all the same.
+    expect(planUpdate(model(locked()), model(bound(locked(), 109))).kind).toBe('rules');
   });
 });
 
@@ -258,15 +265,34 @@ describe('planUpdate: element differences of large sets', () => {
 });
 
 describe('guardModel', () => {
-  it('keeps the sets, counters and every chain a packet can leave by; drops the input chain', () => {
-    const m = model({ ...locked(), bindings: [{ kind: 'user', uid: 109 }] })!;
+  const names = (m: TableModel | null) => m?.chains.map((c) => c.name);
+
+  it('a lock: the same sets and counters, and only postrouting (every packet that leaves passes it)', () => {
+    const m = model(locked())!;
     const g = guardModel(m)!;
     expect(g.sets).toEqual(m.sets);
     expect(g.counters).toEqual(m.counters);
-    expect(m.chains.map((c) => c.name)).toContain('input');
-    expect(g.chains).toEqual(m.chains.filter((c) => c.name !== 'input'));
-    expect(g.chains.map((c) => c.name)).toEqual(expect.arrayContaining(['output', 'forward', 'bind_0']));
+    expect(names(m)).toEqual(['output', 'input', 'forward', 'postrouting']);
+    expect(g.chains).toEqual(m.chains.filter((c) => c.name === 'postrouting'));
     expect(guardModel(null)).toBeNull();
+  });
+
+  it('a lock with bindings: output and the binding chains too (cgroups cannot be matched after routing)', () => {
+    const m = model(bound(locked(), 109))!;
+    expect(names(guardModel(m))).toEqual(['output', 'postrouting', 'bind_0']);
+    expect(guardModel(m)!.chains.find((c) => c.name === 'output')).toEqual(m.chains.find((c) => c.name === 'output'));
+  });
+
+  it('unlocked with bindings: the whole table (output and its binding chains; there is no postrouting)', () => {
+    const m = model({ ...unlocked, bindings: [{ kind: 'cgroup', path: 'tunlock/run-1' }] })!;
+    expect(guardModel(m)).toEqual(m);
+  });
+
+  it('a table without postrouting (an older lock kept as found): output and forward, never input', () => {
+    const m = model(locked())!;
+    const old = { ...m, chains: m.chains.filter((c) => c.name !== 'postrouting') };
+    expect(names(guardModel(old))).toEqual(['output', 'forward']);
+    expect(guardCarries([{ name: 'pre', base: 'type filter hook prerouting priority filter; policy drop;' }])).toEqual(new Set());
   });
 
   it('an element change of the model is an element change of the guard too', () => {

@@ -5,7 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { runSelfTest } from '../../host/src/daemon/self-test.js';
 import type { SelfTestDeps, SelfTestInput } from '../../host/src/daemon/self-test.js';
 import { classifyPing } from '../../host/src/daemon/self-test-probes.js';
-import { guardDifference, normalizeListing } from '../../host/src/firewall/nft-guard-diff.js';
+import { guardDifference, guardShare, normalizeListing } from '../../host/src/firewall/nft-guard-diff.js';
 import type { ProbeResult } from '../../host/src/daemon/self-test-probes.js';
 import { parseAddress, parseEndpoint } from '../../host/src/net/values.js';
 import { SelfTestResult } from '../../host/src/protocol/schema.js';
@@ -209,6 +209,26 @@ describe('table content against the guard copy', () => {
     const withInput = main.replace('\tchain output {', '\tchain input {\n\t\ttype filter hook input priority filter; policy drop;\n\t\tiifname "lo" accept\n\t}\n\tchain output {');
     expect(guardDifference(withInput, guard)).toBeNull();
     expect(guardDifference(withInput.replace('oifname "lo" accept', 'accept'), guard)).toMatch(/kernel has "accept"/);
+  });
+
+  const post = '\tchain postrouting {\n\t\ttype filter hook postrouting priority filter; policy drop;\n\t\toifname @tunnels accept\n\t\tcounter name "blocked_out" drop\n\t}\n';
+  const lock = main.replace(/\}\n$/, `${post}}\n`);
+
+  it('a lock: the guard copy is postrouting alone; a change there is named, output is left to the structure check', () => {
+    const share = guardShare(lock.split('\n'));
+    expect(share.join('\n')).not.toContain('chain output');
+    expect(share.join('\n')).toContain('chain postrouting');
+    const lockGuard = share.join('\n').replace('table inet tunlock {', 'table inet tunlock_guard {\n\tflags owner');
+    expect(guardDifference(lock, lockGuard)).toBeNull();
+    expect(guardDifference(lock.replace('counter name "blocked_out" drop', 'accept'), lockGuard)).toMatch(/kernel has "accept"/);
+    // A guard that lost postrouting (or still has the output chain) is not the guard of this table.
+    expect(guardDifference(lock, guard)).not.toBeNull();
+  });
+
+  it('a lock with a binding keeps output (and the binding chain) in the guard copy', () => {
+    const bound = lock.replace('\t\toifname "lo" accept', '\t\toifname "lo" accept\n\t\tmeta skuid 109 jump bind_0');
+    const withChain = bound.replace(/\}\n$/, '\tchain bind_0 {\n\t\toifname @tunnels accept\n\t}\n}\n');
+    expect(guardShare(withChain.split('\n'))).toEqual(withChain.split('\n'));
   });
 
   it('handles and expiry times are not content', () => {

@@ -24,6 +24,7 @@ import type { Plan } from './nft-plan.js';
 import { planUpdate, renderElementBatch, renderRuleBatch } from './nft-plan.js';
 import { NFT_TIMEOUT_MS, NftSession } from './nft-session.js';
 import { observeText } from './nft-text.js';
+import { guardShare } from './nft-guard-diff.js';
 import { spawnTied, stopTied } from '../process/spawn-tied.js';
 
 function runOnce(nft: string, args: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
@@ -331,7 +332,8 @@ export class NftBackend {
     const head = `table ${TABLE_FAMILY} ${TABLE_NAME} {\n`;
     if (r.code !== 0 || !r.stdout.startsWith(head)) throw new FirewallError(`cannot copy table ${TABLE_FAMILY} ${TABLE_NAME} into the guard: ${r.stderr.trim() || 'unexpected listing'}`);
     const guard = `${TABLE_FAMILY} ${GUARD_TABLE_NAME}`;
-    const copy = `table ${guard} {\n\tflags owner;\n${r.stdout.slice(head.length)}`;
+    // The chains our own guard of such a table would carry (guardCarries), so the self-test compares it alike.
+    const copy = `table ${guard} {\n\tflags owner;\n${guardShare(r.stdout.split('\n')).join('\n').slice(head.length)}`;
     // Written behind the incremental planner's back: what the guard holds is no model of ours.
     this.known.guard = undefined;
     try {

@@ -2,7 +2,7 @@
 // tunlockd's own nft session can change (the kernel refuses anyone else an owned table). Full listings with
 // elements: slower than the periodic check, run only on request.
 import { execFile } from 'node:child_process';
-import { TABLE_FAMILY } from './nft-rules.js';
+import { TABLE_FAMILY, guardCarries } from './nft-rules.js';
 
 /** `nft list table inet NAME` as text; null when it is absent or unreadable. */
 export function listTable(nft: string, name: string): Promise<string | null> {
@@ -30,23 +30,33 @@ export function normalizeListing(text: string): string[] {
     .filter((l) => l.trim() !== '' && l.trim() !== 'flags owner');
 }
 
-function withoutChain(lines: string[], name: string): string[] {
-  const start = lines.findIndex((l) => l.trim() === `chain ${name} {`);
-  if (start < 0) return lines;
-  const indent = lines[start]!.length - lines[start]!.trimStart().length;
-  const end = lines.findIndex((l, i) => i > start && l.trim() === '}' && l.length - l.trimStart().length === indent);
-  return end < 0 ? lines : [...lines.slice(0, start), ...lines.slice(end + 1)];
+/**
+ * A table listing's lines (`nft list table`: one object per block at one tab, its lines deeper) without the
+ * chains the table's guard does not carry (guardCarries): what the guard copy of that table holds.
+ */
+export function guardShare(lines: string[]): string[] {
+  const chains: { name: string; base: string | null; start: number; end: number }[] = [];
+  lines.forEach((line, i) => {
+    const head = /^\tchain (\S+) \{/.exec(line);
+    if (!head) return;
+    const close = lines.findIndex((l, j) => j > i && l === '\t}');
+    const base = /^\t\ttype \S+ hook \S+ /.test(lines[i + 1] ?? '') ? lines[i + 1]!.trim() : null;
+    chains.push({ name: head[1]!, base, start: i, end: close < 0 ? lines.length - 1 : close });
+  });
+  const carried = guardCarries(chains);
+  const dropped = chains.filter((c) => !carried.has(c.name));
+  return lines.filter((_, i) => !dropped.some((c) => i >= c.start && i <= c.end));
 }
 
 /**
- * Content, not counts: every line of our table must equal the guard's, which only tunlockd's own nft session
- * can change (the kernel refuses anyone else an owned table). Returns the first difference, or null.
+ * Content, not counts: every line of our table that the guard carries must equal the guard's, which only
+ * tunlockd's own nft session can change (the kernel refuses anyone else an owned table). The chains the guard
+ * leaves out (input, and output or forward where postrouting covers them) are checked by the structure and
+ * content comparison of the periodic check alone. Returns the first difference, or null.
  */
 export function guardDifference(main: string, guard: string): string | null {
+  const a = guardShare(normalizeListing(main));
   const b = normalizeListing(guard);
-  // The guard carries no input chain (only what lets a packet leave needs a second copy): that chain of ours
-  // is checked by structure alone.
-  const a = b.some((l) => l.trim() === 'chain input {') ? normalizeListing(main) : withoutChain(normalizeListing(main), 'input');
   for (let i = 0; i < Math.max(a.length, b.length); i++) {
     if (a[i] !== b[i]) return `kernel has "${(a[i] ?? '(nothing)').trim()}" where tunlockd's guard copy has "${(b[i] ?? '(nothing)').trim()}"`;
   }

@@ -23,10 +23,11 @@ export const TABLE_FAMILY = 'inet';
 export const TABLE_NAME = 'tunlock';
 export const TABLE = `${TABLE_FAMILY} ${TABLE_NAME}`;
 /**
- * The guard: the same rules in a second table flagged `owner`, held by the daemon's own `nft -i` session.
- * The kernel lets no other process flush or delete an owned table, so a `nft flush ruleset` by another tool
- * cannot open a gap while the daemon re-asserts the main table; the guard disappears when the daemon exits,
- * while the main table stays. Together: no single event (our crash, someone's flush) unlocks.
+ * The guard: a second table flagged `owner`, held by the daemon's own `nft -i` session, with the same sets and
+ * the main table's chains on the hooks where a packet leaves (guardModel). The kernel lets no other process
+ * flush or delete an owned table, so a `nft flush ruleset` by another tool cannot open a gap while the daemon
+ * re-asserts the main table; the guard disappears when the daemon exits, while the main table stays.
+ * Together: no single event (our crash, someone's flush) unlocks.
  */
 export const GUARD_TABLE_NAME = 'tunlock_guard';
 
@@ -264,6 +265,10 @@ function outsideTunnels(lock: LockedPolicy, refuse: 'reject' | 'drop'): string[]
  * packet that `output` accepted for a tunnel out of the physical link instead. Here the output interface is
  * final, so it is checked again: tunnels first (nearly all traffic, one set lookup), replies forwarded back to
  * containers, then the same exceptions as `output`. `reject` is not available after routing: drop.
+ * This chain is also the guard's (guardCarries): while the main table is flushed it alone decides, so it lets
+ * through nothing output or forward would refuse. Replies are accepted only when forwarded (a packet the host
+ * sends itself has no input interface: `iif` 0, `iifname` empty): the host's own address is in the LAN, and a
+ * connection of the host's established before the lock must not go on out of the physical link.
  */
 function postroutingChain(lock: LockedPolicy): string[] {
   return [
@@ -272,7 +277,7 @@ function postroutingChain(lock: LockedPolicy): string[] {
     'oifname "lo" accept',
     'iifname @tunnels ct state established,related accept',
     ...outsideTunnels(lock, 'drop'),
-    ...(lock.allowLan ? ['ip saddr @lan4 ct state established,related accept', 'ip6 saddr @lan6 ct state established,related accept'] : []),
+    ...(lock.allowLan ? ['ip saddr @lan4 iif != 0 ct state established,related accept', 'ip6 saddr @lan6 iif != 0 ct state established,related accept'] : []),
     'counter name "blocked_out" drop',
   ];
 }
@@ -374,13 +379,35 @@ export function renderTable(policy: Policy, now: number, table: TableId = MAIN_T
 }
 
 /**
- * The guard's share of a model: the same sets, counters and chains, except the chains on hooks where a packet
- * enters (input): while the main table is gone, what comes in can only answer through the guard's output.
- * Every packet passes each table's chain on its hook, so the guard doubles the per-packet cost only on the
- * hooks that can leak.
+ * Which of a table's chains its guard carries (`base`: the chain's `type … hook …` line, null for a regular
+ * chain). Every packet a base chain sees costs evaluation, and the guard is a second table on the same hooks,
+ * so it carries only what still closes every gap while the main table is gone:
+ *   - postrouting, when the table has one (a lock): every packet that leaves, locally sent or forwarded,
+ *     passes it after routing, so it alone stops what output and forward stop (it drops: reject is not
+ *     available there). A tunnel packet then meets one guard chain instead of two, and one rule in it.
+ *   - output and the binding chains it jumps to, when there are bindings: `socket cgroupv2` (`tunlock run`)
+ *     cannot be matched after routing (the kernel refuses it in postrouting), and a bound account is held
+ *     tighter than the lock (no captive hole, no endpoint or DHCP exception). This is also the whole guard of
+ *     an unlocked policy with bindings, which has no postrouting chain.
+ *   - output and forward of a table without postrouting (a lock written before there was one, kept by
+ *     guardCurrent): then they are the only hooks where a packet leaves.
+ *   - never input, prerouting or ingress: while the main table is gone, what comes in can only answer through
+ *     the guard's outbound chains.
  */
+export function guardCarries(chains: readonly { name: string; base: string | null }[]): Set<string> {
+  const hook = (base: string | null) => (base === null ? null : (/\bhook (\w+)\b/.exec(base)?.[1] ?? ''));
+  const postrouting = chains.some((c) => hook(c.base) === 'postrouting');
+  const bindings = chains.some((c) => c.base === null);
+  const carried = (h: string | null) =>
+    h === null || h === 'postrouting' || (h === 'output' && (bindings || !postrouting)) || (h === 'forward' && !postrouting);
+  return new Set(chains.filter((c) => carried(hook(c.base))).map((c) => c.name));
+}
+
+/** The guard's share of a model (guardCarries): the same sets and counters, the chains where a packet leaves. */
 export function guardModel(m: TableModel | null): TableModel | null {
-  return m && { ...m, chains: m.chains.filter((c) => !c.base || !/\bhook (input|prerouting|ingress)\b/.test(c.base)) };
+  if (!m) return null;
+  const carried = guardCarries(m.chains);
+  return { ...m, chains: m.chains.filter((c) => carried.has(c.name)) };
 }
 
 /** A model as one `table` block. */
