@@ -5,9 +5,13 @@
 // + `lock on` (state protected). 10 rounds of 3 s runs, each round all three conditions in a rotating order;
 // the ratios are taken per round (neighbours in time see the same machine) and their median reported.
 // The tunnel carries wg-quick's fwmark in all three (wg-quick sets it; its rule needs it).
+// Beside Mbit/s, the sending side's CPU per byte (iperf3's own CPU + the client's wireguard-go): the kernel's
+// per-packet work (netfilter included) runs in those two processes, and CPU time is what the other tenants
+// of a shared machine disturb least (they take wall time, not the work a byte costs).
 // Bar: tunlock on/off ≥ 0.98.
 // Run: node test/bench/run.mjs throughput   (root; TUNLOCK_BENCH_PIN=0 to let the scheduler place processes)
 import { execFile } from 'node:child_process';
+import fs from 'node:fs';
 import os from 'node:os';
 import { ADDR } from '../lab/fixture/topology';
 import { WG_FWMARK, wgQuickKillSwitch } from './lib/wg-quick';
@@ -29,8 +33,15 @@ function execRoot(cmd: string, args: string[]): Promise<void> {
 }
 
 interface IperfResult {
-  end?: { sum_received?: { bits_per_second?: number; bytes?: number } };
+  end?: { sum_received?: { bits_per_second?: number; bytes?: number; seconds?: number }; cpu_utilization_percent?: { host_total?: number } };
   error?: string;
+}
+
+/** User + system CPU seconds a process has used so far (/proc/PID/stat, clock ticks of 1/100 s). */
+function cpuSeconds(pid: number): number {
+  const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / 100;
 }
 
 async function main(): Promise<void> {
@@ -69,11 +80,16 @@ async function main(): Promise<void> {
     await lab.exec('client', 'wg', ['set', lab.wg.client, 'fwmark', String(WG_FWMARK)]);
     const runs: Record<Mode, number[]> = { off: [], on: [], wgquick: [] };
     const ratios: Record<'on' | 'wgquick', number[]> = { on: [], wgquick: [] };
+    /** bytes per sending-side CPU second, off ÷ on per round as the Mbit/s ratios (below 1: on costs more) */
+    const cpuRatios: Record<'on' | 'wgquick', number[]> = { on: [], wgquick: [] };
+    const wgClient = lab.vpnPid;
+    if (!wgClient) throw new Error("cannot find the client's wireguard-go");
     const orders: Mode[][] = [['off', 'on', 'wgquick'], ['on', 'wgquick', 'off'], ['wgquick', 'off', 'on']];
     log(`throughput: iperf3 TCP ${SECONDS} s, ${ROUNDS} rounds of lock off / tunlock on / wg-quick kill switch (rotating order)`);
     let wgquick = false;
     for (let round = 0; round < ROUNDS; round++) {
       const got: Partial<Record<Mode, number>> = {};
+      const perCpu: Partial<Record<Mode, number>> = {};
       for (const mode of orders[round % orders.length]!) {
         if (wgquick !== (mode === 'wgquick')) {
           await lab.exec('client', 'nft', wgquick ? ['delete', 'table', 'inet', 'wgquick_killswitch'] : ['-f', '-'], { input: wgQuickKillSwitch(lab.wg.client) });
@@ -83,12 +99,15 @@ async function main(): Promise<void> {
         const want = mode === 'on' ? 'protected' : 'off';
         if (st.state !== want) throw new Error(`lock ${mode}: state ${st.state}, expected ${want}`);
         const before = await tunnelBytes();
+        const wgCpu = cpuSeconds(wgClient);
         const [cliCmd, ...cliArgs] = [...cpu(0), 'iperf3', '-c', ADDR.sink.v4, '-p', String(PORT), '-t', String(SECONDS), '-J'];
         const r = await lab.exec('client', cliCmd!, cliArgs, { timeoutMs: (SECONDS + 20) * 1000, allowFail: true });
         const json = JSON.parse(r.stdout) as IperfResult;
         const bps = json.end?.sum_received?.bits_per_second;
         const bytes = json.end?.sum_received?.bytes ?? 0;
         if (json.error || !bps) throw new Error(`iperf3 (${mode}) failed: ${json.error ?? r.stderr}`);
+        const iperfCpu = ((json.end?.cpu_utilization_percent?.host_total ?? NaN) / 100) * (json.end?.sum_received?.seconds ?? SECONDS);
+        perCpu[mode] = bytes / (iperfCpu + cpuSeconds(wgClient) - wgCpu);
         const sent = (await tunnelBytes()) - before;
         if (sent < bytes) throw new Error(`${mode}: only ${sent} bytes went through the tunnel for ${bytes} bytes received`);
         runs[mode].push(bps);
@@ -97,6 +116,8 @@ async function main(): Promise<void> {
       }
       ratios.on.push(got.on! / got.off!);
       ratios.wgquick.push(got.wgquick! / got.off!);
+      cpuRatios.on.push(perCpu.on! / perCpu.off!);
+      cpuRatios.wgquick.push(perCpu.wgquick! / perCpu.off!);
     }
     if (wgquick) await lab.exec('client', 'nft', ['delete', 'table', 'inet', 'wgquick_killswitch']);
     await server.kill();
@@ -106,6 +127,8 @@ async function main(): Promise<void> {
     const wq = stats(runs.wgquick);
     const pr = stats(ratios.on);
     const pw = stats(ratios.wgquick);
+    const cr = stats(cpuRatios.on);
+    const cw = stats(cpuRatios.wgquick);
     const list = (xs: number[]) => xs.map((x) => (x / 1e6).toFixed(0)).join(', ');
     emitResult(
       'throughput',
@@ -125,10 +148,19 @@ async function main(): Promise<void> {
           value: `${fmtRatio(pr.min)} … ${fmtRatio(pr.max)}${pr.min < 0.98 && pr.max >= 0.98 ? '  (0.98 inside: not resolved at this noise)' : ''}`,
         },
         { metric: `wg-quick / off (median of ${ROUNDS} rounds)`, value: `${fmtRatio(pw.median)}  rounds ${ratios.wgquick.map((r) => r.toFixed(3)).join(', ')}` },
+        {
+          metric: 'bytes per sending CPU second, on / off',
+          value: `${fmtRatio(cr.median)}  rounds ${cpuRatios.on.map((r) => r.toFixed(3)).join(', ')}`,
+        },
+        { metric: '  wg-quick / off', value: `${fmtRatio(cw.median)}  rounds ${cpuRatios.wgquick.map((r) => r.toFixed(3)).join(', ')}` },
         { metric: 'spread (max/min of all runs)', value: fmtRatio(Math.max(...runs.off, ...runs.on, ...runs.wgquick) / Math.min(...runs.off, ...runs.on, ...runs.wgquick)) },
       ],
       REPRODUCE,
-      { throughput_ratio: Math.round(pr.median * 1000) / 1000, wgquick: { throughput_ratio: Math.round(pw.median * 1000) / 1000 } },
+      {
+        throughput_ratio: Math.round(pr.median * 1000) / 1000,
+        throughput_cpu_ratio: Math.round(cr.median * 1000) / 1000,
+        wgquick: { throughput_ratio: Math.round(pw.median * 1000) / 1000, throughput_cpu_ratio: Math.round(cw.median * 1000) / 1000 },
+      },
     );
   });
 }

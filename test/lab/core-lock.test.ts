@@ -187,8 +187,12 @@ describe.skipIf(skip)('core lock (tunlockd + nftables + CLI)', () => {
     expect(s.error?.code).toBe('state_unreadable');
     expect(s.error?.hint).toMatch(/tunlock lock/);
     expect(await nft(['list', 'table', 'inet', 'tunlock'])).toBe(rules);
-    // Held like our own rules: a copy flagged `owner` that no other program can flush.
+    // Held like our own rules: a copy flagged `owner` that no other program can flush, of the chains our own
+    // guard of such a table carries (a lock: postrouting, which every packet that leaves passes).
     expect(await tables()).toContain('inet tunlock_guard');
+    const guard = await nft(['list', 'table', 'inet', 'tunlock_guard']);
+    expect([...guard.matchAll(/^\tchain (\S+) \{/gm)].map((m) => m[1])).toEqual(['postrouting']);
+    expect(guard).toContain(rules.slice(rules.indexOf('\tchain postrouting {'), rules.indexOf('\n\t}', rules.indexOf('\tchain postrouting {'))));
     await expectBlocked(['tcp4:80', 'udp4', 'dns-isp']);
     // Other settings are refused until the user chooses a mode.
     const lan = await d.cliRaw(['lan', 'allow']);

@@ -67,8 +67,11 @@ describe('planUpdate: element changes in place', () => {
     expect(elements(withRange(locked(), '2001:db8:9::/48'), locked())).toEqual([{ set: 'lan6', flush: false, add: [], remove: ['2001:db8:9::/48'] }]);
   });
 
-  it('a second tunnel is an element of the tunnels set', () => {
-    expect(elements(locked(), locked({ tunnels: ['wg0', 'tun0'] }))).toEqual([{ set: 'tunnels', flush: false, add: ['"tun0"'], remove: [] }]);
+  it('a second tunnel is an element of the tunnels set and a rule of its own in the chains it leaves by, in place', () => {
+    const plan = planUpdate(model(locked()), model(locked({ tunnels: ['wg0', 'tun0'] })));
+    if (plan.kind !== 'rules') throw new Error(`expected a change of rules, got ${plan.kind}`);
+    expect(plan.changes).toEqual([{ set: 'tunnels', flush: false, add: ['"tun0"'], remove: [] }]);
+    expect(plan.rules.rewriteChains.map((c) => c.name)).toEqual(['output', 'forward', 'postrouting']);
   });
 
   it('several sets change in one plan, with 10,000 endpoints present', () => {

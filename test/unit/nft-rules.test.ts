@@ -75,7 +75,18 @@ describe('rule generator invariants', () => {
     expect(output.indexOf('th dport { 53, 853 }')).toBeGreaterThan(0);
     expect(output.indexOf('th dport { 53, 853 }')).toBeLessThan(output.indexOf('ip daddr @lan4 accept'));
     // ...but after the tunnel, so DNS through the tunnel (often to a 10.x resolver) works.
-    expect(output.indexOf('oifname @tunnels accept')).toBeLessThan(output.indexOf('th dport { 53, 853 }'));
+    expect(output.indexOf('oifname "wg0" accept')).toBeGreaterThan(0);
+    expect(output.indexOf('oifname "wg0" accept')).toBeLessThan(output.indexOf('th dport { 53, 853 }'));
+  });
+  it('the first rule of every chain a tunnel packet leaves by names each tunnel (no set lookup on the hot path)', () => {
+    const text = renderTable({ ...locked({ tunnels: ['wg0', 'tun0'] }), bindings: [{ kind: 'user', uid: 109 }] }, NOW);
+    for (const chain of ['output', 'forward', 'postrouting', 'bind_0']) {
+      const body = text.slice(text.indexOf(`chain ${chain} {`)).split('\n').slice(1);
+      const rules = body.filter((l) => !l.includes(' hook '));
+      expect(rules.slice(0, 2).map((l) => l.trim()), chain).toEqual(['oifname "tun0" accept', 'oifname "wg0" accept']);
+    }
+    // The set still names them for the rarer rules (replies from a tunnel, new connections in through one).
+    expect(text).toContain('set tunnels { type ifname; elements = { "tun0", "wg0" }; }');
   });
   it('every endpoint exception also matches who sends (fwmark or socket owner): TunnelCrack ServerIP', () => {
     for (const policy of Object.values(cases)) {
