@@ -119,8 +119,9 @@ describe.skipIf(!run)('NftBackend incremental updates in a real kernel', () => {
     const added = await applyAndCheck(policy(one));
     expect(added.main.handle).not.toBe(first.main.handle);
     expect(added.main.elements['endpoints4_u65534']).toBe(1);
-    for (const table of ['tunlock', 'tunlock_guard']) {
-      expect(nft(['list', 'chain', 'inet', table, 'output'])).toMatch(/meta skuid (65534|nobody) ip daddr \. meta l4proto \. th dport @endpoints4_u65534 accept/);
+    // Main: output and postrouting; the guard of a lock: postrouting (guardCarries).
+    for (const [table, chain] of [['tunlock', 'output'], ['tunlock', 'postrouting'], ['tunlock_guard', 'postrouting']] as const) {
+      expect(nft(['list', 'chain', 'inet', table, chain])).toMatch(/meta skuid (65534|nobody) ip daddr \. meta l4proto \. th dport @endpoints4_u65534 accept/);
     }
     const two = await applyAndCheck(policy(owned(one, '203.0.113.8:1194/udp')));
     expect(two.main.handle).toBe(added.main.handle);
