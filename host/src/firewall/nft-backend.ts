@@ -114,9 +114,17 @@ export interface NftBackendOptions {
   warn?: (message: string) => void;
   /** every nft child is killed when it does not answer within this (default NFT_TIMEOUT_MS) */
   timeoutMs?: number;
+  /** the nft session is renewed once it has been sent this many lines (default SESSION_LINES) */
+  sessionLines?: number;
 }
 
 type Counters = Record<string, number>;
+
+/**
+ * nft keeps every line of its session in memory (nft-session.ts), ~100 bytes each: at 20,000 lines (~2 MB; an
+ * idle daemon's checks send that in about nine hours) the session is renewed.
+ */
+export const SESSION_LINES = 20_000;
 
 function found(o: Observed): Observed | null {
   return o.found ? o : null;
@@ -138,6 +146,7 @@ export class NftBackend {
   private readonly warn: (message: string) => void;
   private readonly workDir: string;
   private readonly timeoutMs: number;
+  private readonly sessionLines: number;
   private readonly session: NftSession;
   private monitor: ChildProcess | null = null;
   private onChange: ((line: string) => void) | null = null;
@@ -170,6 +179,7 @@ export class NftBackend {
     this.warn = opts.warn ?? (() => undefined);
     this.workDir = opts.workDir;
     this.timeoutMs = opts.timeoutMs ?? NFT_TIMEOUT_MS;
+    this.sessionLines = opts.sessionLines ?? SESSION_LINES;
     // The path goes into an `include "..."` line.
     if (/["\n\r\\]/.test(this.workDir)) throw new FirewallError(`unusable directory name for nft batches: ${JSON.stringify(this.workDir)}`);
     mkdirSync(this.workDir, { recursive: true, mode: 0o700 });
@@ -371,6 +381,7 @@ export class NftBackend {
    */
   async read(opts: { full?: boolean } = {}): Promise<Observed | null> {
     await this.trailing;
+    await this.renewLongSession();
     const { main: terse, guard } = await this.list();
     const full = opts.full && terse ? await this.readFull(TABLE_NAME) : null;
     // The contents always from the terse listing (the form the apply's read-back kept), elements from the full one.
@@ -382,6 +393,26 @@ export class NftBackend {
     for (const [name, packets] of Object.entries(this.since('guard'))) main.counters[name] = (main.counters[name] ?? 0) + packets;
     main.guarded = guard !== null;
     return main;
+  }
+
+  /**
+   * Ends a session that has kept too many lines (SESSION_LINES) and starts a new one, between two operations
+   * of ours. The guard table ends with the old session and the new one writes it again at once; the main table
+   * stays in force throughout, so only the second layer is absent, for one batch. Waits while the guard's
+   * content is unknown (the next apply makes it known).
+   */
+  private async renewLongSession(): Promise<void> {
+    const guard = this.known.guard;
+    if (this.closed || guard === undefined || this.session.linesSent < this.sessionLines) return;
+    // The guard's counters end with it: the count goes on from what it shows now, as after a replace.
+    await this.list();
+    await this.session.renew();
+    this.base.guard = shift(this.base.guard, this.raw.guard);
+    this.seen.guard = shift(this.seen.guard, this.raw.guard);
+    this.raw.guard = {};
+    this.known.guard = null;
+    // Not restored: read() reports the table unguarded, and the daemon restores the guard as after any loss.
+    if (guard !== null) await this.update('guard', GUARD_TABLE, guard, true).catch((e: Error) => this.warn(`guard table not restored after renewing the nft session: ${e.message}`));
   }
 
   /** Both tables from one terse listing; records their raw counters. */

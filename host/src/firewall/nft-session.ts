@@ -9,6 +9,9 @@
 // `-t` (terse) leaves set elements out of listings: the post-apply check does not need 10,000 of them.
 // Text, not JSON: nft 1.0.6 frees the string of a table's single flag before printing it as JSON (the
 // guard's `owner`), so a JSON listing that includes the guard prints garbage and corrupts nft's heap.
+// `nft -i` keeps every input line in its line editor's history: in memory for the session's life (~100 bytes
+// a line), read from and written back to `$HOME/.nft.history` at start and exit. The session gets HOME=/dev/null
+// (no file can be read or written below it), and its owner renews a long session (linesSent, renew).
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { FirewallError } from './firewall.js';
@@ -18,6 +21,8 @@ import { TABLE_FAMILY } from './nft-rules.js';
 export const NFT_TIMEOUT_MS = 10_000;
 const END_COMMAND = 'describe meta mark';
 const END_LINE = 'meta expression, datatype mark (packet mark) (basetype integer), 32 bits\n';
+/** nft's history file goes below $HOME: below /dev/null there is none to read, and none can be written. */
+const NO_HOME = '/dev/null';
 
 interface Pending {
   seq: number;
@@ -34,6 +39,7 @@ export class NftSession {
   private seq = 0;
   private pending: Pending | null = null;
   private queue: Promise<unknown> = Promise.resolve();
+  private lines = 0;
 
   /** onExit: the session ended (the guard table went with it). */
   constructor(
@@ -51,9 +57,10 @@ export class NftSession {
   }
 
   private start(): ChildProcess {
-    const child = spawn(this.nft, ['-t', '-i'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    const child = spawn(this.nft, ['-t', '-i'], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, HOME: NO_HOME } });
     this.stdout = '';
     this.stderr = '';
+    this.lines = 0;
     child.stdout!.setEncoding('utf8').on('data', (d: string) => {
       this.stdout += d;
       this.check();
@@ -86,6 +93,7 @@ export class NftSession {
         child.kill('SIGKILL');
       }, this.timeoutMs);
       this.pending = { seq, listing: listing, resolve, reject, timer };
+      this.lines += listing ? 3 : 2;
       child.stdin!.write(`${command}\n${listing ? `${END_COMMAND}\n` : ''}list table ${TABLE_FAMILY} tunlock_sync_${seq}\n`);
     });
   }
@@ -129,6 +137,26 @@ export class NftSession {
     this.pending = null;
     clearTimeout(p.timer);
     p.reject(error);
+  }
+
+  /** Input lines the running session has kept in its history (0 when none runs). */
+  get linesSent(): number {
+    return this.child ? this.lines : 0;
+  }
+
+  /** The running session's process id (tests), or undefined. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
+  /**
+   * Ends the session after the commands already queued, without reporting it as lost: the caller knows the
+   * guard table went with it. The next command starts a new session.
+   */
+  renew(): Promise<void> {
+    const next = this.queue.then(() => this.close());
+    this.queue = next.catch(() => undefined);
+    return next;
   }
 
   /** Ends the session (the kernel drops the guard table with it). */
