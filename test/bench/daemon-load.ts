@@ -1,7 +1,9 @@
 // daemon-load: tunlockd as its clients see it, in the lab's client namespace (where it runs and identifies
 // its clients), measured by a worker there (its own clock, no `ip netns exec` in the figures):
 //   cli      `node tunlock.js --socket S lock on|off` round trip vs bare `node -e 0`, interleaved, 30 each
-//   idle     the daemon's resident memory (VmRSS) at rest with the lock on
+//   idle     the daemon's resident memory (VmRSS) at rest with the lock on: every second for 30 s after the
+//            last change (the CLI round trips just before grow V8's young generation; V8 gives it back after
+//            some seconds of rest), reported 3 s and 30 s after
 //   load     50 concurrent connections for 60 s, each issuing status requests and, one in four, a setting
 //            change (LAN access allow/block: a new ruleset applied and read back each time); every request's
 //            latency, every error; RSS before and after; then: every apply verified (no apply error, no
@@ -18,6 +20,7 @@ import { withLabDaemon } from './lib/lab-daemon';
 import { NsWorker, serveWorker } from './lib/worker';
 
 const CLI_ROUNDS = 30;
+const IDLE_SECONDS = 30;
 const CLIENTS = 50;
 const LOAD_SECONDS = 60;
 const REPRODUCE = 'node test/bench/run.mjs daemon-load';
@@ -111,8 +114,14 @@ async function main(): Promise<void> {
     const cli = await w.call<{ cli: number[]; bare: number[] }>('cli', {}, 300_000);
     const st = (await d.cli(['lock', 'on'])) as Status;
     if (st.state !== 'protected') throw new Error(`lock on: state ${st.state}`);
-    await sleep(3000); // at rest: the post-change verify has run, nothing pending
-    const idleKb = rssKb(d.pid);
+    // At rest: the post-change verify has run after a second or two, nothing else is pending.
+    const idleSamples: number[] = [];
+    for (let s = 1; s <= IDLE_SECONDS; s++) {
+      await sleep(1000);
+      idleSamples.push(rssKb(d.pid));
+    }
+    const idleSoonKb = idleSamples[2]!;
+    const idleKb = idleSamples[idleSamples.length - 1]!;
     const tamperBefore = st.tamper.count;
     const appliedBefore = (d.log().match(/applied \(/g) ?? []).length;
 
@@ -151,7 +160,8 @@ async function main(): Promise<void> {
         { metric: '`tunlock lock on|off` round trip', value: fmtStats(sc) },
         { metric: 'bare `node -e 0`', value: fmtStats(sb) },
         { metric: 'CLI / bare node (p95)', value: `${fmtRatio(ratio)} (median ${fmtRatio(sc.median / sb.median)})`, target: '≤ 1.3×', pass: ratio <= 1.3 },
-        { metric: 'idle daemon RSS (lock on)', value: `${(idleKb / 1024).toFixed(1)} MB`, target: '< 60 MB', pass: idleKb < 60 * 1024 },
+        { metric: `idle daemon RSS (lock on, ${IDLE_SECONDS} s at rest)`, value: `${(idleKb / 1024).toFixed(1)} MB`, target: '< 60 MB', pass: idleKb < 60 * 1024 },
+        { metric: '  3 s after the last change', value: `${(idleSoonKb / 1024).toFixed(1)} MB` },
         { metric: `${CLIENTS} clients × ${LOAD_SECONDS} s: requests`, value: `${load.latencies.length + load.errorCount} (${load.changes} setting changes, ${applied} applies)` },
         { metric: '  errors', value: `${load.errorCount}${load.errors.length ? `: ${load.errors.slice(0, 3).join(' | ')}` : ''}`, target: '0', pass: load.errorCount === 0 },
         { metric: '  latency', value: `${fmtStats(sl)}, p99 ${fmtMs(p99)}` },
@@ -163,6 +173,7 @@ async function main(): Promise<void> {
       {
         cli_round_trip_over_bare_node: round(ratio),
         daemon_rss_kb: idleKb,
+        daemon_rss_kb_3s: idleSoonKb,
         concurrent_clients: { clients: CLIENTS, seconds: LOAD_SECONDS, errors: load.errorCount, p99_ms: round(p99), rss_growth_pct: round(growth), rss_growth_second_half_pct: round((100 * (rssEnd - rssHalf)) / rssHalf), verified: verifiedOk },
       },
     );
