@@ -21,6 +21,7 @@ import { NsWorker, serveWorker } from './lib/worker';
 
 const CLI_ROUNDS = 30;
 const IDLE_SECONDS = 30;
+const WARM_UP_SECONDS = 10;
 const CLIENTS = 50;
 const LOAD_SECONDS = 60;
 const REPRODUCE = 'node test/bench/run.mjs daemon-load';
@@ -126,8 +127,9 @@ async function main(): Promise<void> {
     const appliedBefore = (d.log().match(/applied \(/g) ?? []).length;
 
     log(`daemon-load: ${CLIENTS} clients × ${LOAD_SECONDS} s (status + LAN allow/block)`);
-    // Warm-up (connections, JIT) so that growth is measured from a running daemon, not a cold one.
-    await w.call('load', { clients: CLIENTS, seconds: 3 }, 120_000);
+    // Warm-up (connections, JIT, V8's young generation growing to its working size under this load: 3 s
+    // were too short, the next 5 s still added ~30 %) so that growth is measured from a running daemon.
+    await w.call('load', { clients: CLIENTS, seconds: WARM_UP_SECONDS }, 120_000);
     const rssStart = rssKb(d.pid);
     // RSS every 5 s: a leak keeps growing to the end; a heap settling at its working size levels off.
     const samples: number[] = [rssStart];
