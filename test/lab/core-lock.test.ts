@@ -5,18 +5,13 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Lab, labSkip } from './fixture/lab';
 import { ADDR, VIA_TUNNEL } from './fixture/topology';
 import type { Daemon } from './fixture/daemon';
-import type { ProbeKind, ProbeResult } from './fixture/probes';
+import type { ProbeKind } from './fixture/probes';
+import { describeProbes } from './fixture/probes';
 import type { Status } from '../../host/src/protocol/schema.js';
 
 const skip = labSkip('lab: core lock');
 
 const INTERNET: ProbeKind[] = ['tcp4:80', 'tcp4:443', 'udp4', 'icmp4', 'dns-isp', 'dns-isp-tcp', 'tcp6:80', 'udp6', 'icmp6', 'dns6-isp'];
-
-function show(r: Record<string, ProbeResult>): string {
-  return Object.values(r)
-    .map((p) => `${p.kind}: reached=${p.reached} via=${p.via ?? '-'} answered=${p.answered}${p.error ? ` (${p.error})` : ''}`)
-    .join('\n');
-}
 
 describe.skipIf(skip)('core lock (tunlockd + nftables + CLI)', () => {
   let lab: Lab;
@@ -29,7 +24,7 @@ describe.skipIf(skip)('core lock (tunlockd + nftables + CLI)', () => {
   async function expectBlocked(kinds: ProbeKind[]): Promise<void> {
     const { result, packets } = await lab.captureDuring(() => lab.probeAll({ kinds }));
     const reached = Object.values(result).filter((p) => p.reached);
-    expect(reached, show(result)).toEqual([]);
+    expect(reached, describeProbes(result)).toEqual([]);
     expect(packets, `leaked packets:\n${packets.join('\n')}`).toEqual([]);
   }
 
@@ -46,7 +41,7 @@ describe.skipIf(skip)('core lock (tunlockd + nftables + CLI)', () => {
   beforeEach(async () => {
     if (d) {
       await d.kill('SIGKILL');
-      await waitFor(async () => !(await tables()).includes('tunlock_guard'), 'the old daemon\'s guard gone with its session');
+      await lab.guardGone();
     }
     await lab.exec('client', 'nft', ['flush', 'ruleset']);
     if (!(await lab.tunnelExists())) await lab.restoreTunnel();
@@ -66,7 +61,7 @@ describe.skipIf(skip)('core lock (tunlockd + nftables + CLI)', () => {
     expect(s.state).toBe('protected');
     expect(s.tunnels[0]).toMatchObject({ iface: lab.wg.client, up: true });
     const { result, packets } = await lab.captureDuring(() => lab.probeAll({ kinds: ['tcp4:80', 'udp4', 'dns-isp'] }));
-    for (const p of Object.values(result)) expect(p, show(result)).toMatchObject({ reached: true, via: VIA_TUNNEL });
+    for (const p of Object.values(result)) expect(p, describeProbes(result)).toMatchObject({ reached: true, via: VIA_TUNNEL });
     expect(packets, packets.join('\n')).toEqual([]);
   });
 
@@ -93,10 +88,10 @@ describe.skipIf(skip)('core lock (tunlockd + nftables + CLI)', () => {
   it('LAN printer reachable while LAN access is allowed, but DNS to the LAN router stays blocked', async () => {
     await blocking();
     const r = await lab.probeAll({ kinds: ['printer-tcp', 'printer-udp', 'dns-lan', 'dns-lan-tcp'] });
-    expect(r['printer-tcp'], show(r)).toMatchObject({ reached: true });
-    expect(r['printer-udp'], show(r)).toMatchObject({ reached: true });
-    expect(r['dns-lan'], show(r)).toMatchObject({ reached: false });
-    expect(r['dns-lan-tcp'], show(r)).toMatchObject({ reached: false });
+    expect(r['printer-tcp'], describeProbes(r)).toMatchObject({ reached: true });
+    expect(r['printer-udp'], describeProbes(r)).toMatchObject({ reached: true });
+    expect(r['dns-lan'], describeProbes(r)).toMatchObject({ reached: false });
+    expect(r['dns-lan-tcp'], describeProbes(r)).toMatchObject({ reached: false });
   });
 
   it('LAN block: the printer is unreachable too, and nothing leaves the client', async () => {
@@ -147,7 +142,7 @@ describe.skipIf(skip)('core lock (tunlockd + nftables + CLI)', () => {
   it('SIGKILL of the daemon leaves the block in place, and none of its helpers behind', async () => {
     await blocking();
     await d.kill('SIGKILL');
-    await waitFor(async () => !(await tables()).includes('tunlock_guard'), 'guard gone with its session');
+    await lab.guardGone();
     // nft monitor, ip monitor and the nft session die with it (they are tied to the daemon's pipes).
     await waitFor(async () => processesInClientNamespace().every((c) => !/\b(nft|ip)\b/.test(c)), 'helpers gone');
     expect(await tables()).toContain('inet tunlock');
@@ -157,7 +152,7 @@ describe.skipIf(skip)('core lock (tunlockd + nftables + CLI)', () => {
   it('restart re-applies the saved lock before answering (table removed while it was down)', async () => {
     await blocking();
     await d.kill('SIGKILL');
-    await waitFor(async () => !(await tables()).includes('tunlock_guard'), 'guard gone with its session');
+    await lab.guardGone();
     await lab.exec('client', 'nft', ['delete', 'table', 'inet', 'tunlock']);
     await d.restart();
     // The socket answers only after start() applied the rules.
@@ -171,7 +166,7 @@ describe.skipIf(skip)('core lock (tunlockd + nftables + CLI)', () => {
     await lab.restoreTunnel();
     await waitState('protected');
     const r = await lab.probeAll({ kinds: ['tcp4:80', 'dns-isp'] });
-    for (const p of Object.values(r)) expect(p, show(r)).toMatchObject({ reached: true, via: VIA_TUNNEL });
+    for (const p of Object.values(r)) expect(p, describeProbes(r)).toMatchObject({ reached: true, via: VIA_TUNNEL });
   });
 
   it('a corrupt state file keeps the rules in the kernel untouched and reports it', async () => {
@@ -208,7 +203,7 @@ describe.skipIf(skip)('core lock (tunlockd + nftables + CLI)', () => {
     await blocking();
     await d.kill('SIGKILL');
     await lab.exec('client', 'sh', ['-c', `printf '{"version":1,' > ${d.stateDir}/state.json`]);
-    await waitFor(async () => !(await tables()).includes('tunlock_guard'), 'guard gone with its session');
+    await lab.guardGone();
     await lab.exec('client', 'nft', ['delete', 'table', 'inet', 'tunlock']);
     await d.restart();
     expect((await status()).error?.code).toBe('state_unreadable');
@@ -240,7 +235,7 @@ describe.skipIf(skip)('core lock (tunlockd + nftables + CLI)', () => {
     // lags, the stricter of old and new applies). Waited for, not raced.
     await waitFor(async () => !(await tables()).includes('tunlock'), 'both tables gone');
     const r = await lab.probeAll({ kinds: ['tcp4:80', 'dns-isp'] });
-    for (const p of Object.values(r)) expect(p, show(r)).toMatchObject({ reached: true });
+    for (const p of Object.values(r)) expect(p, describeProbes(r)).toMatchObject({ reached: true });
   });
 
   it('reset removes only our table', async () => {

@@ -12,19 +12,14 @@ import { ADDR, VIA_LEAK4, VIA_TUNNEL } from './fixture/topology';
 import { waitUntil } from './fixture/processes';
 import { probeAs } from './probe-as';
 import type { Daemon } from './fixture/daemon';
-import type { ProbeKind, ProbeResult } from './fixture/probes';
+import type { ProbeKind } from './fixture/probes';
+import { describeProbes } from './fixture/probes';
 import type { Status } from '../../host/src/protocol/schema.js';
 
 const skip = labSkip('lab: guard alone');
 const NOBODY = 65534;
 const INTERNET: ProbeKind[] = ['tcp4:80', 'tcp4:443', 'udp4', 'icmp4', 'dns-isp', 'dns-isp-tcp', 'tcp6:80', 'udp6', 'icmp6', 'dns6-isp', 'dns-lan', 'dns-lan-tcp'];
 const CONTAINER: ProbeKind[] = ['tcp4:80', 'udp4', 'icmp4', 'dns-isp'];
-
-function show(r: Record<string, ProbeResult>): string {
-  return Object.values(r)
-    .map((p) => `${p.from} ${p.kind}: reached=${p.reached} via=${p.via ?? '-'}${p.error ? ` (${p.error})` : ''}`)
-    .join('\n');
-}
 
 describe.skipIf(skip)('the guard table alone (main table flushed, daemon frozen)', () => {
   let lab: Lab;
@@ -62,7 +57,7 @@ describe.skipIf(skip)('the guard table alone (main table flushed, daemon frozen)
       ...(await lab.probeAll({ kinds })),
       ...Object.fromEntries(Object.entries(await lab.probeAll({ kinds: container, from: 'container' })).map(([k, v]) => [`ctr ${k}`, v])),
     }));
-    expect(Object.values(result).filter((p) => p.reached), show(result)).toEqual([]);
+    expect(Object.values(result).filter((p) => p.reached), describeProbes(result)).toEqual([]);
     expect(packets, `leaked packets:\n${packets.join('\n')}`).toEqual([]);
   }
 

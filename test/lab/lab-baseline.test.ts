@@ -3,6 +3,7 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { Lab, labSkip } from './fixture/lab';
 import type { ProbeKind, ProbeResult } from './fixture/probes';
+import { describeProbes } from './fixture/probes';
 import { ADDR, VIA_LEAK4, VIA_LEAK6, VIA_TUNNEL } from './fixture/topology';
 
 const skip = labSkip('lab-baseline');
@@ -11,14 +12,8 @@ const skip = labSkip('lab-baseline');
 const INET4: ProbeKind[] = ['tcp4:80', 'tcp4:443', 'tcp4:8080', 'udp4', 'icmp4', 'dns-isp', 'dns-isp-tcp'];
 const INET6: ProbeKind[] = ['tcp6:80', 'tcp6:443', 'tcp6:8080', 'udp6', 'icmp6', 'dns6-isp'];
 
-function show(r: Record<string, ProbeResult>): string {
-  return Object.values(r)
-    .map((p) => `${p.from} ${p.kind} → ${p.target}: reached=${p.reached} via=${p.via ?? '-'}${p.error ? ` (${p.error})` : ''}`)
-    .join('\n');
-}
-
 function expectVia(r: Record<string, ProbeResult>, kinds: ProbeKind[], via: string) {
-  for (const k of kinds) expect(r[k], `${k}\n${show(r)}`).toMatchObject({ reached: true, via });
+  for (const k of kinds) expect(r[k], `${k}\n${describeProbes(r)}`).toMatchObject({ reached: true, via });
 }
 
 const WG_TO_ENDPOINT = new RegExp(`^\\S+ IP ${ADDR.client.lan4.replace(/\./g, '\\.')}\\.\\d+ > 198\\.51\\.100\\.10\\.51820: UDP`);

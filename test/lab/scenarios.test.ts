@@ -9,7 +9,8 @@ import { Lab, labSkip } from './fixture/lab';
 import { LAB_DIR } from './fixture/processes';
 import { ADDR, VIA_LEAK4, VIA_TUNNEL } from './fixture/topology';
 import type { Daemon } from './fixture/daemon';
-import type { ProbeKind, ProbeResult } from './fixture/probes';
+import type { ProbeKind } from './fixture/probes';
+import { describeProbes } from './fixture/probes';
 import type { Status } from '../../host/src/protocol/schema.js';
 
 const skip = labSkip('lab: leak scenarios');
@@ -22,12 +23,6 @@ const STREAM = {
   udp: [[ADDR.sink.v4, 5000], [ADDR.sink.v6, 5000]],
   dns: [[ADDR.ispDns.v4, 53], [ADDR.lanDns.v4, 53]],
 };
-
-function show(r: Record<string, ProbeResult>): string {
-  return Object.values(r)
-    .map((p) => `${p.from} ${p.kind}: reached=${p.reached} via=${p.via ?? '-'}${p.error ? ` (${p.error})` : ''}`)
-    .join('\n');
-}
 
 describe.skipIf(skip)('leak scenarios: 0 packets outside the tunnel', () => {
   let lab: Lab;
@@ -69,12 +64,12 @@ describe.skipIf(skip)('leak scenarios: 0 packets outside the tunnel', () => {
 
   async function expectNoneReached(kinds: ProbeKind[], from: 'client' | 'container' = 'client'): Promise<void> {
     const r = await lab.probeAll({ kinds, from });
-    expect(Object.values(r).filter((p) => p.reached), show(r)).toEqual([]);
+    expect(Object.values(r).filter((p) => p.reached), describeProbes(r)).toEqual([]);
   }
 
   async function expectThroughTunnel(kinds: ProbeKind[], from: 'client' | 'container' = 'client'): Promise<void> {
     const r = await lab.probeAll({ kinds, from });
-    for (const k of kinds) expect(r[k], show(r)).toMatchObject({ reached: true, via: VIA_TUNNEL });
+    for (const k of kinds) expect(r[k], describeProbes(r)).toMatchObject({ reached: true, via: VIA_TUNNEL });
   }
 
   beforeAll(async () => {
@@ -89,7 +84,7 @@ describe.skipIf(skip)('leak scenarios: 0 packets outside the tunnel', () => {
   beforeEach(async () => {
     if (d) {
       await d.kill('SIGKILL');
-      for (let i = 0; i < 100 && (await lab.exec('client', 'nft', ['list', 'tables'])).stdout.includes('tunlock_guard'); i++) await new Promise((r) => setTimeout(r, 25));
+      await lab.guardGone();
     }
     await lab.exec('client', 'nft', ['flush', 'ruleset']);
     await lab.restoreLabFirewall();
@@ -225,7 +220,7 @@ describe.skipIf(skip)('leak scenarios: 0 packets outside the tunnel', () => {
     await lab.deleteTunnel();
     await waitState('standby');
     const r = await lab.probeAll({ kinds: ['tcp4:80', 'dns-isp'] });
-    for (const k of ['tcp4:80', 'dns-isp'] as const) expect(r[k], show(r)).toMatchObject({ reached: true, via: VIA_LEAK4 });
+    for (const k of ['tcp4:80', 'dns-isp'] as const) expect(r[k], describeProbes(r)).toMatchObject({ reached: true, via: VIA_LEAK4 });
   });
 
   it('mode on re-engages when the tunnel comes back, and a later crash blocks again', async () => {

@@ -47,7 +47,7 @@ describe.skipIf(skip)('self-test and history (tunlockd + nftables + CLI)', () =>
   beforeEach(async () => {
     if (d) {
       await d.kill('SIGKILL');
-      for (let i = 0; i < 100 && (await nft(['list', 'tables'])).stdout.includes('tunlock_guard'); i++) await new Promise((r) => setTimeout(r, 25));
+      await lab.guardGone();
     }
     await nft(['flush', 'ruleset']);
     if (!(await lab.tunnelExists())) await lab.restoreTunnel();

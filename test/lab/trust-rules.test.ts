@@ -5,7 +5,8 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Lab, labSkip } from './fixture/lab';
 import { ADDR, VIA_TUNNEL } from './fixture/topology';
 import type { Daemon } from './fixture/daemon';
-import type { ProbeKind, ProbeResult } from './fixture/probes';
+import type { ProbeKind } from './fixture/probes';
+import { describeProbes } from './fixture/probes';
 import { probeAs } from './probe-as';
 import type { Status } from '../../host/src/protocol/schema.js';
 
@@ -16,12 +17,6 @@ const INTERNET: ProbeKind[] = ['tcp4:80', 'udp4', 'icmp4', 'dns-isp', 'dns-isp-t
 const SERVER_PORT = ADDR.endpointSink.udp[0];
 const SERVER = { proto: 'udp' as const, host: ADDR.vpn.pub4, port: SERVER_PORT };
 
-function show(r: Record<string, ProbeResult>): string {
-  return Object.values(r)
-    .map((p) => `${p.kind}: reached=${p.reached} via=${p.via ?? '-'}${p.error ? ` (${p.error})` : ''}`)
-    .join('\n');
-}
-
 describe.skipIf(skip)('trust boundary of the rules', () => {
   let lab: Lab;
   let d: Daemon;
@@ -30,7 +25,7 @@ describe.skipIf(skip)('trust boundary of the rules', () => {
 
   async function expectBlocked(kinds: ProbeKind[]): Promise<void> {
     const { result, packets } = await lab.captureDuring(() => lab.probeAll({ kinds }));
-    expect(Object.values(result).filter((p) => p.reached), show(result)).toEqual([]);
+    expect(Object.values(result).filter((p) => p.reached), describeProbes(result)).toEqual([]);
     expect(packets, `leaked packets:\n${packets.join('\n')}`).toEqual([]);
   }
 
@@ -102,7 +97,7 @@ describe.skipIf(skip)('trust boundary of the rules', () => {
     // and the tunnel (re)connects through the exception and carries traffic.
     await lab.restoreTunnel();
     const r = await lab.probeAll({ kinds: ['tcp4:80'] });
-    expect(r['tcp4:80'], show(r)).toMatchObject({ reached: true, via: VIA_TUNNEL });
+    expect(r['tcp4:80'], describeProbes(r)).toMatchObject({ reached: true, via: VIA_TUNNEL });
   });
 
   it('with a WireGuard fwmark, only packets carrying it reach the server (root\'s unmarked sockets too are refused)', async () => {
@@ -116,7 +111,7 @@ describe.skipIf(skip)('trust boundary of the rules', () => {
     expect(packets, `leaked packets:\n${packets.join('\n')}`).toEqual([]);
     // wireguard-go marks its own socket: the tunnel keeps working through the mark-only exception.
     const r = await lab.probeAll({ kinds: ['tcp4:80', 'dns-isp'] });
-    for (const p of Object.values(r)) expect(p, show(r)).toMatchObject({ reached: true, via: VIA_TUNNEL });
+    for (const p of Object.values(r)) expect(p, describeProbes(r)).toMatchObject({ reached: true, via: VIA_TUNNEL });
   });
 
   it('another account configured as the endpoint owner (root only): then that account gets through, and not after', async () => {
@@ -176,7 +171,7 @@ describe.skipIf(skip)('trust boundary of the rules', () => {
       await lab.exec('client', 'ip', ['route', 'flush', 'table', '99']);
     }
     const r = await lab.probeAll({ kinds: ['tcp4:80'] });
-    expect(r['tcp4:80'], show(r)).toMatchObject({ reached: true, via: VIA_TUNNEL });
+    expect(r['tcp4:80'], describeProbes(r)).toMatchObject({ reached: true, via: VIA_TUNNEL });
   });
 
   it('a rogue router routing 10.0.0.0/8 via the uplink while the LAN is 192.168.77.0/24: 10.x gets 0 packets, LAN allowed', async () => {

@@ -30,7 +30,7 @@ describe.skipIf(skip)('zero configuration: lock on with a tunnel up and nothing 
   beforeEach(async () => {
     if (d) {
       await d.kill('SIGKILL');
-      for (let i = 0; i < 100 && (await lab.exec('client', 'nft', ['list', 'tables'])).stdout.includes('tunlock_guard'); i++) await new Promise((ok) => setTimeout(ok, 25));
+      await lab.guardGone();
     }
     await lab.exec('client', 'nft', ['flush', 'ruleset']);
     if (!(await lab.tunnelExists())) await lab.restoreTunnel();
